@@ -1,0 +1,105 @@
+package zchan
+
+import (
+	"fmt"
+	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// fdWaiter waits for a socket's ZMQ_FD to become readable through Go's
+// netpoller (edge-triggered epoll on Linux), never through a timer. It owns
+// a dup of libzmq's descriptor: libzmq's own is never wrapped or closed.
+// The waiter never touches the ZeroMQ socket itself.
+//
+// Protocol: the owner sends on arm when it is about to block; the waiter
+// then waits until the descriptor is readable and sends on ready. arm and
+// ready have room for one token and the owner arms again only after
+// receiving ready, so neither send can block.
+type fdWaiter struct {
+	f     *os.File
+	rc    syscall.RawConn
+	arm   chan struct{}
+	ready chan struct{}
+	quit  chan struct{}
+	done  chan struct{}
+	err   error // set before done is closed
+}
+
+func newFDWaiter(zfd int) (*fdWaiter, error) {
+	fd, err := unix.FcntlInt(uintptr(zfd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("zchan: dup ZMQ_FD: %w", err)
+	}
+	// O_NONBLOCK is shared with libzmq's descriptor; libzmq already set it
+	// (its signaler is non-blocking), so this changes nothing for libzmq
+	// and lets os.NewFile register the dup with the netpoller.
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("zchan: ZMQ_FD non-blocking: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), "zmq-fd")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("zchan: ZMQ_FD raw conn: %w", err)
+	}
+	w := &fdWaiter{
+		f: f, rc: rc,
+		arm:   make(chan struct{}, 1),
+		ready: make(chan struct{}, 1),
+		quit:  make(chan struct{}),
+		done:  make(chan struct{}),
+	}
+	go w.run()
+	return w, nil
+}
+
+func (w *fdWaiter) run() {
+	defer close(w.done)
+	for {
+		select {
+		case <-w.arm:
+		case <-w.quit:
+			return
+		}
+		// RawConn.Read clears the poller's remembered edge before the first
+		// call of the function, so the function checks the level itself: a
+		// signal that arrived before the reset is still readable on the
+		// eventfd (libzmq reads it only when it processes commands), and one
+		// that arrives after the reset is a new edge the poller remembers.
+		err := w.rc.Read(readable)
+		select {
+		case <-w.quit:
+			return
+		default:
+		}
+		if err != nil {
+			w.err = err
+			w.ready <- struct{}{}
+			return
+		}
+		w.ready <- struct{}{}
+	}
+}
+
+// readable polls fd's level without blocking.
+func readable(fd uintptr) bool {
+	p := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	for {
+		n, err := unix.Poll(p, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		return err != nil || (n > 0 && p[0].Revents != 0)
+	}
+}
+
+// stop ends the waiter and closes the dup. It must be called by the owner,
+// which then never reads ready again.
+func (w *fdWaiter) stop() {
+	close(w.quit)
+	w.f.Close() // wakes a pending Read with an error
+	<-w.done
+}

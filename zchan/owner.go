@@ -1,0 +1,507 @@
+package zchan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"time"
+
+	zmq "github.com/pebbe/zmq4"
+	"go.uber.org/zap"
+)
+
+// closedCh is always ready: the owner selects on it instead of the
+// waiter's ready channel after a turn that used its whole budget, so that
+// it looks at its Go channels once and goes on without a new edge.
+var closedCh = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// maxCloseDrain bounds how many messages the owner reads (and counts as
+// undelivered) out of libzmq's receive queue when the socket ends.
+const maxCloseDrain = 1 << 20
+
+// own is the owner goroutine: the only code that touches the zmq socket.
+func (s *Socket[T]) own(ctx context.Context, zc *Context, ready chan<- error) {
+	defer close(s.done)
+	if s.o.lockThread {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+	}
+	fail := func(err error) {
+		s.reason = err
+		close(s.stopping)
+		close(s.in)
+		ready <- err
+	}
+	sock, id, name, err := zc.newSocket(s.typ, func(id uint64) string {
+		if s.o.name != "" {
+			return s.o.name
+		}
+		return fmt.Sprintf("%s#%d", s.typ, id)
+	})
+	if err != nil {
+		fail(err)
+		return
+	}
+	s.name = name
+	s.log = s.o.logger.With(zap.String("socket", name))
+	w, err := s.setup(sock)
+	if err != nil {
+		sock.Close()
+		zc.forget(id)
+		fail(err)
+		return
+	}
+	ready <- nil
+
+	st := &ownerState[T]{s: s, sock: sock, w: w}
+	reason := st.loop(ctx)
+	s.reason = reason
+	close(s.stopping)
+	st.finish(reason)
+	w.stop()
+	if err := sock.Close(); err != nil {
+		s.closeErr = fmt.Errorf("zchan: close %s: %w", name, err)
+	}
+	zc.forget(id)
+	close(s.in)
+}
+
+// setup applies options, binds and connects, in that order; linger first,
+// because libzmq refuses it once termination has begun.
+func (s *Socket[T]) setup(sock *zmq.Socket) (*fdWaiter, error) {
+	if err := sock.SetLinger(s.o.linger); err != nil {
+		return nil, optionError("LINGER", err)
+	}
+	for _, so := range s.o.sockopts {
+		if err := so.set(sock); err != nil {
+			return nil, optionError(so.name, err)
+		}
+	}
+	for _, p := range s.o.subscribe {
+		if err := sock.SetSubscribe(p); err != nil {
+			return nil, optionError("SUBSCRIBE", err)
+		}
+	}
+	for _, ep := range s.o.binds {
+		if err := sock.Bind(ep); err != nil {
+			return nil, endpointError("bind", ep, err)
+		}
+		last, err := sock.GetLastEndpoint()
+		if err != nil {
+			last = ep
+		}
+		s.endpoints = append(s.endpoints, last)
+	}
+	for _, ep := range s.o.connects {
+		if err := sock.Connect(ep); err != nil {
+			return nil, endpointError("connect", ep, err)
+		}
+	}
+	fd, err := sock.GetFd()
+	if err != nil {
+		return nil, fmt.Errorf("zchan: ZMQ_FD: %w: %w", ErrUnsupported, err)
+	}
+	return newFDWaiter(fd)
+}
+
+func optionError(name string, err error) error {
+	if isETERM(err) {
+		return fmt.Errorf("zchan: set %s: %w", name, ErrTerminated)
+	}
+	return fmt.Errorf("zchan: set %s: %w: %w", name, ErrInvalidOption, err)
+}
+
+// ownerState is the owner's private state; only the owner goroutine
+// touches it.
+type ownerState[T any] struct {
+	s    *Socket[T]
+	sock *zmq.Socket
+	w    *fdWaiter
+
+	in     T    // decoded message waiting for the consumer
+	hasIn  bool //
+	out    [][]byte
+	hasOut bool
+	armed  bool // the waiter has an arm token
+	// REQ: a request was sent and its reply has not arrived.
+	// REP: a request arrived and its reply has not been sent.
+	turn bool
+
+	stalled  bool // the held outbound message hit EAGAIN
+	dropping bool // a drop episode is under way
+	decoding bool // a decode-error episode is under way
+	idleSpin int  // EVENTS said ready but a turn moved nothing
+}
+
+// wantRecv reports whether the owner should take a message off the socket.
+func (st *ownerState[T]) wantRecv() bool {
+	s := st.s
+	if !s.typ.canRecv() {
+		return false
+	}
+	switch s.typ {
+	case Req:
+		if !st.turn {
+			return false
+		}
+	case Rep:
+		if st.turn {
+			return false
+		}
+	}
+	return !st.hasIn || s.o.dropSlow
+}
+
+// takeSends reports whether the owner may take a new message from Send.
+func (st *ownerState[T]) takeSends() bool {
+	if st.hasOut || !st.s.typ.canSend() {
+		return false
+	}
+	switch st.s.typ {
+	case Req:
+		return !st.turn
+	case Rep:
+		return st.turn
+	}
+	return true
+}
+
+// loop runs until the socket must end and returns why.
+func (st *ownerState[T]) loop(ctx context.Context) error {
+	s := st.s
+	done := ctx.Done()
+	for {
+		exhausted, err := st.turnWork()
+		if err != nil {
+			return err
+		}
+		var readyCh <-chan struct{}
+		if exhausted {
+			readyCh = closedCh
+		} else {
+			// Read ZMQ_EVENTS after the last send or receive and before
+			// waiting: a send or receive may have consumed the edge while
+			// input or output is ready, and no new edge would come.
+			ev, err := st.sock.GetEvents()
+			if err != nil {
+				return st.fatal("events", err)
+			}
+			if (st.hasOut && ev&zmq.POLLOUT != 0) || (st.wantRecv() && ev&zmq.POLLIN != 0) {
+				// Ready now. A turn that moves nothing although EVENTS says
+				// ready should not happen; if it repeats, wait for an edge
+				// rather than spin.
+				if st.idleSpin++; st.idleSpin < 3 {
+					continue
+				}
+			}
+			st.idleSpin = 0
+			if !st.armed {
+				st.w.arm <- struct{}{}
+				st.armed = true
+			}
+			readyCh = st.w.ready
+		}
+
+		var inCh chan<- T
+		if st.hasIn {
+			inCh = s.in
+		}
+		var sendq <-chan [][]byte
+		if st.takeSends() {
+			sendq = s.sendq
+		}
+		select {
+		case inCh <- st.in:
+			st.delivered()
+		case m := <-sendq:
+			st.out, st.hasOut = m, true
+		case <-readyCh:
+			if !exhausted {
+				st.armed = false
+				if st.w.err != nil {
+					return fmt.Errorf("zchan: wait on ZMQ_FD: %w", st.w.err)
+				}
+			}
+		case c := <-s.cmds:
+			c.reply <- c.fn(st.sock)
+		case <-done:
+			return context.Cause(ctx)
+		case <-s.closeReq:
+			return ErrClosed
+		}
+	}
+}
+
+// turnWork moves messages until nothing more can move or the budget is
+// used up; it reports whether the budget ran out.
+func (st *ownerState[T]) turnWork() (exhausted bool, err error) {
+	s := st.s
+	n := 0
+	for n < s.o.budget {
+		moved := false
+		if st.hasOut {
+			ok, err := st.trySend()
+			if err != nil {
+				return false, err
+			}
+			if ok {
+				moved = true
+				n++
+			}
+		}
+		if st.wantRecv() {
+			ok, err := st.tryRecv()
+			if err != nil {
+				return false, err
+			}
+			if ok {
+				moved = true
+				n++
+			}
+		}
+		if st.hasIn {
+			select {
+			case s.in <- st.in:
+				st.delivered()
+			default:
+			}
+		}
+		if st.takeSends() {
+			select {
+			case m := <-s.sendq:
+				st.out, st.hasOut = m, true
+				moved = true
+			default:
+			}
+		}
+		if !moved {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+func (st *ownerState[T]) delivered() {
+	var zero T
+	st.in, st.hasIn = zero, false
+}
+
+// trySend offers the held message to libzmq without blocking.
+func (st *ownerState[T]) trySend() (bool, error) {
+	frames := st.out
+	last := len(frames) - 1
+	for i, f := range frames {
+		flag := zmq.DONTWAIT
+		if i < last {
+			flag |= zmq.SNDMORE
+		}
+		if _, err := st.sock.SendBytes(f, flag); err != nil {
+			if i == 0 && isEAGAIN(err) {
+				if !st.stalled {
+					st.stalled = true
+					st.s.stats.sendStalls.Add(1)
+				}
+				return false, nil
+			}
+			// libzmq queues the rest of a message once its first frame is
+			// accepted, so a failure past frame 0 is not back pressure.
+			return false, st.fatal("send", err)
+		}
+	}
+	st.stalled = false
+	st.s.stats.msgsOut.Add(1)
+	st.s.stats.bytesOut.Add(size(frames))
+	st.out, st.hasOut = nil, false
+	switch st.s.typ {
+	case Req:
+		st.turn = true
+	case Rep:
+		st.turn = false
+	}
+	return true, nil
+}
+
+// tryRecv takes one message off the socket without blocking, decodes it
+// and, if the consumer has room, delivers it.
+func (st *ownerState[T]) tryRecv() (bool, error) {
+	s := st.s
+	frames, over, err := st.recvFrames()
+	if err != nil {
+		if isEAGAIN(err) {
+			return false, nil
+		}
+		return false, st.fatal("receive", err)
+	}
+	switch s.typ {
+	case Req:
+		st.turn = false
+	case Rep:
+		st.turn = true
+	}
+	if over {
+		s.stats.tooManyFrames.Add(1)
+		s.log.Warn("zchan: inbound message over the frame cap discarded",
+			zap.Int("frames", len(frames)), zap.Int("cap", s.o.maxFrames))
+		st.replyDiscarded()
+		return true, nil
+	}
+	v, err := s.codec.Decode(frames)
+	if err != nil {
+		n := s.stats.decodeErrors.Add(1)
+		if !st.decoding {
+			st.decoding = true
+			s.log.Warn("zchan: undecodable message", zap.Error(err), zap.Uint64("decode_errors", n))
+		}
+		st.replyDiscarded()
+		return true, nil
+	}
+	if st.decoding {
+		st.decoding = false
+		s.log.Info("zchan: decoding again", zap.Uint64("decode_errors", s.stats.decodeErrors.Load()))
+	}
+	if st.hasIn { // only with dropSlow: make room for the newest message
+		select {
+		case s.in <- st.in:
+			st.delivered()
+		default:
+			n := s.stats.dropped.Add(1)
+			if !st.dropping {
+				st.dropping = true
+				s.log.Warn("zchan: slow consumer, dropping messages", zap.Uint64("dropped", n))
+			}
+			return true, nil
+		}
+	}
+	if st.dropping {
+		st.dropping = false
+		s.log.Info("zchan: consumer caught up", zap.Uint64("dropped", s.stats.dropped.Load()))
+	}
+	s.stats.msgsIn.Add(1)
+	s.stats.bytesIn.Add(size(frames))
+	st.in, st.hasIn = v, true
+	select {
+	case s.in <- v:
+		st.delivered()
+	default:
+	}
+	return true, nil
+}
+
+// replyDiscarded keeps REP usable after a request the consumer never
+// sees: the request has no reply coming, so the owner answers nothing and
+// lets the next request in. libzmq's REP would otherwise refuse to receive
+// (EFSM) until a reply is sent; an empty reply tells the REQ peer its
+// request was refused instead of leaving it waiting forever.
+func (st *ownerState[T]) replyDiscarded() {
+	if st.s.typ != Rep {
+		return
+	}
+	if _, err := st.sock.SendBytes(nil, zmq.DONTWAIT); err == nil {
+		st.turn = false
+	}
+}
+
+// recvFrames reads the frames of one message. over reports a message that
+// exceeded the frame cap; its frames past the cap were read and dropped.
+func (st *ownerState[T]) recvFrames() (frames [][]byte, over bool, err error) {
+	max := st.s.o.maxFrames
+	for {
+		f, err := st.sock.RecvBytes(zmq.DONTWAIT)
+		if err != nil {
+			if len(frames) > 0 || over {
+				// The rest of a message is always there once its first
+				// frame is; anything else is a fault.
+				return nil, false, fmt.Errorf("zchan: partial message: %w", err)
+			}
+			return nil, false, err
+		}
+		if max == 0 || len(frames) < max {
+			frames = append(frames, f)
+		} else {
+			over = true
+		}
+		more, err := st.sock.GetRcvmore()
+		if err != nil {
+			return nil, false, err
+		}
+		if !more {
+			return frames, over, nil
+		}
+	}
+}
+
+// fatal turns a libzmq error into the socket's end reason.
+func (st *ownerState[T]) fatal(op string, err error) error {
+	if isETERM(err) {
+		return fmt.Errorf("zchan: %s: %w", st.s.name, ErrTerminated)
+	}
+	return fmt.Errorf("zchan: %s %s: %w", op, st.s.name, err)
+}
+
+// finish runs after the loop: it flushes the held outbound message within
+// the linger (unless the context is terminated), and counts what cannot be
+// delivered.
+func (st *ownerState[T]) finish(reason error) {
+	s := st.s
+	var undelivered uint64
+	terminated := errors.Is(reason, ErrTerminated)
+	if st.hasOut && !terminated {
+		st.flush()
+	}
+	if st.hasOut {
+		undelivered++
+	}
+	if st.hasIn {
+		undelivered++
+	}
+	if !terminated && s.typ.canRecv() {
+		// What libzmq already queued for us is lost when the socket closes:
+		// count it rather than lose it silently.
+		for i := 0; i < maxCloseDrain; i++ {
+			if _, _, err := st.recvFrames(); err != nil {
+				break
+			}
+			undelivered++
+		}
+	}
+	if undelivered > 0 {
+		s.stats.undelivered.Add(undelivered)
+		s.log.Warn("zchan: socket ended with undelivered messages",
+			zap.Uint64("undelivered", undelivered), zap.Error(reason))
+	}
+	s.log.Debug("zchan: socket closed", zap.Error(reason))
+}
+
+// flush tries to send the held message until libzmq takes it or the
+// linger passes.
+func (st *ownerState[T]) flush() {
+	deadline := time.NewTimer(st.s.o.linger)
+	defer deadline.Stop()
+	for {
+		ok, err := st.trySend()
+		if ok || err != nil {
+			return
+		}
+		ev, err := st.sock.GetEvents()
+		if err != nil {
+			return
+		}
+		if ev&zmq.POLLOUT != 0 {
+			continue
+		}
+		if !st.armed {
+			st.w.arm <- struct{}{}
+			st.armed = true
+		}
+		select {
+		case <-st.w.ready:
+			st.armed = false
+			if st.w.err != nil {
+				return
+			}
+		case <-deadline.C:
+			return
+		}
+	}
+}
