@@ -1,0 +1,68 @@
+package main
+
+import (
+	"fmt"
+	"time"
+)
+
+// benchLinger is the linger of every ZeroMQ socket of the benchmark: long
+// enough for nothing queued to be lost, short enough that a failed run
+// does not hang its context's termination.
+const benchLinger = 200 * time.Millisecond
+
+var transports = []string{"inproc", "ipc", "tcp"}
+
+func (c *Case) id() string {
+	if c.Size > 0 {
+		return fmt.Sprintf("%s/%s/%s", c.Scenario, c.Transport, sizeName(c.Size))
+	}
+	return fmt.Sprintf("%s/%s", c.Scenario, c.Transport)
+}
+
+func sizeName(n int) string {
+	switch {
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%dKiB", n>>10)
+	default:
+		return fmt.Sprintf("%dB", n)
+	}
+}
+
+// runTimeout bounds one run, so that a stuck variant fails instead of
+// hanging the suite.
+func runTimeout(c *Case) time.Duration { return 2 * time.Minute }
+
+// cases lists every case in the order they run.
+func cases(quick bool) []*Case {
+	thrN := map[int]int{64: 200_000, 1024: 100_000, 64 << 10: 10_000}
+	rttN := 3000
+	if quick {
+		thrN = map[int]int{64: 5000, 1024: 2000, 64 << 10: 200}
+		rttN = 200
+	}
+	var cs []*Case
+	for _, size := range []int{64, 1024, 64 << 10} {
+		for _, t := range append(transports, "chan") {
+			cs = append(cs, &Case{Scenario: "throughput", Transport: t, Size: size, N: thrN[size], run: runThroughput})
+		}
+	}
+	for _, t := range append(transports, "chan") {
+		cs = append(cs, &Case{Scenario: "rtt-req-rep", Transport: t, Size: 64, N: rttN, run: roundTrip(Req, Rep)})
+	}
+	for _, t := range append(transports, "chan") {
+		cs = append(cs, &Case{Scenario: "rtt-dealer-router", Transport: t, Size: 64, N: rttN, run: roundTrip(Dealer, Router)})
+	}
+	return cs
+}
+
+const rawName = "pebbe"
+
+// variants lists every variant in the order they alternate.
+func variants() []*Variant {
+	return []*Variant{
+		zchanVariant("zmqchan", false),
+		rawVariant(rawName, false),
+		zchanVariant("zmqchan-lock", true),
+		rawVariant("pebbe-lock", true),
+	}
+}

@@ -1,0 +1,138 @@
+// Command bench compares zmqchan with the other ways of using ZeroMQ from
+// Go (raw pebbe/zmq4, pebbe's Reactor, a hand-made goroutine bridge,
+// goczmq's Channeler, the pure-Go go-zeromq/zmq4) and with plain Go
+// channels, in one run on one machine. See README.md.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"regexp"
+	"runtime"
+	"time"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// config is what the flags chose.
+type config struct {
+	quick    bool
+	rounds   int
+	scenario *regexp.Regexp
+	variant  *regexp.Regexp
+	out      string
+	verbose  bool
+}
+
+func run() error {
+	var cfg config
+	scen := flag.String("scenario", "", "run only the cases whose id (scenario/transport/size) matches this regexp")
+	vari := flag.String("variant", "", "run only the variants whose name matches this regexp (raw pebbe always runs, for the ratios)")
+	flag.BoolVar(&cfg.quick, "quick", false, "few messages, one round: checks that every variant works (seconds, not minutes)")
+	flag.IntVar(&cfg.rounds, "rounds", 0, "rounds of every case; variants alternate within each (default 3, 1 with -quick)")
+	flag.StringVar(&cfg.out, "out", "", "directory for results.json, results.md and results.png (default: none written)")
+	flag.BoolVar(&cfg.verbose, "v", false, "print every run")
+	flag.Parse()
+	var err error
+	if cfg.scenario, err = regexp.Compile(*scen); err != nil {
+		return fmt.Errorf("-scenario: %w", err)
+	}
+	if cfg.variant, err = regexp.Compile(*vari); err != nil {
+		return fmt.Errorf("-variant: %w", err)
+	}
+	if cfg.rounds <= 0 {
+		cfg.rounds = 3
+		if cfg.quick {
+			cfg.rounds = 1
+		}
+	}
+
+	eps, err := newEndpoints()
+	if err != nil {
+		return err
+	}
+	defer eps.Close()
+
+	var vs []*Variant
+	for _, v := range variants() {
+		if v.Name == rawName || cfg.variant.MatchString(v.Name) {
+			vs = append(vs, v)
+		}
+	}
+	var cs []*Case
+	for _, c := range cases(cfg.quick) {
+		if cfg.scenario.MatchString(c.id()) {
+			cs = append(cs, c)
+		}
+	}
+	start := time.Now()
+	rep := &report{Machine: machine(), Quick: cfg.quick, Rounds: cfg.rounds, Started: start.UTC().Format(time.RFC3339)}
+	for _, v := range vs {
+		rep.Variants = append(rep.Variants, variantInfo{Name: v.Name, Doc: v.Doc})
+	}
+	aggs := make(map[string]*agg)
+	var order []*agg
+	failed := 0
+	for round := 0; round < cfg.rounds; round++ {
+		for _, c := range cs {
+			// Interleave the variants (A B C A B C ...), starting each round
+			// one further along, so that drift of the machine hits all alike.
+			for k := range vs {
+				v := vs[(k+round)%len(vs)]
+				if !v.supports(c.Transport) {
+					continue
+				}
+				key := c.id() + "/" + v.Name
+				a, ok := aggs[key]
+				if !ok {
+					a = &agg{c: c, v: v}
+					aggs[key] = a
+					order = append(order, a)
+				}
+				res, err := runOne(c, v, eps)
+				if err != nil {
+					failed++
+					a.errs = append(a.errs, err.Error())
+					fmt.Fprintf(os.Stderr, "FAIL %s %s: %v\n", c.id(), v.Name, err)
+					continue
+				}
+				a.runs = append(a.runs, res)
+				if cfg.verbose {
+					fmt.Fprintf(os.Stderr, "%-28s %-14s %s\n", c.id(), v.Name, res.short(c))
+				}
+			}
+		}
+	}
+	rep.Seconds = time.Since(start).Seconds()
+	rep.build(order)
+	fmt.Print(rep.markdown())
+	if cfg.out != "" {
+		if err := rep.write(cfg.out); err != nil {
+			return err
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d runs failed", failed)
+	}
+	return nil
+}
+
+// runOne runs case c once with variant v in a fresh env.
+func runOne(c *Case, v *Variant, eps *endpoints) (result, error) {
+	ep, err := eps.next(c.Transport)
+	if err != nil {
+		return result{}, err
+	}
+	env, err := v.New()
+	if err != nil {
+		return result{}, err
+	}
+	runtime.GC()
+	return c.run(c, v, env, ep)
+}
