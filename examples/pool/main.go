@@ -149,7 +149,10 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	for got < *tasks {
 		select {
 		case r, ok := <-sink.In():
-			if !ok {
+			if !ok { // the socket ended: on Ctrl-C, or on a failure
+				if ctx.Err() != nil {
+					return interrupted(ctx, got, *tasks)
+				}
 				return fmt.Errorf("sink: %w", sink.Err())
 			}
 			n, err := strconv.Atoi(r)
@@ -162,7 +165,7 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 				fmt.Fprintf(out, "progress: %3d%% (%d/%d tasks)\n", got*100 / *tasks, got, *tasks)
 			}
 		case <-ctx.Done():
-			return fmt.Errorf("interrupted after %d of %d tasks: %w", got, *tasks, context.Cause(ctx))
+			return interrupted(ctx, got, *tasks)
 		}
 	}
 	elapsed := time.Since(start)
@@ -185,6 +188,10 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 		fmt.Fprintf(out, "%d of %d workers missed the KILL and were stopped after %v\n", n, *workers, *grace)
 	}
 	return nil
+}
+
+func interrupted(ctx context.Context, got, tasks int) error {
+	return fmt.Errorf("interrupted after %d of %d tasks: %w", got, tasks, context.Cause(ctx))
 }
 
 // stopWorkers waits for the workers to stop on the KILL; if they have not
