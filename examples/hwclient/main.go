@@ -1,0 +1,78 @@
+// Command hwclient is the guide's Hello World client (chapter 1, "Ask and
+// Ye Shall Receive"): a REQ socket connected to tcp://localhost:5555 that
+// sends "Hello" ten times and waits for each "World".
+//
+// It exits 0 after the last reply. Ctrl-C or SIGTERM stops it early with
+// an error saying how far it got. Pair it with hwserver.
+//
+//	go run ./examples/hwclient
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/zmqchan/zmqchan/zchan"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "hwclient:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("hwclient", flag.ContinueOnError)
+	connect := fs.String("connect", "tcp://localhost:5555", "endpoint of the hello world server")
+	n := fs.Int("n", 10, "number of requests")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: hwclient [-connect endpoint] [-n requests]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return nil
+		}
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	zc, err := zchan.NewContext()
+	if err != nil {
+		return err
+	}
+	defer zc.Term(context.Background())
+
+	fmt.Fprintln(out, "Connecting to hello world server...")
+	requester, err := zchan.OpenWith(ctx, zchan.Req, zchan.String,
+		zchan.WithContext(zc), zchan.WithConnect(*connect))
+	if err != nil {
+		return err
+	}
+	defer requester.Close()
+
+	for i := range *n {
+		fmt.Fprintf(out, "Sending Hello %d...\n", i)
+		if err := requester.Send(ctx, "Hello"); err != nil {
+			return fmt.Errorf("request %d: %w", i, err)
+		}
+		select {
+		case reply, ok := <-requester.In():
+			if !ok {
+				return fmt.Errorf("request %d: %w", i, requester.Err())
+			}
+			fmt.Fprintf(out, "Received %s %d\n", reply, i)
+		case <-ctx.Done():
+			return fmt.Errorf("request %d: %w", i, context.Cause(ctx))
+		}
+	}
+	return nil
+}
