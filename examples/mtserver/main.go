@@ -1,0 +1,173 @@
+// Command mtserver is the guide's multithreaded Hello World service
+// (chapter 2, "Multithreading with 0MQ"): a ROUTER faces the clients over
+// tcp, a DEALER faces a pool of REP workers over inproc, and a queue moves
+// messages between the two. Each worker is a goroutine that answers
+// "Hello" with "World" after a simulated second of work.
+//
+// Usage:
+//
+//	go run ./examples/mtserver [-bind tcp://*:5555] [-workers 5] [-work 1s]
+//
+// Pair it with hwclient (any language). Ctrl-C or SIGTERM stops it cleanly.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/zmqchan/zmqchan/zchan"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "mtserver:", err)
+		os.Exit(1)
+	}
+}
+
+const workersEP = "inproc://workers"
+
+// run serves until ctx ends or a signal arrives, then returns nil. out
+// receives one line per request, from several goroutines at once, so it
+// must be safe for concurrent writes (os.Stdout is).
+func run(ctx context.Context, args []string, out io.Writer) (err error) {
+	fs := flag.NewFlagSet("mtserver", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: mtserver [-bind ENDPOINT] [-workers N] [-work DURATION]")
+		fmt.Fprintln(fs.Output(), "Serves Hello World requests with a pool of worker goroutines behind a queue.")
+		fs.PrintDefaults()
+	}
+	bind := fs.String("bind", "tcp://*:5555", "endpoint the clients connect to")
+	workers := fs.Int("workers", 5, "number of worker goroutines")
+	work := fs.Duration("work", time.Second, "simulated work per request")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if *workers < 1 || *work < 0 {
+		return fmt.Errorf("-workers must be at least 1 and -work not negative")
+	}
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	zc, err := zchan.NewContext()
+	if err != nil {
+		return err
+	}
+	defer func() {
+		tctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if terr := zc.Term(tctx); terr != nil && err == nil {
+			err = terr
+		}
+	}()
+
+	// Socket to talk to clients.
+	clients, err := zchan.Open(ctx, zchan.Router, zchan.WithContext(zc), zchan.WithBind(*bind))
+	if err != nil {
+		return err
+	}
+	defer clients.Close()
+	// Socket to talk to workers.
+	backend, err := zchan.Open(ctx, zchan.Dealer, zchan.WithContext(zc), zchan.WithBind(workersEP))
+	if err != nil {
+		return err
+	}
+	defer backend.Close()
+
+	// Launch the pool of worker goroutines; they end with ctx, and run
+	// waits for them before it closes the sockets above.
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	for range *workers {
+		rep, err := zchan.OpenWith(ctx, zchan.Rep, zchan.String, zchan.WithContext(zc), zchan.WithConnect(workersEP))
+		if err != nil {
+			return err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer rep.Close()
+			worker(ctx, rep, *work, out)
+		}()
+	}
+
+	// Connect the clients to the workers with a queue.
+	return queue(ctx, clients, backend)
+}
+
+// worker answers each request with "World" after the simulated work, like
+// the guide's worker_routine. It returns when ctx ends.
+func worker(ctx context.Context, rep *zchan.Socket[string], work time.Duration, out io.Writer) {
+	for {
+		select {
+		case req, ok := <-rep.In():
+			if !ok {
+				return
+			}
+			fmt.Fprintf(out, "Received request: [%s]\n", req)
+			// Do some 'work', but give up at once on Ctrl-C.
+			t := time.NewTimer(work)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return
+			}
+			if rep.Send(ctx, "World") != nil {
+				return
+			}
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// queue is the guide's QUEUE device as one select: requests go from the
+// ROUTER to the DEALER, replies back, frames and envelopes untouched. It
+// returns nil when ctx ends and an error if a socket fails.
+func queue(ctx context.Context, frontend, backend *zchan.Socket[zchan.Msg]) error {
+	for {
+		select {
+		case m, ok := <-frontend.In():
+			if !ok {
+				return stopped(ctx, frontend.Err())
+			}
+			if err := backend.Send(ctx, m); err != nil {
+				return stopped(ctx, err)
+			}
+		case m, ok := <-backend.In():
+			if !ok {
+				return stopped(ctx, backend.Err())
+			}
+			if err := frontend.Send(ctx, m); err != nil {
+				return stopped(ctx, err)
+			}
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// stopped tells a clean stop (ctx ended, and the sockets with it) from a
+// failure.
+func stopped(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
