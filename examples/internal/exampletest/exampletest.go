@@ -357,8 +357,11 @@ func (o *Output) Count(substr string) int {
 // ErrWaitTimeout reports that WaitFor gave up.
 var ErrWaitTimeout = errors.New("exampletest: timed out waiting for output")
 
-// WaitFor waits until a complete line containing substr has been written,
-// at most timeout, and returns the first such line. On timeout it fails
+// WaitFor waits until a line containing substr has been written, at most
+// timeout, and returns the first such line. The last line counts before its
+// newline arrives, so that a prompt such as "Press Enter: " can be waited
+// for; a program that writes a line in one call (fmt.Fprintf) is never seen
+// half-written. On timeout it fails
 // the test with what was written so far.
 func (o *Output) WaitFor(t testing.TB, substr string, timeout time.Duration) string {
 	t.Helper()
@@ -382,7 +385,10 @@ func (o *Output) Wait(substr string, timeout time.Duration) (string, error) {
 			o.changed = ch
 		}
 		o.mu.Unlock()
-		for _, l := range o.Lines() {
+		o.mu.Lock()
+		all := o.buf.String()
+		o.mu.Unlock()
+		for l := range strings.SplitSeq(all, "\n") {
 			if strings.Contains(l, substr) {
 				return l, nil
 			}

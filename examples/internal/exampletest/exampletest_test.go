@@ -63,14 +63,14 @@ func TestEndpoints(t *testing.T) {
 }
 
 func TestBuild(t *testing.T) {
-	a := exampletest.Build(t, "pool")
-	b := exampletest.Build(t, "pool")
+	a := exampletest.Build(t, "hwserver")
+	b := exampletest.Build(t, "hwserver")
 	if a != b {
 		t.Errorf("second Build = %q, want the first one's %q", b, a)
 	}
 	p := exampletest.Start(t, time.Minute, a, "-h")
 	p.Wait(t) // exit status of -h is the program's business
 	if !strings.Contains(p.Stderr.String(), "Usage") && !strings.Contains(p.Stderr.String(), "usage") {
-		t.Errorf("pool -h printed no usage:\n%s", p.Stderr.String())
+		t.Errorf("hwserver -h printed no usage:\n%s", p.Stderr.String())
 	}
 }
