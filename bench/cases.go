@@ -52,6 +52,19 @@ func cases(quick bool) []*Case {
 	for _, t := range append(transports, "chan") {
 		cs = append(cs, &Case{Scenario: "rtt-dealer-router", Transport: t, Size: 64, N: rttN, run: roundTrip(Dealer, Router)})
 	}
+	fanN, idle, openN := 100_000, 10*time.Second, 1000
+	if quick {
+		fanN, idle, openN = 2000, 500*time.Millisecond, 100
+	}
+	for _, t := range append(transports, "chan") {
+		cs = append(cs, &Case{Scenario: "fan-in", Transport: t, Size: 64, N: fanN, run: runFanIn})
+	}
+	for _, t := range []string{"tcp", "chan"} {
+		cs = append(cs, &Case{Scenario: "idle", Transport: t, Size: 64, N: 2 * idlePairs, run: runIdle, child: true, idle: idle})
+	}
+	for _, t := range []string{"inproc", "chan"} {
+		cs = append(cs, &Case{Scenario: "open-close", Transport: t, N: openN, run: runOpenClose, child: true})
+	}
 	return cs
 }
 
@@ -64,5 +77,10 @@ func variants() []*Variant {
 		rawVariant(rawName, false),
 		zchanVariant("zmqchan-lock", true),
 		rawVariant("pebbe-lock", true),
+		reactorVariant(),
+		bridgeVariant(),
+		goczmqVariant(),
+		gozmqVariant(),
+		chanVariant(),
 	}
 }

@@ -42,7 +42,7 @@ func (e *endpoints) next(transport string) (string, error) {
 		l.Close()
 		return fmt.Sprintf("tcp://127.0.0.1:%d", port), nil
 	case "chan":
-		return "", nil
+		return fmt.Sprintf("chan-%d", n), nil
 	}
 	return "", fmt.Errorf("unknown transport %q", transport)
 }

@@ -38,7 +38,12 @@ func run() error {
 	flag.IntVar(&cfg.rounds, "rounds", 0, "rounds of every case; variants alternate within each (default 3, 1 with -quick)")
 	flag.StringVar(&cfg.out, "out", "", "directory for results.json, results.md and results.png (default: none written)")
 	flag.BoolVar(&cfg.verbose, "v", false, "print every run")
+	childCase := flag.String("child", "", "internal: run this case once in this process and print the result")
+	childVariant := flag.String("child-variant", "", "internal: the variant for -child")
 	flag.Parse()
+	if *childCase != "" {
+		return child(*childCase, *childVariant, cfg.quick)
+	}
 	var err error
 	if cfg.scenario, err = regexp.Compile(*scen); err != nil {
 		return fmt.Errorf("-scenario: %w", err)
@@ -95,7 +100,11 @@ func run() error {
 					aggs[key] = a
 					order = append(order, a)
 				}
-				res, err := runOne(c, v, eps)
+				if why := v.skip(c); why != "" {
+					a.skipped = why
+					continue
+				}
+				res, err := runOne(c, v, eps, cfg.quick)
 				if err != nil {
 					failed++
 					a.errs = append(a.errs, err.Error())
@@ -124,15 +133,14 @@ func run() error {
 }
 
 // runOne runs case c once with variant v in a fresh env.
-func runOne(c *Case, v *Variant, eps *endpoints) (result, error) {
-	ep, err := eps.next(c.Transport)
-	if err != nil {
-		return result{}, err
+func runOne(c *Case, v *Variant, eps *endpoints, quick bool) (result, error) {
+	if c.child {
+		return runChild(c, v, quick)
 	}
 	env, err := v.New()
 	if err != nil {
 		return result{}, err
 	}
 	runtime.GC()
-	return c.run(c, v, env, ep)
+	return c.run(c, v, env, eps)
 }

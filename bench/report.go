@@ -15,8 +15,9 @@ import (
 type agg struct {
 	c    *Case
 	v    *Variant
-	runs []result
-	errs []string
+	runs    []result
+	errs    []string
+	skipped string
 }
 
 // Record is one line of results.json: one case (scenario, transport, size)
@@ -49,6 +50,8 @@ type Record struct {
 	RatioToRaw float64            `json:"ratio_to_raw"`
 	Extra      map[string]float64 `json:"extra,omitempty"`
 	Errors     []string           `json:"errors,omitempty"`
+	// Skipped says why the variant did not run the case.
+	Skipped string `json:"skipped,omitempty"`
 }
 
 type variantInfo struct {
@@ -68,7 +71,7 @@ type report struct {
 
 func (a *agg) record() Record {
 	c := a.c
-	rec := Record{Scenario: c.Scenario, Transport: c.Transport, Size: c.Size, Variant: a.v.Name, Runs: len(a.runs), Msgs: c.N, Errors: a.errs}
+	rec := Record{Scenario: c.Scenario, Transport: c.Transport, Size: c.Size, Variant: a.v.Name, Runs: len(a.runs), Msgs: c.N, Errors: a.errs, Skipped: a.skipped}
 	if len(a.runs) == 0 {
 		return rec
 	}

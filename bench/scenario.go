@@ -22,16 +22,23 @@ type Case struct {
 	Transport string
 	Size      int
 	N         int // messages or round trips per run
-	run       func(c *Case, v *Variant, env Env, ep string) (result, error)
-	// Endpoints per run (fan-in uses one, idle and open/close many).
-	eps int
+	run       func(c *Case, v *Variant, env Env, eps *endpoints) (result, error)
+	// child runs the case in a fresh process of its own, so that its
+	// threads, descriptors and memory are its own.
+	child bool
+	// idle is how long the idle scenario stays idle.
+	idle time.Duration
 }
 
 // throughput: one PUSH (connected) to one PULL (bound). Message 0 warms the
 // connection up; the window covers messages 1..N-1. The receiver checks
 // every message's number, so a lost, duplicated or reordered message fails
 // the run.
-func runThroughput(c *Case, v *Variant, env Env, ep string) (result, error) {
+func runThroughput(c *Case, v *Variant, env Env, eps *endpoints) (result, error) {
+	ep, err := eps.next(c.Transport)
+	if err != nil {
+		return result{}, err
+	}
 	r := newRoles(v, env, runTimeout(c))
 	bound, warm, start, received, stop := make(chan struct{}), make(chan struct{}), make(chan struct{}), make(chan struct{}), make(chan struct{})
 	var res result
@@ -113,8 +120,12 @@ func (r *roles) finishWith(stop chan struct{}, err error) error {
 // roundTrip: a client (REQ or DEALER, connected) and an echo server (REP or
 // ROUTER, bound), both through the variant. Warm-up round trips first, then
 // N timed ones; every reply is checked against its request.
-func roundTrip(client, server Kind) func(c *Case, v *Variant, env Env, ep string) (result, error) {
-	return func(c *Case, v *Variant, env Env, ep string) (result, error) {
+func roundTrip(client, server Kind) func(c *Case, v *Variant, env Env, eps *endpoints) (result, error) {
+	return func(c *Case, v *Variant, env Env, eps *endpoints) (result, error) {
+		ep, err := eps.next(c.Transport)
+		if err != nil {
+			return result{}, err
+		}
 		r := newRoles(v, env, runTimeout(c))
 		bound, measured, stop := make(chan struct{}), make(chan struct{}), make(chan struct{})
 		warmup := warmups(c.N)

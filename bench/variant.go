@@ -55,6 +55,16 @@ type Variant struct {
 	// Transports the variant supports; nil means inproc, ipc and tcp.
 	Transports []string
 	New        func() (Env, error)
+	// Skip, if set, names why the variant cannot run a case (a known bug
+	// of the library measured, say); the case is then left out for it.
+	Skip func(c *Case) string
+}
+
+func (v *Variant) skip(c *Case) string {
+	if v.Skip == nil {
+		return ""
+	}
+	return v.Skip(c)
 }
 
 func (v *Variant) supports(transport string) bool {
