@@ -37,6 +37,11 @@ func Eventually(d time.Duration, cond func() bool) bool {
 // Recv takes one value from ch within d. ok is false if ch was closed or
 // nothing arrived in time; timedOut tells which.
 func Recv[T any](ch <-chan T, d time.Duration) (v T, ok, timedOut bool) {
+	select { // what is already there wins over a zero d
+	case v, ok = <-ch:
+		return v, ok, false
+	default:
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -64,6 +69,17 @@ func MustRecv[T any](t testing.TB, ch <-chan T, d time.Duration, what string) T 
 // Closed reports whether ch is closed within d (values that arrive first
 // are discarded).
 func Closed[T any](ch <-chan T, d time.Duration) bool {
+	for {
+		select { // what is already there wins over a zero d
+		case _, ok := <-ch:
+			if !ok {
+				return true
+			}
+			continue
+		default:
+		}
+		break
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	for {
@@ -80,6 +96,11 @@ func Closed[T any](ch <-chan T, d time.Duration) bool {
 
 // Done reports whether ch is closed within d.
 func Done(ch <-chan struct{}, d time.Duration) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

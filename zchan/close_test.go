@@ -1,0 +1,234 @@
+package zchan_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	zmq "github.com/pebbe/zmq4"
+
+	"github.com/zmqchan/zmqchan/internal/testutil"
+	"github.com/zmqchan/zmqchan/zchan"
+)
+
+// TestCloseUnderLoad closes a PUSH while a goroutine is sending on it as
+// fast as it can. Every message whose Send returned nil must reach the live
+// PULL peer (the owner flushes what it holds, libzmq's linger sends what it
+// queued), in order, and the PUSH must count nothing as undelivered.
+func TestCloseUnderLoad(t *testing.T) {
+	eachTransport(t, func(t *testing.T, zc *zchan.Context, tr testutil.Transport) {
+		ctx := testContext(t, time.Minute)
+		pull := open(t, ctx, zchan.Pull, zchan.String, zchan.WithContext(zc), zchan.WithBind(tr.Bind(t)))
+		push, err := zchan.OpenWith(ctx, zchan.Push, zchan.String, zchan.WithContext(zc),
+			zchan.WithConnect(pull.Endpoints()[0]), zchan.WithLinger(10*time.Second), zchan.WithSendHWM(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		accepted := make(chan int, 1) // how many Sends returned nil
+		go func() {
+			i := 0
+			for ; ; i++ {
+				if err := push.Send(ctx, strconv.Itoa(i)); err != nil {
+					if !errors.Is(err, zchan.ErrClosed) {
+						t.Errorf("send %d: %v, want ErrClosed", i, err)
+					}
+					break
+				}
+			}
+			accepted <- i
+		}()
+		// A live consumer: it keeps reading while Close runs.
+		got := make(chan string, 1<<16)
+		stopRead := make(chan struct{})
+		readerDone := make(chan struct{})
+		go func() {
+			defer close(readerDone)
+			for {
+				select {
+				case v, ok := <-pull.In():
+					if !ok {
+						return
+					}
+					got <- v
+				case <-stopRead:
+					return
+				}
+			}
+		}()
+		defer func() { close(stopRead); <-readerDone }()
+		// Close in the middle of the stream, once it is flowing.
+		for i := 0; i < 2000; i++ {
+			v := testutil.MustRecv(t, got, watchdog, fmt.Sprintf("message %d before close", i))
+			if v != strconv.Itoa(i) {
+				t.Fatalf("message %d: got %q", i, v)
+			}
+		}
+		start := time.Now()
+		if err := push.Close(); err != nil {
+			t.Fatalf("close: %v", err)
+		}
+		closing := time.Since(start)
+		n := testutil.MustRecv(t, accepted, watchdog, "sender to stop")
+		for i := 2000; i < n; i++ {
+			v, ok, _ := testutil.Recv(got, watchdog)
+			if !ok {
+				ps := pull.Stats()
+				ev := events(pull)
+				_, more, _ := testutil.Recv(got, time.Second)
+				t.Fatalf("message %d of %d accepted before close: nothing within %v (Close took %v)\n PUSH stats %+v\n PULL stats %+v, ZMQ_EVENTS %s; a message arrived after a command woke the PULL: %v",
+					i, n, watchdog, closing, push.Stats(), ps, ev, more)
+			}
+			if v != strconv.Itoa(i) {
+				t.Fatalf("message %d: got %q", i, v)
+			}
+		}
+		st := push.Stats()
+		t.Logf("Close took %v; %d messages accepted, all delivered; PUSH stats %+v", closing, n, st)
+		if st.Undelivered != 0 {
+			t.Errorf("Stats.Undelivered = %d with a live peer", st.Undelivered)
+		}
+		if st.MsgsOut != uint64(n) {
+			t.Errorf("Stats.MsgsOut = %d, want %d (every accepted message)", st.MsgsOut, n)
+		}
+		if v, ok, _ := testutil.Recv(got, 100*time.Millisecond); ok {
+			t.Errorf("message %q arrived that no Send accepted", v)
+		}
+	})
+}
+
+// TestCloseIdempotent checks that Close may be called many times, also
+// concurrently, that every call returns nil, and that the socket then
+// refuses work with ErrClosed: Send, Do, Subscribe; In and Done are closed.
+func TestCloseIdempotent(t *testing.T) {
+	ctx := testContext(t, watchdog)
+	zc := newContext(t)
+	for _, typ := range []zchan.Type{zchan.Push, zchan.Sub, zchan.Rep, zchan.Router} {
+		s, err := zchan.Open(ctx, typ, zchan.WithContext(zc), zchan.WithBind(testutil.Inproc(t)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for range 8 {
+			wg.Go(func() { errs <- s.Close() })
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Errorf("%s: Close: %v", typ, err)
+			}
+		}
+		if err := s.Close(); err != nil {
+			t.Errorf("%s: Close again: %v", typ, err)
+		}
+		if !errors.Is(s.Err(), zchan.ErrClosed) {
+			t.Errorf("%s: Err() = %v, want ErrClosed", typ, s.Err())
+		}
+		if !testutil.Done(s.Done(), 0) {
+			t.Errorf("%s: Done not closed after Close returned", typ)
+		}
+		if _, ok, timedOut := testutil.Recv(s.In(), 0); ok || timedOut {
+			t.Errorf("%s: In not closed after Close returned", typ)
+		}
+		if err := s.Do(ctx, func(*zmq.Socket) error { return nil }); !errors.Is(err, zchan.ErrClosed) {
+			t.Errorf("%s: Do after Close: %v, want ErrClosed", typ, err)
+		}
+		if typ == zchan.Sub {
+			if err := s.Subscribe(ctx, "x"); !errors.Is(err, zchan.ErrClosed) {
+				t.Errorf("SUB: Subscribe after Close: %v, want ErrClosed", err)
+			}
+		} else if err := s.Send(ctx, zchan.NewMsg("x", "y")); !errors.Is(err, zchan.ErrClosed) {
+			t.Errorf("%s: Send after Close: %v, want ErrClosed", typ, err)
+		}
+	}
+}
+
+// TestCloseCountsUndelivered closes sockets that hold messages nobody can
+// take: a PUSH with no peer holds the one Send handed it (and waits at most
+// its linger to send it); a PULL whose consumer reads nothing holds one
+// message and has more queued in libzmq. Close must return, and count each
+// message in Stats.Undelivered.
+func TestCloseCountsUndelivered(t *testing.T) {
+	ctx := testContext(t, watchdog)
+	zc := newContext(t)
+	const linger = 200 * time.Millisecond
+	push, err := zchan.Open(ctx, zchan.Push, zchan.WithContext(zc), zchan.WithLinger(linger), zchan.WithConnect(testutil.Inproc(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Over inproc an unbound connect queues up to the HWM; over tcp
+	// nothing is queued until the connection is up. Send until the owner
+	// holds a message it cannot hand on.
+	sent := 0
+	for {
+		sctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		err := push.Send(sctx, zchan.NewMsg("lost"))
+		cancel()
+		if err != nil {
+			break
+		}
+		sent++
+	}
+	start := time.Now()
+	if err := push.Close(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("PUSH with no peer: %d accepted, Close took %v (linger %v), stats %+v", sent, time.Since(start), linger, push.Stats())
+	if got := push.Stats().Undelivered; got != 1 {
+		t.Errorf("PUSH Undelivered = %d, want 1 (the message the owner held)", got)
+	}
+
+	const n = 5
+	pull, src := pair(t, ctx, zc, testutil.Transports()[0], zchan.Pull, zchan.Push, zchan.Frames, nil, nil)
+	if err := testutil.MustRecv(t, sendAll(ctx, src, func(int) zchan.Msg { return zchan.NewMsg("queued") }, n), watchdog, "sender"); err != nil {
+		t.Fatal(err)
+	}
+	if !testutil.Eventually(watchdog, func() bool { return src.Stats().MsgsOut == n }) {
+		t.Fatalf("PUSH stats %+v, want MsgsOut %d", src.Stats(), n)
+	}
+	if err := pull.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := pull.Stats().Undelivered; got != n {
+		t.Errorf("PULL Undelivered = %d, want %d (one held, the rest queued in libzmq); stats %+v", got, n, pull.Stats())
+	}
+}
+
+// TestCancelOpenContext checks that cancelling the context given to Open
+// ends the socket: Done and In close, Err and Send return the cause.
+func TestCancelOpenContext(t *testing.T) {
+	zc := newContext(t)
+	cause := errors.New("test: shutting down")
+	eachType := []zchan.Type{zchan.Pull, zchan.Push, zchan.Req, zchan.Rep, zchan.Dealer, zchan.Router, zchan.Pub, zchan.Sub, zchan.Pair}
+	for _, typ := range eachType {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		s, err := zchan.Open(ctx, typ, zchan.WithContext(zc), zchan.WithBind(testutil.Inproc(t)))
+		if err != nil {
+			cancel(nil)
+			t.Fatal(err)
+		}
+		cancel(cause)
+		if !testutil.Done(s.Done(), watchdog) {
+			t.Fatalf("%s: owner still running %v after its Open context was cancelled", typ, watchdog)
+		}
+		if _, ok, timedOut := testutil.Recv(s.In(), 0); ok || timedOut {
+			t.Errorf("%s: In not closed", typ)
+		}
+		if !errors.Is(s.Err(), cause) {
+			t.Errorf("%s: Err() = %v, want the cancellation cause", typ, s.Err())
+		}
+		if typ != zchan.Pull && typ != zchan.Sub {
+			if err := s.Send(context.Background(), zchan.NewMsg("x")); !errors.Is(err, cause) {
+				t.Errorf("%s: Send after cancel = %v, want the cause", typ, err)
+			}
+		}
+		if err := s.Close(); err != nil {
+			t.Errorf("%s: Close after cancel: %v", typ, err)
+		}
+	}
+}
