@@ -1,0 +1,316 @@
+package secure
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"go.uber.org/zap"
+
+	"github.com/zmqchan/zmqchan/zchan"
+)
+
+// zapEndpoint is where libzmq looks for the ZAP handler of a context
+// (RFC 27/ZAP). Only one socket per context can bind it.
+const zapEndpoint = "inproc://zeromq.zap.01"
+
+// Option configures an Authenticator. Build options with the With
+// functions; the zero value is not usable.
+type Option interface{ apply(*options) }
+
+type optionFunc func(*options)
+
+func (f optionFunc) apply(o *options) { f(o) }
+
+type options struct{ logger *zap.Logger }
+
+// WithLogger logs each verdict (allowed or denied, with the client's
+// public key, address and the reason; never a secret) at debug level, and
+// handler failures at error level. Default: no logging; nil means the
+// same.
+func WithLogger(l *zap.Logger) Option {
+	return optionFunc(func(o *options) {
+		if l == nil {
+			l = zap.NewNop()
+		}
+		o.logger = l
+	})
+}
+
+// AuthStats counts the verdicts of an Authenticator.
+type AuthStats struct {
+	// Allowed counts handshakes the handler let in.
+	Allowed uint64
+	// Denied counts handshakes the handler refused, including the probes
+	// of Listen and Verify.
+	Denied uint64
+}
+
+// Authenticator is the ZAP handler of one zchan.Context: libzmq asks it
+// about every CURVE handshake of every socket in that context, and it
+// answers from an allow list of client public keys and optional IP allow
+// and deny lists. It denies by default: a new Authenticator lets nobody
+// in until Allow is called.
+//
+// It runs in the same context as the sockets it protects, which is what
+// pebbe/zmq4's AuthStart does not do (it serves only pebbe's default
+// context, so a CURVE server in any other context lets every client in).
+// libzmq allows one handler per context: a second NewAuthenticator for
+// the same Context fails with ErrHandlerExists.
+//
+// An Authenticator is safe for concurrent use; its lists can change at
+// any time, and each handshake sees them as they are when libzmq asks.
+// A change does not affect connections already authenticated. Its zero
+// value is not usable: create one with NewAuthenticator. It cannot be
+// reused after Close.
+type Authenticator struct {
+	zc   *zchan.Context
+	sock *zchan.Socket[zchan.Msg]
+	log  *zap.Logger
+
+	mu    sync.RWMutex
+	keys  map[string]struct{}
+	allow []netip.Prefix
+	deny  []netip.Prefix
+
+	allowed, denied atomic.Uint64
+	stop            context.CancelFunc
+	done            chan struct{}
+}
+
+// NewAuthenticator binds the ZAP handler of zc and starts the goroutine
+// that answers it. The handler runs until Close or until zc is
+// terminated; it is not tied to a context.Context on purpose: a handler
+// that goes away while CURVE servers still run in zc makes libzmq accept
+// every client again. Close the servers first, then the Authenticator.
+func NewAuthenticator(zc *zchan.Context, opts ...Option) (*Authenticator, error) {
+	if zc == nil {
+		return nil, fmt.Errorf("secure: nil context: %w", zchan.ErrInvalidOption)
+	}
+	o := options{logger: zap.NewNop()}
+	for _, opt := range opts {
+		if opt == nil {
+			return nil, fmt.Errorf("secure: nil option: %w", zchan.ErrInvalidOption)
+		}
+		opt.apply(&o)
+	}
+	sock, err := zchan.Open(context.Background(), zchan.Router,
+		zchan.WithContext(zc), zchan.WithName("zap handler"), zchan.WithBind(zapEndpoint),
+		zchan.WithLinger(0), zchan.WithLogger(o.logger))
+	if err != nil {
+		if errors.Is(err, zchan.ErrAddrInUse) {
+			return nil, fmt.Errorf("%w: %w", ErrHandlerExists, err)
+		}
+		return nil, fmt.Errorf("secure: bind ZAP handler: %w", err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	a := &Authenticator{
+		zc: zc, sock: sock, log: o.logger,
+		keys: make(map[string]struct{}),
+		stop: stop, done: make(chan struct{}),
+	}
+	go a.run(ctx)
+	return a, nil
+}
+
+// Context returns the zchan.Context the Authenticator serves.
+func (a *Authenticator) Context() *zchan.Context { return a.zc }
+
+// Allow adds client public keys (Z85 text, 40 characters) to the allow
+// list. If any key is invalid, none is added and the error wraps
+// ErrInvalidKey.
+func (a *Authenticator) Allow(keys ...string) error {
+	for _, k := range keys {
+		if err := CheckKey(k); err != nil {
+			return err
+		}
+	}
+	a.mu.Lock()
+	for _, k := range keys {
+		a.keys[k] = struct{}{}
+	}
+	a.mu.Unlock()
+	return nil
+}
+
+// Revoke removes client public keys from the allow list. Invalid keys are
+// refused as by Allow. Connections already authenticated stay up.
+func (a *Authenticator) Revoke(keys ...string) error {
+	for _, k := range keys {
+		if err := CheckKey(k); err != nil {
+			return err
+		}
+	}
+	a.mu.Lock()
+	for _, k := range keys {
+		delete(a.keys, k)
+	}
+	a.mu.Unlock()
+	return nil
+}
+
+// SetIPAllow replaces the IP allow list: when it is not empty, only
+// clients whose address matches one of its entries (an IP address such as
+// "10.0.0.7" or a CIDR prefix such as "10.0.0.0/8") get to the key check.
+// No entries clears the list. If any entry is invalid, the list is left
+// as it was and the error wraps ErrInvalidAddress.
+func (a *Authenticator) SetIPAllow(entries ...string) error {
+	p, err := parsePrefixes(entries)
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	a.allow = p
+	a.mu.Unlock()
+	return nil
+}
+
+// SetIPDeny replaces the IP deny list: clients whose address matches one
+// of its entries are refused, whatever their key. It is checked before the
+// allow list. Entries are as for SetIPAllow.
+func (a *Authenticator) SetIPDeny(entries ...string) error {
+	p, err := parsePrefixes(entries)
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	a.deny = p
+	a.mu.Unlock()
+	return nil
+}
+
+func parsePrefixes(entries []string) ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(entries))
+	for _, e := range entries {
+		if strings.Contains(e, "/") {
+			p, err := netip.ParsePrefix(e)
+			if err != nil {
+				return nil, fmt.Errorf("secure: %q: %w: %w", e, ErrInvalidAddress, err)
+			}
+			out = append(out, p.Masked())
+			continue
+		}
+		ip, err := netip.ParseAddr(e)
+		if err != nil {
+			return nil, fmt.Errorf("secure: %q: %w: %w", e, ErrInvalidAddress, err)
+		}
+		ip = ip.Unmap()
+		out = append(out, netip.PrefixFrom(ip, ip.BitLen()))
+	}
+	return out, nil
+}
+
+// Stats returns the verdicts so far. Safe to call at any time.
+func (a *Authenticator) Stats() AuthStats {
+	return AuthStats{Allowed: a.allowed.Load(), Denied: a.denied.Load()}
+}
+
+// Close unbinds the handler and waits for its goroutine to exit. From then
+// on libzmq lets in every client of a CURVE server still open in the
+// context (it has no handler to ask): close those servers first. Close is
+// idempotent and safe for concurrent use.
+func (a *Authenticator) Close() error {
+	a.stop()
+	err := a.sock.Close()
+	<-a.done
+	if err != nil {
+		return fmt.Errorf("secure: close ZAP handler: %w", err)
+	}
+	return nil
+}
+
+// run answers ZAP requests until the socket ends.
+func (a *Authenticator) run(ctx context.Context) {
+	defer close(a.done)
+	for req := range a.sock.In() {
+		reply, ok := a.answer(req)
+		if !ok {
+			continue
+		}
+		// A ROUTER never blocks a send (it drops what it cannot route),
+		// so this returns promptly; it fails only when the socket ends.
+		if err := a.sock.Send(ctx, reply); err != nil {
+			return
+		}
+	}
+}
+
+// answer builds the reply to one ZAP request. The request arrives as
+// [peer, "", version, request id, domain, address, identity, mechanism,
+// credentials...]; the reply is [peer, "", version, request id, status
+// code, status text, user id, metadata]. ok is false for a message too
+// short to answer, which libzmq never sends.
+func (a *Authenticator) answer(req zchan.Msg) (zchan.Msg, bool) {
+	if len(req) < 4 || len(req[1]) != 0 {
+		a.log.Error("secure: malformed ZAP request", zap.Int("frames", len(req)))
+		return nil, false
+	}
+	reply := func(code, text, user string) zchan.Msg {
+		return zchan.Msg{req[0], nil, []byte("1.0"), req[3], []byte(code), []byte(text), []byte(user), nil}
+	}
+	if string(req[2]) != "1.0" || len(req) < 8 {
+		a.denied.Add(1)
+		a.log.Error("secure: ZAP request of an unknown version", zap.ByteString("version", req[2]))
+		return reply("400", "bad ZAP request", ""), true
+	}
+	address, mechanism, creds := string(req[5]), string(req[7]), req[8:]
+	key := ""
+	if mechanism == "CURVE" && len(creds) == 1 && len(creds[0]) == 32 {
+		key = z85Encode(creds[0])
+	}
+	ok, why := a.decide(address, mechanism, key)
+	log := a.log.With(zap.String("mechanism", mechanism), zap.String("address", address),
+		zap.String("key", key), zap.ByteString("domain", req[4]))
+	if !ok {
+		a.denied.Add(1)
+		log.Debug("secure: denied", zap.String("reason", why))
+		return reply("400", why, ""), true
+	}
+	a.allowed.Add(1)
+	log.Debug("secure: allowed")
+	return reply("200", "OK", key), true
+}
+
+// decide applies the lists: deny list, then allow list, then the key.
+func (a *Authenticator) decide(address, mechanism, key string) (bool, string) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if len(a.deny) > 0 || len(a.allow) > 0 {
+		ip, err := netip.ParseAddr(address)
+		if err != nil {
+			return false, "address not an IP"
+		}
+		ip = ip.Unmap()
+		for _, p := range a.deny {
+			if p.Contains(ip) {
+				return false, "address denied"
+			}
+		}
+		if len(a.allow) > 0 && !containsIP(a.allow, ip) {
+			return false, "address not allowed"
+		}
+	}
+	if mechanism != "CURVE" {
+		return false, "mechanism not supported"
+	}
+	if key == "" {
+		return false, "malformed credentials"
+	}
+	if _, ok := a.keys[key]; !ok {
+		return false, "key not allowed"
+	}
+	return true, ""
+}
+
+func containsIP(list []netip.Prefix, ip netip.Addr) bool {
+	for _, p := range list {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,32 @@
+package secure
+
+import "errors"
+
+// Sentinel errors. Every error returned by this package wraps one of these,
+// or a zchan sentinel when the failure is the socket's.
+var (
+	// ErrInvalidKey reports a CURVE key that is not 40 characters of Z85,
+	// a public key that does not belong to its secret key, or a zero
+	// KeyPair.
+	ErrInvalidKey = errors.New("secure: invalid key")
+	// ErrInvalidAddress reports an IP allow or deny list entry that is
+	// neither an IP address nor a CIDR prefix.
+	ErrInvalidAddress = errors.New("secure: invalid address")
+	// ErrInvalidLimit reports a Limits field out of range.
+	ErrInvalidLimit = errors.New("secure: invalid limit")
+	// ErrHandlerExists reports a second Authenticator for a zchan.Context:
+	// libzmq allows one ZAP handler per context.
+	ErrHandlerExists = errors.New("secure: a ZAP handler is already bound in this context")
+	// ErrAuthClosed reports a call on a closed Authenticator.
+	ErrAuthClosed = errors.New("secure: authenticator closed")
+	// ErrNotEnforced reports a CURVE server that accepted a client with a
+	// random key: no working ZAP handler runs in its context, so libzmq
+	// lets every client that knows the server's public key in.
+	ErrNotEnforced = errors.New("secure: authentication not enforced")
+	// ErrProbe reports a probe of a server that did not end with a verdict
+	// (no handshake success or failure) within its deadline.
+	ErrProbe = errors.New("secure: probe inconclusive")
+	// ErrWatchdog reports a Watchdog that cannot run: a bad configuration,
+	// or no /proc to read memory and connections from.
+	ErrWatchdog = errors.New("secure: watchdog")
+)

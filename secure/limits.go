@@ -1,0 +1,97 @@
+package secure
+
+import (
+	"fmt"
+	"time"
+
+	zmq "github.com/pebbe/zmq4"
+
+	"github.com/zmqchan/zmqchan/zchan"
+)
+
+// Limits are the settings that bound what a network peer can make a
+// socket hold or wait for. DefaultLimits returns the values Listen uses;
+// change a field to override it. A zero field leaves that setting at
+// libzmq's (or zchan's) default, which for most of them is no limit. A
+// Limits is a plain value: copy it freely.
+type Limits struct {
+	// MaxMsgSize is ZMQ_MAXMSGSIZE: a peer that sends a frame larger than
+	// this many bytes is disconnected as soon as the frame's header
+	// arrives, before any of it is buffered. It bounds each frame, not a
+	// message: see the package doc. Default 1 MiB.
+	MaxMsgSize int64
+	// MaxFrames caps the frames of a message this socket delivers or sends
+	// (zchan.WithMaxFrames). A longer inbound message is discarded and
+	// counted once libzmq has received all of it; it does not bound what
+	// libzmq buffers for a message that never ends. Default 64.
+	MaxFrames int
+	// RecvHWM is ZMQ_RCVHWM: complete messages queued per peer before
+	// libzmq stops reading from that peer. Default 100, so one peer queues
+	// at most 100 complete messages.
+	RecvHWM int
+	// SendHWM is ZMQ_SNDHWM: messages queued per peer for sending; a peer
+	// that stops reading fills it, and then the socket blocks (or, for
+	// ROUTER and PUB, drops) rather than grow. Default 100.
+	SendHWM int
+	// HandshakeIvl is ZMQ_HANDSHAKE_IVL: a connection that has not
+	// completed the ZMTP handshake (and authentication) in this time is
+	// closed, so a peer that connects and says nothing, or stops halfway,
+	// cannot hold a descriptor and a session for long. Default 5s
+	// (libzmq's is 30s).
+	HandshakeIvl time.Duration
+	// HeartbeatIvl, HeartbeatTimeout and HeartbeatTTL are ZMTP heartbeats
+	// (zchan.WithHeartbeat): a PING every HeartbeatIvl; a peer that sends
+	// nothing within HeartbeatTimeout after it is disconnected, so a dead,
+	// stopped or partitioned peer is dropped within HeartbeatIvl plus
+	// HeartbeatTimeout; the peer is told to drop this side after
+	// HeartbeatTTL without traffic. Defaults 5s, 15s, 30s.
+	HeartbeatIvl, HeartbeatTimeout, HeartbeatTTL time.Duration
+}
+
+// DefaultLimits returns the limits Listen applies unless overridden.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxMsgSize:       1 << 20,
+		MaxFrames:        64,
+		RecvHWM:          100,
+		SendHWM:          100,
+		HandshakeIvl:     5 * time.Second,
+		HeartbeatIvl:     5 * time.Second,
+		HeartbeatTimeout: 15 * time.Second,
+		HeartbeatTTL:     30 * time.Second,
+	}
+}
+
+// Options returns the zchan options that apply l. A negative field, or a
+// heartbeat timeout or TTL without an interval, is an error wrapping
+// ErrInvalidLimit. Options later in a zchan.Open call override these.
+func (l Limits) Options() ([]zchan.Option, error) {
+	switch {
+	case l.MaxMsgSize < 0, l.MaxFrames < 0, l.RecvHWM < 0, l.SendHWM < 0, l.HandshakeIvl < 0,
+		l.HeartbeatIvl < 0, l.HeartbeatTimeout < 0, l.HeartbeatTTL < 0:
+		return nil, fmt.Errorf("secure: negative limit in %+v: %w", l, ErrInvalidLimit)
+	case l.HeartbeatIvl == 0 && (l.HeartbeatTimeout > 0 || l.HeartbeatTTL > 0):
+		return nil, fmt.Errorf("secure: heartbeat timeout or TTL without an interval: %w", ErrInvalidLimit)
+	}
+	var opts []zchan.Option
+	if l.MaxMsgSize > 0 {
+		opts = append(opts, zchan.WithMaxMsgSize(l.MaxMsgSize))
+	}
+	if l.MaxFrames > 0 {
+		opts = append(opts, zchan.WithMaxFrames(l.MaxFrames))
+	}
+	if l.RecvHWM > 0 {
+		opts = append(opts, zchan.WithRecvHWM(l.RecvHWM))
+	}
+	if l.SendHWM > 0 {
+		opts = append(opts, zchan.WithSendHWM(l.SendHWM))
+	}
+	if l.HandshakeIvl > 0 {
+		ivl := l.HandshakeIvl
+		opts = append(opts, zchan.WithSetup(func(s *zmq.Socket) error { return s.SetHandshakeIvl(ivl) }))
+	}
+	if l.HeartbeatIvl > 0 {
+		opts = append(opts, zchan.WithHeartbeat(l.HeartbeatIvl, l.HeartbeatTimeout, l.HeartbeatTTL))
+	}
+	return opts, nil
+}
