@@ -1,0 +1,104 @@
+package shutdown
+
+import (
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Defaults for the options below. Each option's doc repeats its default.
+const (
+	// DefaultDrainTimeout bounds the drain: closing every stage in order,
+	// from the start of shutdown.
+	DefaultDrainTimeout = 5 * time.Second
+	// DefaultTermTimeout bounds the termination of the zmq context after
+	// the drain. It is above zchan.DefaultLinger so that libzmq can flush
+	// what sockets queued within their linger.
+	DefaultTermTimeout = 3 * time.Second
+	// DefaultSettle is how long the message counters of the components not
+	// yet closed must stay still, after a component closes, before the
+	// next stage closes: the time libzmq gets to hand what the closed
+	// component queued to its peers downstream.
+	DefaultSettle = 50 * time.Millisecond
+)
+
+// Option configures a Group at New. Options are applied in order, then
+// validated; an invalid value makes New fail with an error. Build options
+// with the With functions.
+type Option interface{ apply(*options) }
+
+type optionFunc func(*options)
+
+func (f optionFunc) apply(o *options) { f(o) }
+
+type options struct {
+	drain  time.Duration
+	term   time.Duration
+	settle time.Duration
+	logger *zap.Logger
+	err    error
+}
+
+func defaultOptions() options {
+	return options{drain: DefaultDrainTimeout, term: DefaultTermTimeout, settle: DefaultSettle, logger: zap.NewNop()}
+}
+
+func (o *options) fail(format string, args ...any) {
+	if o.err == nil {
+		o.err = fmt.Errorf("shutdown: "+format, args...)
+	}
+}
+
+// WithDrainTimeout bounds the drain, counted from the start of shutdown:
+// stages still running when it passes are named in Wait's error
+// (ErrDrainTimeout) and left to the termination, which ends any zchan
+// socket they block on. Default: DefaultDrainTimeout (5s). It must be
+// positive.
+func WithDrainTimeout(d time.Duration) Option {
+	return optionFunc(func(o *options) {
+		if d <= 0 {
+			o.fail("drain timeout %v: must be positive", d)
+		}
+		o.drain = d
+	})
+}
+
+// WithTermTimeout bounds the termination of the zmq context (the watchdog
+// on zmq_ctx_term), counted from the end of the drain. If it passes, Wait
+// returns an error wrapping zchan.ErrTermTimeout that names what held the
+// context. Make it longer than the longest linger of the group's sockets.
+// Default: DefaultTermTimeout (3s). It must be positive.
+func WithTermTimeout(d time.Duration) Option {
+	return optionFunc(func(o *options) {
+		if d <= 0 {
+			o.fail("term timeout %v: must be positive", d)
+		}
+		o.term = d
+	})
+}
+
+// WithSettle sets how long the message counters of the open components
+// must stay still after a component closes before the next stage closes.
+// Zero closes the next stage at once (messages libzmq still had queued
+// are then counted as undelivered downstream, or lost invisibly at
+// linger). Default: DefaultSettle (50ms). It must not be negative.
+func WithSettle(d time.Duration) Option {
+	return optionFunc(func(o *options) {
+		if d < 0 {
+			o.fail("settle %v: must not be negative", d)
+		}
+		o.settle = d
+	})
+}
+
+// WithLogger logs every step of shutdown (what, how long, how many
+// messages undelivered) to l. Default: no logging; nil means the same.
+func WithLogger(l *zap.Logger) Option {
+	return optionFunc(func(o *options) {
+		if l == nil {
+			l = zap.NewNop()
+		}
+		o.logger = l
+	})
+}

@@ -1,0 +1,241 @@
+package shutdown_test
+
+import (
+	"encoding/json"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/zmqchan/zmqchan/internal/childproc"
+	"github.com/zmqchan/zmqchan/zchan"
+)
+
+// watchdog bounds every wait on a child. It is far above any shutdown
+// these tests expect, so that it only catches a hang.
+const watchdog = 20 * time.Second
+
+func readResult(t *testing.T, c *childproc.Child) result {
+	t.Helper()
+	line, err := c.Expect("RESULT ", watchdog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r result
+	if err := json.Unmarshal([]byte(strings.TrimPrefix(line, "RESULT ")), &r); err != nil {
+		t.Fatalf("result %q: %v", line, err)
+	}
+	return r
+}
+
+// run is one signalled run of the load service.
+type run struct {
+	sig      syscall.Signal
+	exit     time.Duration // from the signal to the child's exit
+	shutdown time.Duration // the child's own measure of shutdown (Report.Took)
+	res      result
+}
+
+// signalUnderLoad starts the service, waits until messages flow, sends sig
+// and checks the exit code and the accounting.
+func signalUnderLoad(t *testing.T, sig syscall.Signal, transport string) (run, bool) {
+	env := []string{"SVC_MODE=load"}
+	if transport != "" {
+		env = append(env, "SVC_TRANSPORT="+transport)
+	}
+	c := childproc.Start(t, "service", env...)
+	if _, err := c.Expect("READY", watchdog); err != nil {
+		t.Error(err)
+		return run{}, false
+	}
+	start := time.Now()
+	if err := c.Signal(sig); err != nil {
+		t.Error(err)
+		return run{}, false
+	}
+	st, err := c.Wait(watchdog)
+	el := time.Since(start)
+	if err != nil {
+		t.Error(err)
+		return run{}, false
+	}
+	line, err := c.Expect("RESULT ", time.Second)
+	if err != nil {
+		t.Error(err)
+		return run{}, false
+	}
+	var r result
+	if err := json.Unmarshal([]byte(strings.TrimPrefix(line, "RESULT ")), &r); err != nil {
+		t.Errorf("result %q: %v", line, err)
+		return run{}, false
+	}
+	ok := true
+	if want := 128 + int(sig); st.ExitCode() != want {
+		t.Errorf("%v: exit code %d, want %d (err %q); stderr:\n%s", sig, st.ExitCode(), want, r.Err, c.Stderr())
+		ok = false
+	}
+	if r.Err != "" {
+		t.Errorf("%v: shutdown error: %s", sig, r.Err)
+		ok = false
+	}
+	if r.Sent != r.Delivered+r.Undelivered+r.Lost {
+		t.Errorf("%v over %q: sent %d != delivered %d + undelivered %d + lost %d\n%s\n%+v",
+			sig, transport, r.Sent, r.Delivered, r.Undelivered, r.Lost, r.Report, r.Stats)
+		ok = false
+	}
+	return run{sig: sig, exit: el, shutdown: r.Took, res: r}, ok
+}
+
+// TestSignalUnderLoad sends SIGINT or SIGTERM, 50 times, to a service
+// (ventilator, worker, sink) under sustained load, over inproc and tcp,
+// two children at a time. Each child must exit with the code it chose for
+// the signal, with every message accounted for: sent = delivered +
+// undelivered (Stats.Undelivered of the sockets, from the Report) + lost
+// (by the worker). The time from the signal to the exit is logged as a
+// distribution, not asserted: only the watchdog bounds it.
+func TestSignalUnderLoad(t *testing.T) {
+	const runs, parallel = 50, 2
+	jobs := make(chan int)
+	var (
+		mu      sync.Mutex
+		results []run
+		wg      sync.WaitGroup
+	)
+	for w := 0; w < parallel; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				sig := syscall.SIGINT
+				if i%2 == 1 {
+					sig = syscall.SIGTERM
+				}
+				transport := ""
+				if i%4 >= 2 {
+					transport = "tcp"
+				}
+				if r, ok := signalUnderLoad(t, sig, transport); ok {
+					mu.Lock()
+					results = append(results, r)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for i := 0; i < runs; i++ {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	if len(results) != runs {
+		t.Fatalf("%d of %d runs succeeded", len(results), runs)
+	}
+	var exits, downs []time.Duration
+	var sent, undelivered uint64
+	for _, r := range results {
+		exits = append(exits, r.exit)
+		downs = append(downs, r.shutdown)
+		sent += r.res.Sent
+		undelivered += r.res.Undelivered + r.res.Lost
+	}
+	linger := zchan.DefaultLinger
+	t.Logf("signal to exit over %d runs (linger %v): %s", runs, linger, percentiles(exits, linger))
+	t.Logf("shutdown (Report.Took) over %d runs: %s", runs, percentiles(downs, linger))
+	t.Logf("messages: %d sent in all, %d undelivered (%.4f%%), all accounted for", sent, undelivered, 100*float64(undelivered)/float64(sent))
+	t.Logf("report of the last run:\n%s", results[len(results)-1].res.Report)
+}
+
+func percentiles(d []time.Duration, linger time.Duration) string {
+	d = slices.Clone(d)
+	slices.Sort(d)
+	p := func(q float64) time.Duration { return d[int(q*float64(len(d)-1))] }
+	r := func(x time.Duration) string {
+		return x.Round(time.Millisecond).String() + " (" + strconvF(float64(x)/float64(linger)) + "×linger)"
+	}
+	return "min " + r(d[0]) + ", p50 " + r(p(0.5)) + ", p90 " + r(p(0.9)) + ", max " + r(d[len(d)-1])
+}
+
+func strconvF(f float64) string { return strings.TrimRight(strings.TrimRight(fmtF(f), "0"), ".") }
+
+// TestSecondSignal sends a second SIGINT while a shutdown is slow (a stage
+// takes 30s to stop). With the default, the child must die of that
+// signal at once; with OnSecondSignal, it must exit with the code its
+// function chose (99). The watchdog (20s) is below the slow stage's 30s,
+// so a second signal that did nothing fails the test.
+func TestSecondSignal(t *testing.T) {
+	for _, mode := range []string{"slow", "slow-exit"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			c := childproc.Start(t, "service", "SVC_MODE="+mode)
+			if _, err := c.Expect("READY", watchdog); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Signal(syscall.SIGINT); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.Expect("STOPPING", watchdog); err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			if err := c.Signal(syscall.SIGINT); err != nil {
+				t.Fatal(err)
+			}
+			st, err := c.Wait(watchdog)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s: second signal to exit: %v", mode, time.Since(start))
+			ws := st.Sys().(syscall.WaitStatus)
+			switch mode {
+			case "slow":
+				if !ws.Signaled() || ws.Signal() != syscall.SIGINT {
+					t.Fatalf("want death by SIGINT, got %v", st)
+				}
+			case "slow-exit":
+				if st.ExitCode() != 99 {
+					t.Fatalf("want exit code 99, got %v", st)
+				}
+				if _, err := c.Expect("SECOND interrupt", time.Second); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// TestForgottenRawSocket: a raw pebbe/zmq4 socket opened in the group's
+// context and never closed blocks zmq_ctx_term forever. Shutdown must
+// still end, within its term deadline, with an error that says so, and
+// the service exits with the code it chose for a failed shutdown (1).
+func TestForgottenRawSocket(t *testing.T) {
+	t.Parallel()
+	const term = 500 * time.Millisecond
+	c := childproc.Start(t, "rawleak", "SVC_TERM="+term.String())
+	if _, err := c.Expect("READY", watchdog); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := c.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.Wait(watchdog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	el := time.Since(start)
+	r := readResult(t, c)
+	if st.ExitCode() != 1 {
+		t.Fatalf("exit code %d, want 1; stderr:\n%s", st.ExitCode(), c.Stderr())
+	}
+	for _, want := range []string{"context termination timed out", "outside zchan"} {
+		if !strings.Contains(r.Err, want) {
+			t.Errorf("error %q does not say %q", r.Err, want)
+		}
+	}
+	t.Logf("signal to exit %v (term timeout %v), shutdown %v; error: %s", el, term, r.Took, r.Err)
+}
+
+func fmtF(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) }

@@ -1,0 +1,110 @@
+package shutdown
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Action names a step of shutdown.
+type Action string
+
+// The steps of shutdown, in the order they happen.
+const (
+	// Begin records why shutdown began (Report.Cause).
+	Begin Action = "begin"
+	// Stop records a function stage: its context was cancelled and it
+	// returned (or the drain deadline passed).
+	Stop Action = "stop"
+	// Close records a component stage: Close returned (or the drain
+	// deadline passed), with the component's undelivered count.
+	Close Action = "close"
+	// Settle records the wait for message counters to go still after a
+	// Close.
+	Settle Action = "settle"
+	// LeftOpen records the zchan sockets of the context that no component
+	// closed, found just before termination.
+	LeftOpen Action = "left-open"
+	// Term records the termination of the zmq context.
+	Term Action = "term"
+	// Straggle records functions or Close calls that had passed the drain
+	// deadline, waited for again after termination.
+	Straggle Action = "straggle"
+)
+
+// Step is one thing that happened during shutdown.
+type Step struct {
+	Action Action
+	// Name is the stage's name (empty for Begin, Term and LeftOpen).
+	Name string
+	// Took is how long the step took.
+	Took time.Duration
+	// Undelivered is, for Close, the component's count of messages it
+	// could not deliver; HasCount tells whether it reports one.
+	Undelivered uint64
+	HasCount    bool
+	// Err is what went wrong, if anything (for Begin: the cause).
+	Err error
+}
+
+func (s Step) String() string {
+	var b strings.Builder
+	b.WriteString(string(s.Action))
+	if s.Name != "" {
+		b.WriteString(" " + s.Name)
+	}
+	fmt.Fprintf(&b, " (%v)", s.Took.Round(time.Microsecond))
+	if s.HasCount {
+		fmt.Fprintf(&b, " undelivered=%d", s.Undelivered)
+	}
+	if s.Err != nil {
+		b.WriteString(": " + s.Err.Error())
+	}
+	return b.String()
+}
+
+// Report is what happened during a Group's shutdown, in order. It is
+// complete once Wait returns and is not modified afterwards.
+type Report struct {
+	// Cause is why shutdown began: the parent context's cause (a
+	// *SignalError after a signal), ErrShutdown, the error of a function
+	// stage, or an error wrapping zchan.ErrTerminated when the context was
+	// terminated from elsewhere.
+	Cause error
+	// Steps lists the steps in the order they happened.
+	Steps []Step
+	// Took is the time from the start of shutdown to the end of Wait.
+	Took time.Duration
+}
+
+// Undelivered returns the undelivered count of each component that reports
+// one, by name (components with the same name are summed).
+func (r *Report) Undelivered() map[string]uint64 {
+	m := make(map[string]uint64)
+	for _, s := range r.Steps {
+		if s.Action == Close && s.HasCount {
+			m[s.Name] += s.Undelivered
+		}
+	}
+	return m
+}
+
+// TotalUndelivered sums the undelivered counts of all components.
+func (r *Report) TotalUndelivered() uint64 {
+	var n uint64
+	for _, v := range r.Undelivered() {
+		n += v
+	}
+	return n
+}
+
+// String lists the steps, one a line.
+func (r *Report) String() string {
+	var b strings.Builder
+	for _, s := range r.Steps {
+		b.WriteString(s.String())
+		b.WriteByte('\n')
+	}
+	fmt.Fprintf(&b, "took %v", r.Took.Round(time.Microsecond))
+	return b.String()
+}
