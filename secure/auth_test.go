@@ -47,8 +47,15 @@ func TestKeyPair(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	js, _ := json.Marshal(good)
-	for _, s := range []string{fmt.Sprint(good), fmt.Sprintf("%+v", good), fmt.Sprintf("%#v", good), string(js)} {
+	js, err := json.Marshal(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fromJSON string
+	if err := json.Unmarshal(js, &fromJSON); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{fmt.Sprint(good), fmt.Sprintf("%+v", good), fmt.Sprintf("%#v", good), fromJSON} {
 		if strings.Contains(s, sec2) {
 			t.Errorf("formatted key pair shows the secret: %s", s)
 		}
