@@ -1,0 +1,99 @@
+// Command interrupt is the guide's Ctrl-C handling demo (chapter 2,
+// "Handling Interrupt Signals"): a Hello World server that shuts down
+// cleanly on SIGINT or SIGTERM.
+//
+// In the guide, a signal handler sets a flag and every blocking call must
+// be checked for EINTR. Here the signal cancels a context: the select that
+// waits for requests sees ctx.Done(), the socket's owner sees the same
+// context and closes the socket, and the deferred calls close the rest.
+//
+// Usage:
+//
+//	go run ./examples/interrupt [-bind tcp://*:5555]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/zmqchan/zmqchan/zchan"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "interrupt:", err)
+		os.Exit(1)
+	}
+}
+
+// run serves until a signal arrives or ctx ends, then returns nil.
+func run(ctx context.Context, args []string, out io.Writer) (err error) {
+	fs := flag.NewFlagSet("interrupt", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: interrupt [-bind ENDPOINT]")
+		fmt.Fprintln(fs.Output(), "Answers Hello with World until Ctrl-C or SIGTERM, then exits cleanly.")
+		fs.PrintDefaults()
+	}
+	bind := fs.String("bind", "tcp://*:5555", "endpoint the clients connect to")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+
+	// The signal handler, installed before anything can block.
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	zc, err := zchan.NewContext()
+	if err != nil {
+		return err
+	}
+	defer func() {
+		tctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if terr := zc.Term(tctx); terr != nil && err == nil {
+			err = terr
+		}
+	}()
+
+	socket, err := zchan.OpenWith(ctx, zchan.Rep, zchan.String, zchan.WithContext(zc), zchan.WithBind(*bind))
+	if err != nil {
+		return err
+	}
+	defer socket.Close()
+
+	for {
+		select {
+		case req, ok := <-socket.In():
+			if !ok {
+				if ctx.Err() != nil {
+					return interrupted(ctx, out)
+				}
+				return socket.Err()
+			}
+			fmt.Fprintf(out, "Received request: [%s]\n", req)
+			if err := socket.Send(ctx, "World"); err != nil {
+				if ctx.Err() != nil {
+					return interrupted(ctx, out)
+				}
+				return err
+			}
+		case <-ctx.Done():
+			return interrupted(ctx, out)
+		}
+	}
+}
+
+func interrupted(ctx context.Context, out io.Writer) error {
+	fmt.Fprintln(out, "W: interrupt received, killing server...")
+	fmt.Fprintf(out, "W: cause: %v\n", context.Cause(ctx))
+	return nil
+}
