@@ -233,14 +233,21 @@ func (g *Group) shutdown(cause error, stages []*stage) (*Report, error) {
 	var late []*stage
 	for i, st := range stages {
 		t := time.Now()
+		// Once the deadline has passed, the remaining stages are still
+		// cancelled and closed, but not waited for: they are looked at
+		// again after the termination (Straggle steps).
+		passed := drainCtx.Err() != nil
 		if st.fn {
 			st.cancel(cause)
 			s := Step{Action: Stop, Name: st.name}
-			if !waitDone(drainCtx, st.fnDone) {
+			switch {
+			case passed:
+				late = append(late, st)
+			case !waitDone(drainCtx, st.fnDone):
 				late = append(late, st)
 				s.Err = fmt.Errorf("%w: function %s still running", ErrDrainTimeout, st.name)
-			} else if err := st.fnErr; err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, cause) {
-				s.Err = fmt.Errorf("shutdown: %s: %w", st.name, err)
+			default:
+				s.Err = st.failure(cause)
 			}
 			s.Took = time.Since(t)
 			record(s)
@@ -252,11 +259,15 @@ func (g *Group) shutdown(cause error, stages []*stage) (*Report, error) {
 			st.closeErr = st.comp.Close()
 		}()
 		s := Step{Action: Close, Name: st.name}
-		ok := waitDone(drainCtx, st.closeDone)
-		if !ok {
+		ok := false
+		switch {
+		case passed:
+			late = append(late, st)
+		case !waitDone(drainCtx, st.closeDone):
 			late = append(late, st)
 			s.Err = fmt.Errorf("%w: close %s still running", ErrDrainTimeout, st.name)
-		} else {
+		default:
+			ok = true
 			if st.closeErr != nil {
 				s.Err = fmt.Errorf("shutdown: close %s: %w", st.name, st.closeErr)
 			}
@@ -299,9 +310,15 @@ func (g *Group) shutdown(cause error, stages []*stage) (*Report, error) {
 			ch = st.fnDone
 		}
 		s := Step{Action: Straggle, Name: st.name}
-		if !waitDone(termCtx, ch) {
+		switch {
+		case !waitDone(termCtx, ch):
 			s.Err = fmt.Errorf("%w: %s", ErrStillRunning, st.name)
-		} else if !st.fn {
+		case st.fn:
+			s.Err = st.failure(cause)
+		default:
+			if st.closeErr != nil {
+				s.Err = fmt.Errorf("shutdown: close %s: %w", st.name, st.closeErr)
+			}
 			s.Undelivered, s.HasCount = undelivered(st.comp)
 		}
 		s.Took = time.Since(t)
@@ -312,6 +329,16 @@ func (g *Group) shutdown(cause error, stages []*stage) (*Report, error) {
 	g.log.Info("shutdown: done", zap.Duration("took", rep.Took),
 		zap.Uint64("undelivered", rep.TotalUndelivered()), zap.Int("errors", len(errs)))
 	return rep, err
+}
+
+// failure returns the function's error, unless it is only its
+// cancellation.
+func (st *stage) failure(cause error) error {
+	err := st.fnErr
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, cause) {
+		return nil
+	}
+	return fmt.Errorf("shutdown: %s: %w", st.name, err)
 }
 
 // settle waits until the message counters of the stages not yet closed

@@ -41,10 +41,13 @@ type run struct {
 
 // signalUnderLoad starts the service, waits until messages flow, sends sig
 // and checks the exit code and the accounting.
-func signalUnderLoad(t *testing.T, sig syscall.Signal, transport string) (run, bool) {
+func signalUnderLoad(t *testing.T, sig syscall.Signal, transport string, noSettle bool) (run, bool) {
 	env := []string{"SVC_MODE=load"}
 	if transport != "" {
 		env = append(env, "SVC_TRANSPORT="+transport)
+	}
+	if noSettle {
+		env = append(env, "SVC_SETTLE=0s")
 	}
 	c := childproc.Start(t, "service", env...)
 	if _, err := c.Expect("READY", watchdog); err != nil {
@@ -94,7 +97,8 @@ func signalUnderLoad(t *testing.T, sig syscall.Signal, transport string) (run, b
 // two children at a time. Each child must exit with the code it chose for
 // the signal, with every message accounted for: sent = delivered +
 // undelivered (Stats.Undelivered of the sockets, from the Report) + lost
-// (by the worker). The time from the signal to the exit is logged as a
+// (by the worker). A quarter of the runs close without a settle period
+// (inproc only), so that messages are left undelivered and counted. The time from the signal to the exit is logged as a
 // distribution, not asserted: only the watchdog bounds it.
 func TestSignalUnderLoad(t *testing.T) {
 	const runs, parallel = 50, 2
@@ -117,7 +121,12 @@ func TestSignalUnderLoad(t *testing.T) {
 				if i%4 >= 2 {
 					transport = "tcp"
 				}
-				if r, ok := signalUnderLoad(t, sig, transport); ok {
+				// Without a settle period, messages still queued when a
+				// stage closes are counted as undelivered instead of
+				// delivered; over inproc they stay visible, so the
+				// accounting must still close.
+				noSettle := transport == "" && i%8 >= 4
+				if r, ok := signalUnderLoad(t, sig, transport, noSettle); ok {
 					mu.Lock()
 					results = append(results, r)
 					mu.Unlock()
@@ -135,7 +144,11 @@ func TestSignalUnderLoad(t *testing.T) {
 	}
 	var exits, downs []time.Duration
 	var sent, undelivered uint64
+	withUndelivered := 0
 	for _, r := range results {
+		if r.res.Undelivered+r.res.Lost > 0 {
+			withUndelivered++
+		}
 		exits = append(exits, r.exit)
 		downs = append(downs, r.shutdown)
 		sent += r.res.Sent
@@ -144,7 +157,7 @@ func TestSignalUnderLoad(t *testing.T) {
 	linger := zchan.DefaultLinger
 	t.Logf("signal to exit over %d runs (linger %v): %s", runs, linger, percentiles(exits, linger))
 	t.Logf("shutdown (Report.Took) over %d runs: %s", runs, percentiles(downs, linger))
-	t.Logf("messages: %d sent in all, %d undelivered (%.4f%%), all accounted for", sent, undelivered, 100*float64(undelivered)/float64(sent))
+	t.Logf("messages: %d sent in all, %d undelivered (%.4f%%) in %d runs, all accounted for", sent, undelivered, 100*float64(undelivered)/float64(sent), withUndelivered)
 	t.Logf("report of the last run:\n%s", results[len(results)-1].res.Report)
 }
 

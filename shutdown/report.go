@@ -27,8 +27,9 @@ const (
 	LeftOpen Action = "left-open"
 	// Term records the termination of the zmq context.
 	Term Action = "term"
-	// Straggle records functions or Close calls that had passed the drain
-	// deadline, waited for again after termination.
+	// Straggle records a stage that was not done by the drain deadline
+	// (or whose turn came after it), waited for again after termination,
+	// with its undelivered count if it is a component.
 	Straggle Action = "straggle"
 )
 
@@ -39,7 +40,7 @@ type Step struct {
 	Name string
 	// Took is how long the step took.
 	Took time.Duration
-	// Undelivered is, for Close, the component's count of messages it
+	// Undelivered is, for Close and Straggle, the component's count of messages it
 	// could not deliver; HasCount tells whether it reports one.
 	Undelivered uint64
 	HasCount    bool
@@ -82,7 +83,7 @@ type Report struct {
 func (r *Report) Undelivered() map[string]uint64 {
 	m := make(map[string]uint64)
 	for _, s := range r.Steps {
-		if s.Action == Close && s.HasCount {
+		if (s.Action == Close || s.Action == Straggle) && s.HasCount {
 			m[s.Name] += s.Undelivered
 		}
 	}

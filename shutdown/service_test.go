@@ -25,6 +25,7 @@ import (
 //
 //	SVC_MODE       load (default), slow, slow-exit
 //	SVC_TRANSPORT  inproc (default) or tcp (loopback, ports picked at bind)
+//	SVC_SETTLE     settle period (default shutdown.DefaultSettle)
 //	SVC_TERM       term timeout (rawleak)
 
 // result is the line "RESULT {json}" a child prints before it exits.
@@ -81,7 +82,11 @@ func serviceMain() int {
 	if mode == "slow" || mode == "slow-exit" {
 		drain = time.Minute
 	}
-	g, err := shutdown.New(ctx, shutdown.WithDrainTimeout(drain))
+	settle := shutdown.DefaultSettle
+	if v := os.Getenv("SVC_SETTLE"); v != "" {
+		settle, _ = time.ParseDuration(v)
+	}
+	g, err := shutdown.New(ctx, shutdown.WithDrainTimeout(drain), shutdown.WithSettle(settle))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
