@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/zmqchan/zmqchan/examples/internal/exampletest"
+	"github.com/zmqchan/zmqchan/zchan"
+)
+
+func TestMain(m *testing.M) { exampletest.Main(m) }
+
+// TestKill runs a batch through tasksink2 and checks that a subscriber on
+// its control endpoint gets exactly one frame, "KILL".
+func TestKill(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ep, control := exampletest.TCP(t), exampletest.TCP(t)
+	var out exampletest.Output
+	sink := exampletest.Go(t, "tasksink2", time.Minute, func(ctx context.Context) error {
+		return run(ctx, []string{"-bind", ep, "-control", control, "-tasks", "5"}, &out)
+	})
+	// The worker's control socket, connected before the batch as the
+	// workers of the guide are. The test waits for its handshake, so that
+	// its subscription is on the way before the batch ends.
+	zc, err := zchan.NewContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zc.Term(context.Background())
+	watch, handshake := exampletest.Handshakes(t, zc)
+	sub, err := zchan.Open(ctx, zchan.Sub, zchan.WithContext(zc), watch, zchan.WithSubscribe(""), zchan.WithConnect(control))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	handshake(30 * time.Second)
+	push, err := zchan.OpenWith(ctx, zchan.Push, zchan.String, zchan.WithConnect(ep))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer push.Close()
+	for _, m := range append([]string{"0"}, make([]string, 5)...) {
+		if err := push.Send(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sink.Wait(t); err != nil {
+		t.Fatalf("tasksink2: %v", err)
+	}
+	select {
+	case m := <-sub.In():
+		if len(m) != 1 || string(m[0]) != "KILL" {
+			t.Errorf("kill signal %q, want [\"KILL\"]", m)
+		}
+	case <-ctx.Done():
+		t.Fatalf("no kill signal: %v", ctx.Err())
+	}
+	out.WaitFor(t, "Total elapsed time:", time.Second)
+}

@@ -1,0 +1,125 @@
+// Command taskwork2 is the guide's task worker with kill signalling
+// (chapter 2, "Handling Errors and ETERM"): taskwork, plus a SUB socket
+// connected to the sink's tcp://localhost:5559. One select serves the
+// tasks, the kill signal and Ctrl-C: the guide's zmq_poll loop, with no
+// poll.
+//
+// It exits 0 when the sink sends KILL (any message on the control socket),
+// or on Ctrl-C or SIGTERM. Start several, then tasksink2 and taskvent.
+//
+//	go run ./examples/taskwork2
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/zmqchan/zmqchan/zchan"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "taskwork2:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("taskwork2", flag.ContinueOnError)
+	tasksEP := fs.String("connect", "tcp://localhost:5557", "endpoint of the ventilator")
+	sinkEP := fs.String("sink", "tcp://localhost:5558", "endpoint of the sink")
+	controlEP := fs.String("control", "tcp://localhost:5559", "endpoint of the sink's kill signal")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: taskwork2 [-connect endpoint] [-sink endpoint] [-control endpoint]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return nil
+		}
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	zc, err := zchan.NewContext()
+	if err != nil {
+		return err
+	}
+	defer zc.Term(context.Background())
+
+	receiver, err := zchan.OpenWith(ctx, zchan.Pull, zchan.String,
+		zchan.WithContext(zc), zchan.WithConnect(*tasksEP))
+	if err != nil {
+		return err
+	}
+	defer receiver.Close()
+	sender, err := zchan.OpenWith(ctx, zchan.Push, zchan.String,
+		zchan.WithContext(zc), zchan.WithConnect(*sinkEP))
+	if err != nil {
+		return err
+	}
+	defer sender.Close()
+	controller, err := zchan.OpenWith(ctx, zchan.Sub, zchan.String,
+		zchan.WithContext(zc), zchan.WithSubscribe(""), zchan.WithConnect(*controlEP))
+	if err != nil {
+		return err
+	}
+	defer controller.Close()
+
+	for {
+		select {
+		case task, ok := <-receiver.In():
+			if !ok {
+				return ended(ctx, receiver.Err())
+			}
+			msec, err := strconv.Atoi(task)
+			if err != nil || msec < 0 {
+				return fmt.Errorf("task %q: want a workload in milliseconds", task)
+			}
+			fmt.Fprintf(out, "%s.", task) // show progress
+			if !work(ctx, time.Duration(msec)*time.Millisecond) {
+				return nil // interrupted while working
+			}
+			if err := sender.Send(ctx, ""); err != nil {
+				return ended(ctx, err)
+			}
+		case _, ok := <-controller.In():
+			if !ok {
+				return ended(ctx, controller.Err())
+			}
+			return nil // any message on the control socket is KILL
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// work pretends to work for d; it reports false if ctx ended first.
+func work(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// ended turns the error that ended the loop into the program's result: an
+// interrupt is a clean exit, anything else is a failure.
+func ended(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
