@@ -118,5 +118,9 @@ func secureServer(t testing.TB, a *secure.Authenticator, kp secure.KeyPair, l se
 	if err := a.Verify(t.Context(), kp.Public(), srv.Endpoints()...); err != nil {
 		t.Fatal(err)
 	}
+	// The probe's refusal is the server's first authentication failure,
+	// and the probe's connection ends with it.
+	nextEvent(t, mon, "the probe's refusal", authFailure)
+	nextEvent(t, mon, "the probe's disconnect", is(monitor.Disconnected))
 	return srv, mon
 }
