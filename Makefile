@@ -18,6 +18,21 @@ demo: deps
 test: deps-test
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 12m ./...
+	$(MAKE) bench-quick
 
 vet: deps
 	$(GO) vet ./...
+
+# The benchmark suite (bench/, a module of its own): every variant, every
+# scenario, variants interleaved; writes bench/results.{json,md,png}.
+# Under 10 minutes.
+bench:
+	@./scripts/deps.sh --bench
+	cd bench && $(GO) vet . && $(GO) run . -out .
+
+# A few seconds of the same suite with few messages: checks that every
+# variant still builds, runs and delivers every message in order. Timings
+# are printed, never asserted.
+bench-quick:
+	@./scripts/deps.sh --bench
+	cd bench && $(GO) vet . && $(GO) run . -quick
