@@ -19,10 +19,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
+	"github.com/zmqchan/zmqchan/shutdown"
 	"github.com/zmqchan/zmqchan/zchan"
 )
 
@@ -50,7 +49,7 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	}
 
 	// The signal handler, installed before anything can block.
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := shutdown.NotifyContext(ctx)
 	defer stop()
 	zc, err := zchan.NewContext()
 	if err != nil {
@@ -92,8 +91,15 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	}
 }
 
+// interrupted says which signal stopped the server, in the guide's words
+// ("interrupt" is how Go names SIGINT), and returns nil: a stop on a
+// signal is a clean exit.
 func interrupted(ctx context.Context, out io.Writer) error {
-	fmt.Fprintln(out, "W: interrupt received, killing server...")
-	fmt.Fprintf(out, "W: cause: %v\n", context.Cause(ctx))
+	what := "interrupt"
+	var se *shutdown.SignalError
+	if errors.As(context.Cause(ctx), &se) {
+		what = se.Signal.String()
+	}
+	fmt.Fprintf(out, "W: %s received, killing server...\n", what)
 	return nil
 }

@@ -17,10 +17,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
+	"github.com/zmqchan/zmqchan/shutdown"
 	"github.com/zmqchan/zmqchan/zchan"
 )
 
@@ -52,7 +51,7 @@ func run(ctx context.Context, args []string, _ io.Writer) (err error) {
 		return fmt.Errorf("-interval must be positive")
 	}
 
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := shutdown.NotifyContext(ctx)
 	defer stop()
 	zc, err := zchan.NewContext()
 	if err != nil {
