@@ -1,0 +1,79 @@
+package shutdown_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/zmqchan/zmqchan/shutdown"
+	"github.com/zmqchan/zmqchan/zchan"
+)
+
+// The idiomatic main: a signal context, a Group that owns the zmq context,
+// sockets opened in it and added in the direction messages flow (sources
+// first), the work started with Go, and Wait. In a real main the first
+// Ctrl-C ends ctx and a second one kills the process; here the sink
+// interrupts once it has its three messages, as Ctrl-C would.
+func Example() {
+	parent, interrupt := context.WithCancelCause(context.Background())
+	defer interrupt(nil)
+	ctx, stop := shutdown.NotifyContext(parent) // in main: context.Background()
+	defer stop()
+
+	g, err := shutdown.New(ctx)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// Sockets must outlive the signal: the group closes them in order.
+	bg := context.WithoutCancel(ctx)
+	sink, err := zchan.OpenWith(bg, zchan.Pull, zchan.String, zchan.WithContext(g.ZMQ()), zchan.WithBind("inproc://results"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	vent, err := zchan.OpenWith(bg, zchan.Push, zchan.String, zchan.WithContext(g.ZMQ()), zchan.WithConnect("inproc://results"))
+	if err != nil {
+		sink.Close()
+		fmt.Println(err)
+		return
+	}
+
+	// Sources first: the source stops when shutdown begins, then vent
+	// closes (flushing what it holds), then sink, then the reader.
+	g.Go("source", func(ctx context.Context) error {
+		for i := 0; i < 3; i++ {
+			if err := vent.Send(ctx, fmt.Sprint("task ", i)); err != nil {
+				return nil
+			}
+		}
+		<-ctx.Done()
+		return nil
+	})
+	g.Add(vent)
+	g.Add(sink)
+	g.Go("reader", func(context.Context) error {
+		n := 0
+		for m := range sink.In() {
+			fmt.Println(m)
+			if n++; n == 3 {
+				interrupt(&shutdown.SignalError{Signal: os.Interrupt})
+			}
+		}
+		return nil
+	})
+
+	rep, err := g.Wait()
+	fmt.Println("cause:", rep.Cause)
+	fmt.Println("undelivered:", rep.TotalUndelivered())
+	fmt.Println("error:", err)
+	// main would now exit: 130 after SIGINT (128+2), 1 if err != nil.
+
+	// Output:
+	// task 0
+	// task 1
+	// task 2
+	// cause: shutdown: signal interrupt
+	// undelivered: 0
+	// error: <nil>
+}
