@@ -14,9 +14,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 
+	"github.com/zmqchan/zmqchan/shutdown"
 	"github.com/zmqchan/zmqchan/zchan"
 )
 
@@ -42,7 +41,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := shutdown.NotifyContext(ctx)
 	defer stop()
 
 	zc, err := zchan.NewContext()

@@ -20,10 +20,9 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"os/signal"
 	"strconv"
-	"syscall"
 
+	"github.com/zmqchan/zmqchan/shutdown"
 	"github.com/zmqchan/zmqchan/zchan"
 )
 
@@ -55,7 +54,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, out io.Writer) err
 		return fmt.Errorf("-maxcost %d: want at least 1", *maxCost)
 	}
 
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := shutdown.NotifyContext(ctx)
 	defer stop()
 
 	zc, err := zchan.NewContext()

@@ -17,9 +17,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 
+	"github.com/zmqchan/zmqchan/shutdown"
 	"github.com/zmqchan/zmqchan/zchan"
 )
 
@@ -57,7 +56,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return fmt.Errorf("want at most one zipcode, got %q", fs.Args())
 	}
 
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := shutdown.NotifyContext(ctx)
 	defer stop()
 
 	zc, err := zchan.NewContext()

@@ -16,10 +16,9 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
+	"github.com/zmqchan/zmqchan/shutdown"
 	"github.com/zmqchan/zmqchan/zchan"
 )
 
@@ -48,7 +47,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return fmt.Errorf("-zipcodes %d: want 1 to 100000", *zipcodes)
 	}
 
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := shutdown.NotifyContext(ctx)
 	defer stop()
 
 	zc, err := zchan.NewContext()
