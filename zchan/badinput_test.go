@@ -90,7 +90,10 @@ func TestOpenRejects(t *testing.T) {
 		run()
 	}
 	var after testutil.Resources
-	if !testutil.Eventually(watchdog, func() bool { after = testutil.Snapshot(); return after.Goroutines <= before.Goroutines && after.FDs <= before.FDs }) {
+	if !testutil.Eventually(watchdog, func() bool {
+		after = testutil.Snapshot()
+		return after.Goroutines <= before.Goroutines && after.FDs <= before.FDs
+	}) {
 		t.Errorf("refused Opens leaked: before %+v, after %+v", before, after)
 	}
 	if names := zc.Sockets(); len(names) != 1 {
