@@ -1,0 +1,76 @@
+// Command rrclient is the guide's request-reply client (chapter 2,
+// "Shared Queue"): hwclient pointed at a broker. A REQ socket connected to
+// the broker's frontend at tcp://localhost:5559 sends "Hello" ten times
+// and prints each reply.
+//
+// It exits 0 after the last reply; Ctrl-C or SIGTERM stops it early with
+// an error. Run it with rrbroker (or msgqueue) and rrworker.
+//
+//	go run ./examples/rrclient
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/zmqchan/zmqchan/shutdown"
+	"github.com/zmqchan/zmqchan/zchan"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "rrclient:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("rrclient", flag.ContinueOnError)
+	connect := fs.String("connect", "tcp://localhost:5559", "endpoint of the broker's frontend")
+	n := fs.Int("n", 10, "number of requests")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: rrclient [-connect endpoint] [-n requests]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return nil
+		}
+		return err
+	}
+
+	ctx, stop := shutdown.NotifyContext(ctx)
+	defer stop()
+
+	zc, err := zchan.NewContext()
+	if err != nil {
+		return err
+	}
+	defer zc.Term(context.Background())
+
+	requester, err := zchan.OpenWith(ctx, zchan.Req, zchan.String,
+		zchan.WithContext(zc), zchan.WithConnect(*connect))
+	if err != nil {
+		return err
+	}
+	defer requester.Close()
+
+	for i := range *n {
+		if err := requester.Send(ctx, "Hello"); err != nil {
+			return fmt.Errorf("request %d: %w", i, err)
+		}
+		select {
+		case reply, ok := <-requester.In():
+			if !ok {
+				return fmt.Errorf("request %d: %w", i, requester.Err())
+			}
+			fmt.Fprintf(out, "Received reply %d [%s]\n", i, reply)
+		case <-ctx.Done():
+			return fmt.Errorf("request %d: %w", i, context.Cause(ctx))
+		}
+	}
+	return nil
+}
