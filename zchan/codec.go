@@ -32,12 +32,12 @@ type Codec[T any] interface {
 
 type framesCodec struct{}
 
-func (framesCodec) Encode(v Msg) ([][]byte, error)     { return v, nil }
-func (framesCodec) Decode(f [][]byte) (Msg, error)     { return Msg(f), nil }
-func (bytesCodec) Encode(v []byte) ([][]byte, error)   { return [][]byte{v}, nil }
-func (stringCodec) Encode(v string) ([][]byte, error)  { return [][]byte{[]byte(v)}, nil }
-func (bytesCodec) Decode(f [][]byte) ([]byte, error)   { return single(f) }
-func (stringCodec) Decode(f [][]byte) (string, error)  { b, err := single(f); return string(b), err }
+func (framesCodec) Encode(v Msg) ([][]byte, error)    { return v, nil }
+func (framesCodec) Decode(f [][]byte) (Msg, error)    { return Msg(f), nil }
+func (bytesCodec) Encode(v []byte) ([][]byte, error)  { return [][]byte{v}, nil }
+func (stringCodec) Encode(v string) ([][]byte, error) { return [][]byte{[]byte(v)}, nil }
+func (bytesCodec) Decode(f [][]byte) ([]byte, error)  { return single(f) }
+func (stringCodec) Decode(f [][]byte) (string, error) { b, err := single(f); return string(b), err }
 
 type bytesCodec struct{}
 type stringCodec struct{}

@@ -172,9 +172,12 @@ func (st *ownerState[T]) loop(ctx context.Context) error {
 	s := st.s
 	done := ctx.Done()
 	for {
-		exhausted, err := st.turnWork()
+		moved, exhausted, err := st.turnWork()
 		if err != nil {
 			return err
+		}
+		if moved > 0 {
+			st.idleSpin = 0
 		}
 		var readyCh <-chan struct{}
 		if exhausted {
@@ -188,14 +191,18 @@ func (st *ownerState[T]) loop(ctx context.Context) error {
 				return st.fatal("events", err)
 			}
 			if (st.hasOut && ev&zmq.POLLOUT != 0) || (st.wantRecv() && ev&zmq.POLLIN != 0) {
-				// Ready now. A turn that moves nothing although EVENTS says
-				// ready should not happen; if it repeats, wait for an edge
-				// rather than spin.
-				if st.idleSpin++; st.idleSpin < 3 {
+				// Ready now: go round again. Consecutive turns that move
+				// nothing although EVENTS says ready should not happen
+				// (libzmq's EVENTS and its non-blocking calls agree); if
+				// they repeat, report it once and wait for an edge rather
+				// than spin.
+				if st.idleSpin++; st.idleSpin <= 3 {
 					continue
 				}
+				if st.idleSpin == 4 {
+					s.log.Warn("zchan: ZMQ_EVENTS reports ready but nothing moves", zap.Int("events", int(ev)))
+				}
 			}
-			st.idleSpin = 0
 			if !st.armed {
 				st.w.arm <- struct{}{}
 				st.armed = true
@@ -235,15 +242,14 @@ func (st *ownerState[T]) loop(ctx context.Context) error {
 
 // turnWork moves messages until nothing more can move or the budget is
 // used up; it reports whether the budget ran out.
-func (st *ownerState[T]) turnWork() (exhausted bool, err error) {
+func (st *ownerState[T]) turnWork() (n int, exhausted bool, err error) {
 	s := st.s
-	n := 0
 	for n < s.o.budget {
 		moved := false
 		if st.hasOut {
 			ok, err := st.trySend()
 			if err != nil {
-				return false, err
+				return n, false, err
 			}
 			if ok {
 				moved = true
@@ -253,7 +259,7 @@ func (st *ownerState[T]) turnWork() (exhausted bool, err error) {
 		if st.wantRecv() {
 			ok, err := st.tryRecv()
 			if err != nil {
-				return false, err
+				return n, false, err
 			}
 			if ok {
 				moved = true
@@ -276,10 +282,10 @@ func (st *ownerState[T]) turnWork() (exhausted bool, err error) {
 			}
 		}
 		if !moved {
-			return false, nil
+			return n, false, nil
 		}
 	}
-	return true, nil
+	return n, true, nil
 }
 
 func (st *ownerState[T]) delivered() {
@@ -446,11 +452,38 @@ func (st *ownerState[T]) finish(reason error) {
 	s := st.s
 	var undelivered uint64
 	terminated := errors.Is(reason, ErrTerminated)
-	if st.hasOut && !terminated {
-		st.flush()
+	var deadline <-chan time.Time
+	if !terminated {
+		t := time.NewTimer(s.o.linger)
+		defer t.Stop()
+		deadline = t.C
+	}
+	if st.hasOut && !terminated && !st.flush(deadline) {
+		terminated = true // linger passed or libzmq failed: count the rest
 	}
 	if st.hasOut {
 		undelivered++
+		st.out, st.hasOut = nil, false
+	}
+	// Messages queued by Send: send them within the same linger, or count
+	// them. A Send that is still under way either sees stopping and
+	// refuses its message, or queues it before senders drops to zero.
+	for {
+		select {
+		case m := <-s.sendq:
+			st.out, st.hasOut = m, true
+			if terminated || !st.flush(deadline) {
+				terminated = true
+				undelivered++
+				st.out, st.hasOut = nil, false
+			}
+			continue
+		default:
+		}
+		if s.senders.Load() == 0 && len(s.sendq) == 0 {
+			break
+		}
+		runtime.Gosched() // a Send between its two checks; it returns at once
 	}
 	if st.hasIn {
 		undelivered++
@@ -473,19 +506,20 @@ func (st *ownerState[T]) finish(reason error) {
 	s.log.Debug("zchan: socket closed", zap.Error(reason))
 }
 
-// flush tries to send the held message until libzmq takes it or the
-// linger passes.
-func (st *ownerState[T]) flush() {
-	deadline := time.NewTimer(st.s.o.linger)
-	defer deadline.Stop()
+// flush tries to send the held message until libzmq takes it, the
+// deadline passes, or libzmq fails; it reports whether the message went.
+func (st *ownerState[T]) flush(deadline <-chan time.Time) bool {
 	for {
 		ok, err := st.trySend()
-		if ok || err != nil {
-			return
+		if ok {
+			return true
+		}
+		if err != nil {
+			return false
 		}
 		ev, err := st.sock.GetEvents()
 		if err != nil {
-			return
+			return false
 		}
 		if ev&zmq.POLLOUT != 0 {
 			continue
@@ -498,10 +532,10 @@ func (st *ownerState[T]) flush() {
 		case <-st.w.ready:
 			st.armed = false
 			if st.w.err != nil {
-				return
+				return false
 			}
-		case <-deadline.C:
-			return
+		case <-deadline:
+			return false
 		}
 	}
 }

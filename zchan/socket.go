@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	zmq "github.com/pebbe/zmq4"
 	"go.uber.org/zap"
@@ -26,12 +27,13 @@ type Socket[T any] struct {
 	endpoints []string // written by the owner before Open returns
 	log       *zap.Logger
 
-	in       chan T          // sent on and closed by the owner
-	sendq    chan [][]byte   // unbuffered: the owner receives only when it can send
-	cmds     chan command    // unbuffered
-	closeReq chan struct{}   // closed by Close
-	stopping chan struct{}   // closed by the owner when it stops taking work
-	done     chan struct{}   // closed by the owner when it has exited
+	in       chan T        // sent on and closed by the owner
+	sendq    chan [][]byte // WithSendBuffer; the owner receives only when it can send
+	senders  atomic.Int64  // Send calls under way, for the owner's final drain
+	cmds     chan command  // unbuffered
+	closeReq chan struct{} // closed by Close
+	stopping chan struct{} // closed by the owner when it stops taking work
+	done     chan struct{} // closed by the owner when it has exited
 	once     sync.Once
 	reason   error // why the socket ended; written before stopping is closed
 	closeErr error // error from zmq_close; written before done is closed
@@ -80,6 +82,12 @@ func OpenWith[T any](ctx context.Context, t Type, codec Codec[T], opts ...Option
 	if err := ctx.Err(); err != nil {
 		return nil, context.Cause(ctx)
 	}
+	if o.sendBuffer < 0 { // not set
+		o.sendBuffer = DefaultBuffer
+		if t == Req || t == Rep {
+			o.sendBuffer = 0
+		}
+	}
 	zc := o.ctx
 	if zc == nil {
 		var err error
@@ -92,7 +100,7 @@ func OpenWith[T any](ctx context.Context, t Type, codec Codec[T], opts ...Option
 		codec:    codec,
 		o:        o,
 		in:       make(chan T, o.recvBuffer),
-		sendq:    make(chan [][]byte),
+		sendq:    make(chan [][]byte, o.sendBuffer),
 		cmds:     make(chan command),
 		closeReq: make(chan struct{}),
 		stopping: make(chan struct{}),
@@ -124,12 +132,13 @@ func (s *Socket[T]) Endpoints() []string { return append([]string(nil), s.endpoi
 // that cannot receive (PUB, PUSH) it is closed only at the end.
 func (s *Socket[T]) In() <-chan T { return s.in }
 
-// Send hands v to the owner, which sends it as one message. It blocks
-// until the owner takes it, which it does only when it can send: while
-// libzmq's send HWM is reached, while no peer is there to take it, and for
-// REQ until the previous reply has arrived (for REP until a request has).
-// A nil return means the owner has the message and will send it, or count
-// it in Stats.Undelivered if the socket ends first. The frames of v must
+// Send hands v to the owner, which sends it as one message. It returns
+// once the message is in the send queue (WithSendBuffer); when the queue
+// is full it blocks until the owner takes a message, which it does only
+// when it can send: not while libzmq's send HWM is reached or no peer is
+// there to take it, and for REQ not until the previous reply has arrived
+// (for REP until a request has). A nil return means the owner will send
+// the message, or count it in Stats.Undelivered if the socket ends first. The frames of v must
 // not be modified after Send is called.
 //
 // Send returns context.Cause(ctx) if ctx ends first, the socket's end
@@ -154,6 +163,12 @@ func (s *Socket[T]) Send(ctx context.Context, v T) error {
 	if s.o.maxFrames > 0 && len(frames) > s.o.maxFrames {
 		return fmt.Errorf("zchan: send %d frames, cap %d: %w", len(frames), s.o.maxFrames, ErrTooManyFrames)
 	}
+	// The owner, once stopping is closed, drains sendq until no Send is
+	// under way; counting this call before looking at stopping means a
+	// message is either refused here or seen by that drain, never left
+	// behind in the queue.
+	s.senders.Add(1)
+	defer s.senders.Add(-1)
 	select {
 	case <-s.stopping:
 		return s.reason
