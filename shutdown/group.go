@@ -214,7 +214,7 @@ func (g *Group) shutdown(cause error, stages []*stage) (*Report, error) {
 			fields = append(fields, zap.Uint64("undelivered", s.Undelivered))
 		}
 		switch {
-		case s.Action == Begin:
+		case s.Action == StepBegin:
 			g.log.Info("shutdown: begin", append(fields, zap.NamedError("cause", s.Err), zap.Int("stages", len(stages)))...)
 		case s.Err != nil:
 			errs = append(errs, s.Err)
@@ -225,7 +225,7 @@ func (g *Group) shutdown(cause error, stages []*stage) (*Report, error) {
 			g.log.Info("shutdown: "+string(s.Action), fields...)
 		}
 	}
-	record(Step{Action: Begin, Err: cause})
+	record(Step{Action: StepBegin, Err: cause})
 
 	// Drain: every stage in order, bounded by one deadline.
 	drainCtx, cancelDrain := context.WithTimeout(context.Background(), g.o.drain)
@@ -235,11 +235,11 @@ func (g *Group) shutdown(cause error, stages []*stage) (*Report, error) {
 		t := time.Now()
 		// Once the deadline has passed, the remaining stages are still
 		// cancelled and closed, but not waited for: they are looked at
-		// again after the termination (Straggle steps).
+		// again after the termination (StepStraggle steps).
 		passed := drainCtx.Err() != nil
 		if st.fn {
 			st.cancel(cause)
-			s := Step{Action: Stop, Name: st.name}
+			s := Step{Action: StepStop, Name: st.name}
 			switch {
 			case passed:
 				late = append(late, st)
@@ -258,7 +258,7 @@ func (g *Group) shutdown(cause error, stages []*stage) (*Report, error) {
 			defer close(st.closeDone)
 			st.closeErr = st.comp.Close()
 		}()
-		s := Step{Action: Close, Name: st.name}
+		s := Step{Action: StepClose, Name: st.name}
 		ok := false
 		switch {
 		case passed:
@@ -278,7 +278,7 @@ func (g *Group) shutdown(cause error, stages []*stage) (*Report, error) {
 		if ok && g.o.settle > 0 && i < len(stages)-1 {
 			t := time.Now()
 			if g.settle(drainCtx, stages[i+1:]) {
-				record(Step{Action: Settle, Name: st.name, Took: time.Since(t)})
+				record(Step{Action: StepSettle, Name: st.name, Took: time.Since(t)})
 			}
 		}
 	}
@@ -286,7 +286,7 @@ func (g *Group) shutdown(cause error, stages []*stage) (*Report, error) {
 	// Sockets of the context that no component closed: named, then ended
 	// by the termination below.
 	if open := g.zc.Sockets(); len(open) > 0 {
-		record(Step{Action: LeftOpen, Err: fmt.Errorf("%w: [%s]", ErrLeftOpen, strings.Join(open, ", "))})
+		record(Step{Action: StepLeftOpen, Err: fmt.Errorf("%w: [%s]", ErrLeftOpen, strings.Join(open, ", "))})
 	}
 
 	// Terminate the context from this goroutine, bounded: every zchan
@@ -299,7 +299,7 @@ func (g *Group) shutdown(cause error, stages []*stage) (*Report, error) {
 	if err != nil && errors.Is(err, zchan.ErrTermTimeout) && len(g.zc.Sockets()) == 0 {
 		err = fmt.Errorf("%w; no zchan socket is open, so a socket opened in this context outside zchan (raw pebbe/zmq4) was never closed", err)
 	}
-	record(Step{Action: Term, Took: time.Since(t), Err: err})
+	record(Step{Action: StepTerm, Took: time.Since(t), Err: err})
 
 	// Stages that passed the drain deadline get what is left of the term
 	// deadline to return.
@@ -309,7 +309,7 @@ func (g *Group) shutdown(cause error, stages []*stage) (*Report, error) {
 		if st.fn {
 			ch = st.fnDone
 		}
-		s := Step{Action: Straggle, Name: st.name}
+		s := Step{Action: StepStraggle, Name: st.name}
 		switch {
 		case !waitDone(termCtx, ch):
 			s.Err = fmt.Errorf("%w: %s", ErrStillRunning, st.name)

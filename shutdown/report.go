@@ -11,43 +11,48 @@ type Action string
 
 // The steps of shutdown, in the order they happen.
 const (
-	// Begin records why shutdown began (Report.Cause).
-	Begin Action = "begin"
-	// Stop records a function stage: its context was cancelled and it
+	// StepBegin records why shutdown began (Report.Cause).
+	StepBegin Action = "begin"
+	// StepStop records a function stage: its context was cancelled and it
 	// returned (or the drain deadline passed).
-	Stop Action = "stop"
-	// Close records a component stage: Close returned (or the drain
+	StepStop Action = "stop"
+	// StepClose records a component stage: Close returned (or the drain
 	// deadline passed), with the component's undelivered count.
-	Close Action = "close"
-	// Settle records the wait for message counters to go still after a
+	StepClose Action = "close"
+	// StepSettle records the wait for message counters to go still after a
 	// Close.
-	Settle Action = "settle"
-	// LeftOpen records the zchan sockets of the context that no component
+	StepSettle Action = "settle"
+	// StepLeftOpen records the zchan sockets of the context that no component
 	// closed, found just before termination.
-	LeftOpen Action = "left-open"
-	// Term records the termination of the zmq context.
-	Term Action = "term"
-	// Straggle records a stage that was not done by the drain deadline
+	StepLeftOpen Action = "left-open"
+	// StepTerm records the termination of the zmq context.
+	StepTerm Action = "term"
+	// StepStraggle records a stage that was not done by the drain deadline
 	// (or whose turn came after it), waited for again after termination,
 	// with its undelivered count if it is a component.
-	Straggle Action = "straggle"
+	StepStraggle Action = "straggle"
 )
 
 // Step is one thing that happened during shutdown.
 type Step struct {
+	// Action is what the step did.
 	Action Action
-	// Name is the stage's name (empty for Begin, Term and LeftOpen).
+	// Name is the stage's name (empty for StepBegin, StepLeftOpen and
+	// StepTerm).
 	Name string
 	// Took is how long the step took.
 	Took time.Duration
-	// Undelivered is, for Close and Straggle, the component's count of messages it
-	// could not deliver; HasCount tells whether it reports one.
+	// Undelivered is, for StepClose and StepStraggle, the component's
+	// count of messages it could not deliver; HasCount tells whether it
+	// reports one.
 	Undelivered uint64
 	HasCount    bool
-	// Err is what went wrong, if anything (for Begin: the cause).
+	// Err is what went wrong, if anything (for StepBegin: the cause).
 	Err error
 }
 
+// String formats the step on one line: action, stage, duration, count,
+// error.
 func (s Step) String() string {
 	var b strings.Builder
 	b.WriteString(string(s.Action))
@@ -83,7 +88,7 @@ type Report struct {
 func (r *Report) Undelivered() map[string]uint64 {
 	m := make(map[string]uint64)
 	for _, s := range r.Steps {
-		if (s.Action == Close || s.Action == Straggle) && s.HasCount {
+		if (s.Action == StepClose || s.Action == StepStraggle) && s.HasCount {
 			m[s.Name] += s.Undelivered
 		}
 	}
