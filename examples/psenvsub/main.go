@@ -67,9 +67,10 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	}()
 
 	// Prepare our subscriber: the subscription is in place before it
-	// connects.
+	// connects. It sends nothing but the subscription, so it need not
+	// linger at exit.
 	subscriber, err := zchan.Open(ctx, zchan.Sub, zchan.WithContext(zc),
-		zchan.WithSubscribe(*key), zchan.WithConnect(*connect))
+		zchan.WithSubscribe(*key), zchan.WithLinger(0), zchan.WithConnect(*connect))
 	if err != nil {
 		return stopped(ctx, err)
 	}
