@@ -1,0 +1,160 @@
+package pipeline_test
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/zmqchan/zmqchan/pipeline"
+	"github.com/zmqchan/zmqchan/zchan"
+)
+
+// childEnv selects a child role: the test binary re-executes itself with
+// it set, and TestMain runs that role instead of the tests.
+const childEnv = "PIPELINE_TEST_CHILD"
+
+func TestMain(m *testing.M) {
+	if role := os.Getenv(childEnv); role != "" {
+		os.Exit(runChild(role))
+	}
+	goleak.VerifyTestMain(m)
+}
+
+// runChild runs one child role until it ends and returns the exit code.
+// The child's context is bounded, so an orphan cannot outlive the test run
+// for long even if the parent's death signal is lost.
+func runChild(role string) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var err error
+	switch role {
+	case "stage":
+		err = pipeline.Serve(ctx, "s2", stage2, os.Getenv("PIPELINE_IN"), os.Getenv("PIPELINE_OUT"), pipeline.WithCodec(i64))
+	case "failstage":
+		err = pipeline.Serve(ctx, "s2", failAt(5), os.Getenv("PIPELINE_IN"), os.Getenv("PIPELINE_OUT"), pipeline.WithCodec(i64))
+	case "worker":
+		err = pipeline.Work(ctx, slowSquare, endpointsFromEnv(), pipeline.WithWorkers(5))
+	default:
+		err = fmt.Errorf("unknown child role %q", role)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		return 1
+	}
+	return 0
+}
+
+// startChild re-executes the test binary in role, with env added, and
+// returns the process; it is killed if the test ends without waiting.
+func startChild(t *testing.T, role string, env ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(append(os.Environ(), childEnv+"="+role), env...)
+	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	return cmd
+}
+
+// waitChild waits for cmd to exit within d and returns its error.
+func waitChild(t *testing.T, cmd *exec.Cmd, d time.Duration) error {
+	t.Helper()
+	errc := make(chan error, 1)
+	go func() { errc <- cmd.Wait() }()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case err := <-errc:
+		return err
+	case <-timer.C:
+		cmd.Process.Kill()
+		<-errc
+		return fmt.Errorf("child %v did not exit within %v", cmd.Args, d)
+	}
+}
+
+// i64 is a fixed-width codec for the numbered-message tests.
+var i64 zchan.Codec[int64] = i64Codec{}
+
+type i64Codec struct{}
+
+func (i64Codec) Encode(v int64) ([][]byte, error) {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, uint64(v))
+	return [][]byte{b}, nil
+}
+
+func (i64Codec) Decode(f [][]byte) (int64, error) {
+	if len(f) != 1 || len(f[0]) != 8 {
+		return 0, fmt.Errorf("i64: bad frames: %w", zchan.ErrDecode)
+	}
+	return int64(binary.BigEndian.Uint64(f[0])), nil
+}
+
+// The four stages of the numbered chain; together they are the identity,
+// and each one's output differs from its input, so a skipped stage shows.
+func stage1(_ context.Context, n int64) (int64, error) { return n + 1, nil }
+func stage2(_ context.Context, n int64) (int64, error) { return n * 2, nil }
+func stage3(_ context.Context, n int64) (int64, error) { return n - 2, nil }
+func stage4(_ context.Context, n int64) (int64, error) { return n / 2, nil }
+
+// failAt returns stage2, failing on input n.
+func failAt(n int64) pipeline.Stage[int64, int64] {
+	return func(ctx context.Context, v int64) (int64, error) {
+		if v == n+1 { // stage2 sees stage1's output
+			return 0, fmt.Errorf("stage2 refuses %d", n)
+		}
+		return stage2(ctx, v)
+	}
+}
+
+// testCtx returns a context bounded well within the package's budget.
+func testCtx(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// slowSquare is the workers' function in the pool tests: it squares after
+// a short pause (honouring ctx), so a batch takes long enough to kill a
+// worker in the middle of it.
+func slowSquare(ctx context.Context, n int) (Square, error) {
+	t := time.NewTimer(time.Millisecond)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+		return Square{}, context.Cause(ctx)
+	}
+	return Square{N: n, Sq: n * n}, nil
+}
+
+// Square is a pool test result: the task and its square.
+type Square struct{ N, Sq int }
+
+func endpointsFromEnv() pipeline.Endpoints {
+	return pipeline.Endpoints{
+		Tasks:   os.Getenv("PIPELINE_TASKS"),
+		Results: os.Getenv("PIPELINE_RESULTS"),
+		Control: os.Getenv("PIPELINE_CONTROL"),
+	}
+}
+
+func endpointsEnv(e pipeline.Endpoints) []string {
+	return []string{"PIPELINE_TASKS=" + e.Tasks, "PIPELINE_RESULTS=" + e.Results, "PIPELINE_CONTROL=" + e.Control}
+}

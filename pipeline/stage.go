@@ -1,0 +1,165 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/zmqchan/zmqchan/zchan"
+)
+
+// Stage is a typed stage function: it turns one In into one Out. It runs
+// on its stage's goroutine, one message at a time, so a stage sees its
+// input in order and needs no locking of its own. It should honour ctx,
+// which is cancelled when the chain (or pool) stops. Returning ErrSkip
+// drops the input; any other error stops the whole chain (or pool) and is
+// what Wait and Close return. A panic is recovered and treated as an error
+// wrapping ErrPanic.
+type Stage[In, Out any] func(ctx context.Context, in In) (Out, error)
+
+// proc is a stage function with its codecs applied: frames in, frames out.
+type proc func(ctx context.Context, frames [][]byte) ([][]byte, error)
+
+func makeProc[A, B any](name string, f Stage[A, B], ca zchan.Codec[A], cb zchan.Codec[B]) proc {
+	return func(ctx context.Context, frames [][]byte) ([][]byte, error) {
+		a, err := ca.Decode(frames)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: stage %q: decode: %w", name, err)
+		}
+		b, err := call(ctx, name, f, a)
+		if err != nil {
+			return nil, err
+		}
+		out, err := cb.Encode(b)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: stage %q: encode: %w", name, err)
+		}
+		return out, nil
+	}
+}
+
+// call runs f and turns a panic into an error wrapping ErrPanic.
+func call[A, B any](ctx context.Context, name string, f Stage[A, B], a A) (b B, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("pipeline: stage %q: %w: %v\n%s", name, ErrPanic, r, debug.Stack())
+		}
+	}()
+	return f(ctx, a)
+}
+
+// runStage moves messages from in through p to out until the end of the
+// stream (nil, after forwarding it), a failure, or ctx.
+func runStage(ctx context.Context, name string, p proc, in, out *zchan.Socket[zchan.Msg]) error {
+	for {
+		var m zchan.Msg
+		var ok bool
+		select {
+		case m, ok = <-in.In():
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+		if !ok {
+			if ctx.Err() != nil {
+				return context.Cause(ctx)
+			}
+			return fmt.Errorf("pipeline: stage %q: input: %w", name, in.Err())
+		}
+		switch kindOf(m) {
+		case kData:
+			res, err := p(ctx, m[1:])
+			if errors.Is(err, ErrSkip) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if err := out.Send(ctx, withHeader(hdrData, res)); err != nil {
+				return sendErr(ctx, name, err)
+			}
+		case kEnd:
+			if err := out.Send(ctx, endMsg); err != nil {
+				return sendErr(ctx, name, err)
+			}
+			return nil
+		case kFail:
+			err := remoteErr(fmt.Sprintf("upstream of stage %q", name), m)
+			_ = out.Send(ctx, m) // pass it on to a remote stage downstream, if any
+			return err
+		default:
+			return fmt.Errorf("pipeline: stage %q: message kind %q: %w", name, kindOf(m), ErrProtocol)
+		}
+	}
+}
+
+func sendErr(ctx context.Context, name string, err error) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return fmt.Errorf("pipeline: stage %q: output: %w", name, err)
+}
+
+// Serve runs one stage of a chain in this process, for a chain started
+// elsewhere with the stage marked Remote: it connects a PULL to in (the
+// link into the stage) and a PUSH to out (the link out of it), and moves
+// messages through f until the chain's end of stream arrives (it is passed
+// on, and Serve returns nil), ctx ends (context.Cause), or f fails. A
+// failure is passed downstream, so the chain's Wait returns an error
+// wrapping ErrRemote with its text, and Serve returns it. The endpoints
+// are the chain's Links (in = Links()[i], out = Links()[i+1] for stage i);
+// the codecs must match the chain's (the defaults do).
+//
+// Serve blocks until it ends; on the way out it closes its sockets and
+// terminates its zchan.Context (its own unless WithContext), waiting up to
+// about the linger for the last messages to leave the process.
+func Serve[In, Out any](ctx context.Context, name string, f Stage[In, Out], in, out string, opts ...Option) error {
+	o, err := newOptions(forServe, opts)
+	if err != nil {
+		return err
+	}
+	if f == nil {
+		return fmt.Errorf("pipeline: serve %q: nil stage function: %w", name, ErrInvalidOption)
+	}
+	own := o.zctx == nil
+	if own {
+		zc, err := zchan.NewContext()
+		if err != nil {
+			return err
+		}
+		o.zctx = zc
+		defer termBounded(zc, o.linger)
+	}
+	p := makeProc(name, f, codecFor[In](&o), codecFor[Out](&o))
+	sctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(ErrClosed)
+	outS, err := zchan.Open(sctx, zchan.Push, o.sockOpts(name+".out", zchan.WithConnect(out))...)
+	if err != nil {
+		return err
+	}
+	defer outS.Close()
+	inS, err := zchan.Open(sctx, zchan.Pull, o.sockOpts(name+".in", zchan.WithConnect(in))...)
+	if err != nil {
+		return err
+	}
+	defer inS.Close()
+	err = runStage(sctx, name, p, inS, outS)
+	if err != nil && !errors.Is(err, ErrRemote) && sctx.Err() == nil {
+		// Tell the chain, within the drain bound.
+		fctx, fcancel := context.WithTimeout(sctx, o.drain)
+		_ = outS.Send(fctx, failMsg(err))
+		fcancel()
+	}
+	inS.Close()
+	outS.Close() // flushes the end of stream or the failure within the linger
+	return err
+}
+
+// termBounded terminates zc, waiting at most about the linger and a second
+// more; what is still queued then is abandoned with the process.
+func termBounded(zc *zchan.Context, linger time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), linger+time.Second)
+	defer cancel()
+	_ = zc.Term(ctx)
+}
