@@ -57,10 +57,22 @@ func rawDial(t testing.TB, ep string) net.Conn {
 	return c
 }
 
-// nullHandshake does the client side of a NULL handshake on c.
+// nullHandshake does the client side of a NULL handshake on c. It waits
+// for the server's greeting before it sends READY, as libzmq does: libzmq
+// 4.3.4 refuses a READY that arrives with the greeting in one segment
+// (unexpected command).
 func nullHandshake(t testing.TB, c net.Conn) {
 	t.Helper()
-	if _, err := c.Write(append(greeting(), ready()...)); err != nil {
+	if _, err := c.Write(greeting()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetReadDeadline(time.Now().Add(wait)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(c, make([]byte, 64)); err != nil {
+		t.Fatalf("server greeting: %v", err)
+	}
+	if _, err := c.Write(ready()); err != nil {
 		t.Fatal(err)
 	}
 }
