@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	go run ./examples/syncpub [-pub tcp://*:5561] [-sync tcp://*:5562] [-subscribers 10] [-updates 1000000]
+//	go run ./examples/syncpub [-bind tcp://*:5561] [-sync tcp://*:5562] [-subscribers 10] [-updates 1000000]
 //
 // Pair it with syncsub (any language). Ctrl-C or SIGTERM stops it cleanly
 // (exit status 1: the batch was not sent).
@@ -33,11 +33,11 @@ func main() {
 func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	fs := flag.NewFlagSet("syncpub", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: syncpub [-pub ENDPOINT] [-sync ENDPOINT] [-subscribers N] [-updates N] [-linger DURATION]")
+		fmt.Fprintln(fs.Output(), "usage: syncpub [-bind ENDPOINT] [-sync ENDPOINT] [-subscribers N] [-updates N] [-linger DURATION]")
 		fmt.Fprintln(fs.Output(), "Waits for N subscribers to synchronize, then publishes updates and END.")
 		fs.PrintDefaults()
 	}
-	pubEP := fs.String("pub", "tcp://*:5561", "endpoint the subscribers' SUB sockets connect to")
+	pubEP := fs.String("bind", "tcp://*:5561", "endpoint the subscribers' SUB sockets connect to")
 	syncEP := fs.String("sync", "tcp://*:5562", "endpoint the subscribers' REQ sockets synchronize on")
 	subscribers := fs.Int("subscribers", 10, "number of subscribers to wait for")
 	updates := fs.Int("updates", 1000000, "number of updates to publish")

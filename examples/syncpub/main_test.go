@@ -19,13 +19,13 @@ func TestSyncPub(t *testing.T) {
 	pubEP, syncEP := exampletest.TCP(t), exampletest.TCP(t)
 	var out exampletest.Output
 	pub := exampletest.Go(t, "syncpub", time.Minute, func(ctx context.Context) error {
-		return run(ctx, []string{"-pub", pubEP, "-sync", syncEP, "-subscribers", "3", "-updates", "5000"}, &out)
+		return run(ctx, []string{"-bind", pubEP, "-sync", syncEP, "-subscribers", "3", "-updates", "5000"}, &out)
 	})
 
 	bin := exampletest.Build(t, "syncsub")
 	subs := []*exampletest.Proc{
-		exampletest.Start(t, time.Minute, bin, "-sub", pubEP, "-sync", syncEP),
-		exampletest.Start(t, time.Minute, bin, "-sub", pubEP, "-sync", syncEP),
+		exampletest.Start(t, time.Minute, bin, "-connect", pubEP, "-sync", syncEP),
+		exampletest.Start(t, time.Minute, bin, "-connect", pubEP, "-sync", syncEP),
 		exampletest.Start(t, time.Minute, python(t), "-c", syncsubPy, pubEP, syncEP),
 	}
 	if err := pub.Wait(t); err != nil {
@@ -50,7 +50,7 @@ func TestSyncPub(t *testing.T) {
 func TestSyncPubInterrupted(t *testing.T) {
 	var out exampletest.Output
 	tk := exampletest.Go(t, "syncpub", time.Minute, func(ctx context.Context) error {
-		return run(ctx, []string{"-pub", exampletest.TCP(t), "-sync", exampletest.TCP(t)}, &out)
+		return run(ctx, []string{"-bind", exampletest.TCP(t), "-sync", exampletest.TCP(t)}, &out)
 	})
 	out.WaitFor(t, "Waiting for subscribers", 10*time.Second)
 	tk.Stop()

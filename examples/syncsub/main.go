@@ -11,7 +11,7 @@
 //
 // Usage:
 //
-//	go run ./examples/syncsub [-sub tcp://localhost:5561] [-sync tcp://localhost:5562]
+//	go run ./examples/syncsub [-connect tcp://localhost:5561] [-sync tcp://localhost:5562]
 package main
 
 import (
@@ -44,11 +44,11 @@ const monitorEP = "inproc://syncsub.monitor"
 func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	fs := flag.NewFlagSet("syncsub", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: syncsub [-sub ENDPOINT] [-sync ENDPOINT]")
+		fmt.Fprintln(fs.Output(), "usage: syncsub [-connect ENDPOINT] [-sync ENDPOINT]")
 		fmt.Fprintln(fs.Output(), "Subscribes, synchronizes with syncpub, and counts updates until END.")
 		fs.PrintDefaults()
 	}
-	subEP := fs.String("sub", "tcp://localhost:5561", "publisher endpoint to subscribe to")
+	subEP := fs.String("connect", "tcp://localhost:5561", "publisher endpoint to subscribe to")
 	syncEP := fs.String("sync", "tcp://localhost:5562", "publisher endpoint to synchronize on")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -22,7 +22,7 @@ func TestSyncSub(t *testing.T) {
 	var tasks [subs]*exampletest.Task
 	for i := range subs {
 		tasks[i] = exampletest.Go(t, "syncsub", time.Minute, func(ctx context.Context) error {
-			return run(ctx, []string{"-sub", pubEP, "-sync", syncEP}, &outs[i])
+			return run(ctx, []string{"-connect", pubEP, "-sync", syncEP}, &outs[i])
 		})
 	}
 	for i, tk := range tasks {
@@ -43,7 +43,7 @@ func TestSyncSub(t *testing.T) {
 func TestSyncSubInterrupted(t *testing.T) {
 	var out exampletest.Output
 	tk := exampletest.Go(t, "syncsub", time.Minute, func(ctx context.Context) error {
-		return run(ctx, []string{"-sub", exampletest.TCP(t), "-sync", exampletest.TCP(t)}, &out)
+		return run(ctx, []string{"-connect", exampletest.TCP(t), "-sync", exampletest.TCP(t)}, &out)
 	})
 	tk.Stop()
 	if err := tk.Wait(t); err == nil {
