@@ -19,18 +19,20 @@ import (
 // nothing is dropped. When the consumer resumes, every message arrives in
 // order.
 //
-// The bound: over inproc the pipe holds exactly SNDHWM+RCVHWM messages, and
+// The bound: over inproc the pipe holds exactly SNDHWM+RCVHWM messages,
 // each owner holds one more (the PUSH one it could not send, the PULL one
-// nobody took). Over ipc and tcp the kernel's socket buffers add what they
+// nobody took), and the Send queue and the In channel hold what their
+// buffers size. Over ipc and tcp the kernel's socket buffers add what they
 // hold, so the bound there only tells "bounded" from "unbounded".
 func TestBackPressure(t *testing.T) {
-	const hwm = 10
+	const hwm, sendBuf, recvBuf = 10, 4, 4
 	const payload = 1024
-	bounds := map[string]int{"inproc": 2*hwm + 2, "ipc": 20_000, "tcp": 20_000}
+	bounds := map[string]int{"inproc": 2*hwm + 2 + sendBuf + recvBuf, "ipc": 20_000, "tcp": 20_000}
 	eachTransport(t, func(t *testing.T, zc *zchan.Context, tr testutil.Transport) {
 		ctx := testContext(t, time.Minute)
 		pull, push := pair(t, ctx, zc, tr, zchan.Pull, zchan.Push, zchan.String,
-			[]zchan.Option{zchan.WithRecvHWM(hwm)}, []zchan.Option{zchan.WithSendHWM(hwm)})
+			[]zchan.Option{zchan.WithRecvHWM(hwm), zchan.WithRecvBuffer(recvBuf)},
+			[]zchan.Option{zchan.WithSendHWM(hwm), zchan.WithSendBuffer(sendBuf)})
 		pad := string(make([]byte, payload))
 		msg := func(i int) string { return strconv.Itoa(i) + ":" + pad }
 
@@ -54,8 +56,8 @@ func TestBackPressure(t *testing.T) {
 		var after runtime.MemStats
 		runtime.ReadMemStats(&after)
 		st := push.Stats()
-		t.Logf("Send blocked after %d messages of %d bytes (HWM %d each side); PUSH stalls %d; Go heap %+d KiB",
-			sent, payload, hwm, st.SendStalls, (int64(after.HeapAlloc)-int64(before.HeapAlloc))/1024)
+		t.Logf("Send blocked after %d messages of %d bytes (HWM %d each side, buffers %d+%d); PUSH stalls %d; Go heap %+d KiB",
+			sent, payload, hwm, sendBuf, recvBuf, st.SendStalls, (int64(after.HeapAlloc)-int64(before.HeapAlloc))/1024)
 		if st.SendStalls == 0 {
 			t.Errorf("Stats.SendStalls = 0 after Send blocked at the HWM")
 		}
@@ -91,16 +93,16 @@ func TestBackPressure(t *testing.T) {
 }
 
 // TestDropWhenSlow checks the opt-in alternative: a PULL with
-// WithDropWhenSlow whose consumer reads nothing keeps reading the socket,
-// holds the first message for the consumer, and counts every later one in
-// Stats.Dropped; the sender is never held back.
+// WithDropWhenSlow (and no In buffer) whose consumer reads nothing keeps
+// reading the socket, holds the first message for the consumer, and counts
+// every later one in Stats.Dropped; the sender is never held back.
 func TestDropWhenSlow(t *testing.T) {
 	const n = 100
 	ctx := testContext(t, watchdog)
 	zc := newContext(t)
 	tr := testutil.Transports()[0]
 	pull, push := pair(t, ctx, zc, tr, zchan.Pull, zchan.Push, zchan.String,
-		[]zchan.Option{zchan.WithDropWhenSlow(true), zchan.WithRecvHWM(5)}, []zchan.Option{zchan.WithSendHWM(5)})
+		[]zchan.Option{zchan.WithDropWhenSlow(true), zchan.WithRecvHWM(5), zchan.WithRecvBuffer(0)}, []zchan.Option{zchan.WithSendHWM(5)})
 	if err := testutil.MustRecv(t, sendAll(ctx, push, strconv.Itoa, n), watchdog, "sender"); err != nil {
 		t.Fatal(err)
 	}

@@ -149,15 +149,20 @@ func TestCloseIdempotent(t *testing.T) {
 }
 
 // TestCloseCountsUndelivered closes sockets that hold messages nobody can
-// take: a PUSH with no peer holds the one Send handed it (and waits at most
-// its linger to send it); a PULL whose consumer reads nothing holds one
-// message and has more queued in libzmq. Close must return, and count each
-// message in Stats.Undelivered.
+// take: a PUSH with no peer holds one message and has more in its Send
+// queue (it waits at most its linger to send them); a PULL with no In
+// buffer whose consumer reads nothing holds one message and has more
+// queued in libzmq. Close must return, and count each message in
+// Stats.Undelivered: for the PUSH, every message Send accepted is either
+// in MsgsOut or in Undelivered. A PULL with an In buffer leaves what the
+// buffer holds readable after Close.
 func TestCloseCountsUndelivered(t *testing.T) {
 	ctx := testContext(t, watchdog)
 	zc := newContext(t)
 	const linger = 200 * time.Millisecond
-	push, err := zchan.Open(ctx, zchan.Push, zchan.WithContext(zc), zchan.WithLinger(linger), zchan.WithConnect(testutil.Inproc(t)))
+	const sendBuf = 3
+	push, err := zchan.Open(ctx, zchan.Push, zchan.WithContext(zc), zchan.WithLinger(linger),
+		zchan.WithSendBuffer(sendBuf), zchan.WithConnect(testutil.Inproc(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,12 +184,14 @@ func TestCloseCountsUndelivered(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("PUSH with no peer: %d accepted, Close took %v (linger %v), stats %+v", sent, time.Since(start), linger, push.Stats())
-	if got := push.Stats().Undelivered; got != 1 {
-		t.Errorf("PUSH Undelivered = %d, want 1 (the message the owner held)", got)
+	if st := push.Stats(); st.Undelivered != 1+sendBuf || st.MsgsOut+st.Undelivered != uint64(sent) {
+		t.Errorf("PUSH Undelivered = %d, want %d (the message the owner held and its full Send queue); MsgsOut %d + Undelivered must be the %d accepted",
+			st.Undelivered, 1+sendBuf, st.MsgsOut, sent)
 	}
 
 	const n = 5
-	pull, src := pair(t, ctx, zc, testutil.Transports()[0], zchan.Pull, zchan.Push, zchan.Frames, nil, nil)
+	pull, src := pair(t, ctx, zc, testutil.Transports()[0], zchan.Pull, zchan.Push, zchan.Frames,
+		[]zchan.Option{zchan.WithRecvBuffer(0)}, nil)
 	if err := testutil.MustRecv(t, sendAll(ctx, src, func(int) zchan.Msg { return zchan.NewMsg("queued") }, n), watchdog, "sender"); err != nil {
 		t.Fatal(err)
 	}
@@ -196,6 +203,29 @@ func TestCloseCountsUndelivered(t *testing.T) {
 	}
 	if got := pull.Stats().Undelivered; got != n {
 		t.Errorf("PULL Undelivered = %d, want %d (one held, the rest queued in libzmq); stats %+v", got, n, pull.Stats())
+	}
+
+	buffered, src2 := pair(t, ctx, zc, testutil.Transports()[0], zchan.Pull, zchan.Push, zchan.Frames,
+		[]zchan.Option{zchan.WithRecvBuffer(n)}, nil)
+	if err := testutil.MustRecv(t, sendAll(ctx, src2, func(int) zchan.Msg { return zchan.NewMsg("buffered") }, n), watchdog, "sender"); err != nil {
+		t.Fatal(err)
+	}
+	if !testutil.Eventually(watchdog, func() bool { return buffered.Stats().MsgsIn == n }) {
+		t.Fatalf("PULL stats %+v, want MsgsIn %d", buffered.Stats(), n)
+	}
+	if err := buffered.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if _, ok, _ := testutil.Recv(buffered.In(), 0); !ok {
+			t.Fatalf("buffered message %d not readable after Close", i)
+		}
+	}
+	if !testutil.Closed(buffered.In(), 0) {
+		t.Error("In not closed after its buffer was read")
+	}
+	if got := buffered.Stats().Undelivered; got != 0 {
+		t.Errorf("buffered PULL Undelivered = %d, want 0: its buffer stays readable", got)
 	}
 }
 
