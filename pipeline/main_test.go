@@ -40,7 +40,8 @@ func runChild(role string) int {
 	case "failstage":
 		err = pipeline.Serve(ctx, "s2", failAt(5), os.Getenv("PIPELINE_IN"), os.Getenv("PIPELINE_OUT"), pipeline.WithCodec(i64))
 	case "worker":
-		err = pipeline.Work(ctx, slowSquare, endpointsFromEnv(), pipeline.WithWorkers(5))
+		d, _ := time.ParseDuration(os.Getenv("PIPELINE_DELAY"))
+		err = pipeline.Work(ctx, squareAfter(d), endpointsFromEnv(), pipeline.WithWorkers(5))
 	default:
 		err = fmt.Errorf("unknown child role %q", role)
 	}
@@ -130,18 +131,20 @@ func testCtx(t *testing.T, d time.Duration) context.Context {
 	return ctx
 }
 
-// slowSquare is the workers' function in the pool tests: it squares after
-// a short pause (honouring ctx), so a batch takes long enough to kill a
-// worker in the middle of it.
-func slowSquare(ctx context.Context, n int) (Square, error) {
-	t := time.NewTimer(time.Millisecond)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-		return Square{}, context.Cause(ctx)
+// squareAfter returns the workers' function in the pool tests: it squares
+// after a pause of d (honouring ctx), so a batch takes long enough to kill
+// a worker in the middle of it.
+func squareAfter(d time.Duration) pipeline.Stage[int, Square] {
+	return func(ctx context.Context, n int) (Square, error) {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return Square{}, context.Cause(ctx)
+		}
+		return Square{N: n, Sq: n * n}, nil
 	}
-	return Square{N: n, Sq: n * n}, nil
 }
 
 // Square is a pool test result: the task and its square.

@@ -1,0 +1,361 @@
+package pipeline_test
+
+import (
+	"context"
+	"errors"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/zmqchan/zmqchan/pipeline"
+	"github.com/zmqchan/zmqchan/zchan"
+)
+
+// submitAll submits tasks 0..n-1 from a goroutine; the returned channel
+// gets its outcome.
+func submitAll(ctx context.Context, p *pipeline.Pool[int, Square], n int) <-chan error {
+	errc := make(chan error, 1)
+	go func() {
+		for i := range n {
+			if err := p.Submit(ctx, i); err != nil {
+				errc <- err
+				return
+			}
+		}
+		errc <- nil
+	}()
+	return errc
+}
+
+// collect reads results until every task 0..n-1 has one, failing on a
+// wrong, duplicated or missing result. each is called after each result.
+func collect(t *testing.T, ctx context.Context, p *pipeline.Pool[int, Square], n int, each func(got int)) {
+	t.Helper()
+	seen := make([]bool, n)
+	for got := 0; got < n; {
+		select {
+		case r, ok := <-p.Results():
+			if !ok {
+				t.Fatalf("results closed after %d of %d: %v", got, n, p.Err())
+			}
+			if r.N < 0 || r.N >= n || r.Sq != r.N*r.N {
+				t.Fatalf("bad result %+v", r)
+			}
+			if seen[r.N] {
+				t.Fatalf("duplicate result for task %d", r.N)
+			}
+			seen[r.N] = true
+			got++
+			if each != nil {
+				each(got)
+			}
+		case <-ctx.Done():
+			t.Fatalf("timed out after %d of %d results: %+v", got, n, p.Stats())
+		}
+	}
+}
+
+// TestPoolInproc: 10 workers over inproc do every task, and all stop on
+// KILL when the pool closes.
+func TestPoolInproc(t *testing.T) {
+	ctx := testCtx(t, time.Minute)
+	p, err := pipeline.NewPool(ctx, squareAfter(time.Millisecond), pipeline.WithWorkers(10), pipeline.WithWaitForWorkers(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	const n = 2000
+	start := time.Now()
+	errc := submitAll(ctx, p, n)
+	collect(t, ctx, p, n, nil)
+	el := time.Since(start)
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st := p.Stats()
+	if st.Killed != 10 || st.Forced != 0 || st.Results != n || st.Submitted != n {
+		t.Fatalf("stats %+v", st)
+	}
+	select {
+	case <-p.Done():
+	default:
+		t.Fatal("Done not closed after Close")
+	}
+	if _, ok := <-p.Results(); ok {
+		t.Fatal("results still open")
+	}
+	if err := p.Submit(ctx, 1); !errors.Is(err, pipeline.ErrClosed) {
+		t.Fatalf("submit after close: %v", err)
+	}
+	t.Logf("%d tasks of 1ms on 10 workers in %v", n, el.Round(time.Millisecond))
+}
+
+// TestPoolTCPProcesses: 10 workers in two child processes over tcp do
+// every task; the pool waits for all of them before sending, and every
+// one stops on KILL and says goodbye; the children exit cleanly.
+func TestPoolTCPProcesses(t *testing.T) {
+	ctx := testCtx(t, time.Minute)
+	tcp := "tcp://127.0.0.1:*"
+	p, err := pipeline.NewPool(ctx, squareAfter(time.Millisecond),
+		pipeline.WithWorkers(0), pipeline.WithWaitForWorkers(10),
+		pipeline.WithEndpoints(pipeline.Endpoints{Tasks: tcp, Results: tcp, Control: tcp}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	env := append(endpointsEnv(p.Endpoints()), "PIPELINE_DELAY=1ms")
+	a := startChild(t, "worker", env...)
+	b := startChild(t, "worker", env...)
+	const n = 2000
+	errc := submitAll(ctx, p, n)
+	collect(t, ctx, p, n, nil)
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st := p.Stats(); st.Joined != 10 || st.Left != 10 {
+		t.Fatalf("stats %+v: want 10 joined and 10 left", st)
+	}
+	if err := waitChild(t, a, 30*time.Second); err != nil {
+		t.Fatalf("child a: %v", err)
+	}
+	if err := waitChild(t, b, 30*time.Second); err != nil {
+		t.Fatalf("child b: %v", err)
+	}
+}
+
+// TestPoolKillBound: a local worker busy in a task past the kill bound is
+// stopped by the bound (its context is cancelled with ErrKillBound) while
+// the idle one stops on KILL; and a worker process that joins late, after
+// the first KILL was published, still gets a KILL while Close waits.
+func TestPoolKillBound(t *testing.T) {
+	ctx := testCtx(t, time.Minute)
+	started := make(chan struct{}, 1)
+	cause := make(chan error, 1)
+	block := func(ctx context.Context, n int) (Square, error) {
+		if n == 0 {
+			started <- struct{}{}
+			<-ctx.Done() // ignores KILL: only the bound stops it
+			cause <- context.Cause(ctx)
+			return Square{}, context.Cause(ctx)
+		}
+		return Square{N: n, Sq: n * n}, nil
+	}
+	const bound = 4 * time.Second
+	tcp := "tcp://127.0.0.1:*"
+	p, err := pipeline.NewPool(ctx, block, pipeline.WithWorkers(2), pipeline.WithKillBound(bound),
+		pipeline.WithEndpoints(pipeline.Endpoints{Tasks: tcp, Results: tcp, Control: tcp}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.Submit(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-started:
+	case <-ctx.Done():
+		t.Fatal("task 0 never started")
+	}
+	// Watch the control link like a worker would, to know KILL is out.
+	watch, err := zchan.Open(ctx, zchan.Sub, zchan.WithConnect(p.Endpoints().Control), zchan.WithSubscribe(""), zchan.WithLinger(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close()
+	start := time.Now()
+	closed := make(chan error, 1)
+	go func() { closed <- p.Close() }()
+	select {
+	case <-watch.In():
+	case <-ctx.Done():
+		t.Fatal("no KILL published")
+	}
+	watch.Close()
+	late := startChild(t, "worker", append(endpointsEnv(p.Endpoints()), "PIPELINE_DELAY=1ms")...)
+	if err := <-closed; err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	el := time.Since(start)
+	if err := <-cause; !errors.Is(err, pipeline.ErrKillBound) {
+		t.Fatalf("busy worker's cause: %v", err)
+	}
+	st := p.Stats()
+	if st.Forced != 1 || st.Killed != 1 {
+		t.Fatalf("stats %+v: want 1 forced, 1 killed", st)
+	}
+	// The late child got a KILL (Work returns nil only on KILL).
+	if err := waitChild(t, late, 30*time.Second); err != nil {
+		t.Fatalf("late worker: %v", err)
+	}
+	t.Logf("close took %v with a bound of %v; late worker joined %d, left %d", el.Round(time.Millisecond), bound, st.Joined, st.Left)
+}
+
+// TestPoolAtLeastOnce: a worker process is killed with SIGKILL in the
+// middle of a batch; the tasks it held are sent again after the timeout
+// and every task's result reaches Results exactly once.
+func TestPoolAtLeastOnce(t *testing.T) {
+	ctx := testCtx(t, time.Minute)
+	tcp := "tcp://127.0.0.1:*"
+	p, err := pipeline.NewPool(ctx, squareAfter(time.Millisecond),
+		pipeline.WithWorkers(0), pipeline.WithWaitForWorkers(10), pipeline.WithAtLeastOnce(time.Second),
+		pipeline.WithKillBound(time.Second),
+		pipeline.WithEndpoints(pipeline.Endpoints{Tasks: tcp, Results: tcp, Control: tcp}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	env := append(endpointsEnv(p.Endpoints()), "PIPELINE_DELAY=5ms")
+	victim := startChild(t, "worker", env...)
+	survivor := startChild(t, "worker", env...)
+	const n = 1000
+	errc := submitAll(ctx, p, n)
+	var killed bool
+	collect(t, ctx, p, n, func(got int) {
+		if got == 100 {
+			if err := victim.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			killed = true
+		}
+	})
+	if !killed {
+		t.Fatal("victim not killed")
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	st := p.Stats()
+	t.Logf("stats after the batch: %+v", st)
+	if st.Resent == 0 {
+		t.Fatal("nothing resent: the victim held no task when killed")
+	}
+	if st.InFlight != 0 {
+		t.Fatalf("%d tasks still in flight", st.InFlight)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	victim.Wait()
+	if err := waitChild(t, survivor, 30*time.Second); err != nil {
+		t.Fatalf("survivor: %v", err)
+	}
+}
+
+// TestPoolFailure: a worker function's error or panic stops the pool;
+// Err tells which, Results closes and Submit fails.
+func TestPoolFailure(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		f    pipeline.Stage[int, Square]
+		want error
+	}{
+		{"error", func(_ context.Context, n int) (Square, error) {
+			if n == 7 {
+				return Square{}, errStage
+			}
+			return Square{N: n, Sq: n * n}, nil
+		}, errStage},
+		{"panic", func(_ context.Context, n int) (Square, error) {
+			if n == 7 {
+				panic("boom")
+			}
+			return Square{N: n, Sq: n * n}, nil
+		}, pipeline.ErrPanic},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := testCtx(t, time.Minute)
+			p, err := pipeline.NewPool(ctx, tc.f, pipeline.WithWorkers(3))
+			if err != nil {
+				t.Fatal(err)
+			}
+			errc := submitAll(ctx, p, 1000)
+			for range p.Results() {
+			}
+			<-p.Done()
+			if err := p.Err(); !errors.Is(err, tc.want) {
+				t.Fatalf("err %v, want %v", err, tc.want)
+			}
+			if err := <-errc; !errors.Is(err, tc.want) {
+				t.Fatalf("submit: %v, want %v", err, tc.want)
+			}
+			if err := p.Close(); !errors.Is(err, tc.want) {
+				t.Fatalf("close: %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestPoolSkipAndCancel: ErrSkip answers a task without a result; a
+// cancelled context stops the pool with its cause.
+func TestPoolSkipAndCancel(t *testing.T) {
+	ctx := testCtx(t, time.Minute)
+	cctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	even := func(_ context.Context, n int) (Square, error) {
+		if n%2 == 1 {
+			return Square{}, pipeline.ErrSkip
+		}
+		return Square{N: n, Sq: n * n}, nil
+	}
+	p, err := pipeline.NewPool(cctx, even, pipeline.WithWorkers(2), pipeline.WithAtLeastOnce(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := submitAll(ctx, p, 100)
+	for got := 0; got < 50; got++ {
+		if r := <-p.Results(); r.N%2 != 0 {
+			t.Fatalf("odd result %+v", r)
+		}
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	cause := errors.New("caller gave up")
+	cancel(cause)
+	<-p.Done()
+	if err := p.Err(); !errors.Is(err, cause) {
+		t.Fatalf("err %v", err)
+	}
+	if st := p.Stats(); st.Results+st.Skipped != 100 && st.Skipped == 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	if err := p.Close(); !errors.Is(err, cause) {
+		t.Fatalf("close: %v", err)
+	}
+}
+
+// TestPoolInvalid: options NewPool and Work refuse.
+func TestPoolInvalid(t *testing.T) {
+	ctx := testCtx(t, time.Minute)
+	f := squareAfter(0)
+	for _, tc := range []struct {
+		name string
+		opts []pipeline.Option
+	}{
+		{"negative workers", []pipeline.Option{pipeline.WithWorkers(-1)}},
+		{"chain option", []pipeline.Option{pipeline.WithOutput("inproc://x")}},
+		{"zero bound", []pipeline.Option{pipeline.WithKillBound(0)}},
+		{"zero timeout", []pipeline.Option{pipeline.WithAtLeastOnce(0)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if p, err := pipeline.NewPool(ctx, f, tc.opts...); !errors.Is(err, pipeline.ErrInvalidOption) {
+				if p != nil {
+					p.Close()
+				}
+				t.Fatalf("new pool: %v", err)
+			}
+		})
+	}
+	if err := pipeline.Work(ctx, f, pipeline.Endpoints{}); !errors.Is(err, pipeline.ErrInvalidOption) {
+		t.Fatalf("work without endpoints: %v", err)
+	}
+	if err := pipeline.Work(ctx, f, pipeline.Endpoints{Tasks: "x", Results: "y", Control: "z"}, pipeline.WithKillBound(time.Second)); !errors.Is(err, pipeline.ErrInvalidOption) {
+		t.Fatalf("work with a pool option: %v", err)
+	}
+}
