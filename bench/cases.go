@@ -28,17 +28,23 @@ func sizeName(n int) string {
 	}
 }
 
+// runTimeoutFlag is -timeout.
+var runTimeoutFlag = 2 * time.Minute
+
 // runTimeout bounds one run, so that a stuck variant fails instead of
 // hanging the suite.
-func runTimeout(c *Case) time.Duration { return 2 * time.Minute }
+func runTimeout(c *Case) time.Duration { return runTimeoutFlag }
 
 // cases lists every case in the order they run.
 func cases(quick bool) []*Case {
-	thrN := map[int]int{64: 200_000, 1024: 100_000, 64 << 10: 10_000}
-	rttN := 3000
+	// Counts: enough for a run of the fast variants to last a tenth of a
+	// second or more, few enough for the slow ones (a round trip through a
+	// 1 ms poll loop takes over 2 ms) to keep the suite under 10 minutes.
+	thrN := map[int]int{64: 100_000, 1024: 40_000, 64 << 10: 3_000}
+	rttN := 600
 	if quick {
-		thrN = map[int]int{64: 5000, 1024: 2000, 64 << 10: 200}
-		rttN = 200
+		thrN = map[int]int{64: 3000, 1024: 1000, 64 << 10: 100}
+		rttN = 50
 	}
 	var cs []*Case
 	for _, size := range []int{64, 1024, 64 << 10} {
@@ -52,18 +58,18 @@ func cases(quick bool) []*Case {
 	for _, t := range append(transports, "chan") {
 		cs = append(cs, &Case{Scenario: "rtt-dealer-router", Transport: t, Size: 64, N: rttN, run: roundTrip(Dealer, Router)})
 	}
-	fanN, idle, openN := 100_000, 10*time.Second, 1000
+	fanN, idle, openN := 60_000, 10*time.Second, 1000
 	if quick {
-		fanN, idle, openN = 2000, 500*time.Millisecond, 100
+		fanN, idle, openN = 1000, 200*time.Millisecond, 100
 	}
 	for _, t := range append(transports, "chan") {
 		cs = append(cs, &Case{Scenario: "fan-in", Transport: t, Size: 64, N: fanN, run: runFanIn})
 	}
 	for _, t := range []string{"tcp", "chan"} {
-		cs = append(cs, &Case{Scenario: "idle", Transport: t, Size: 64, N: 2 * idlePairs, run: runIdle, child: true, idle: idle})
+		cs = append(cs, &Case{Scenario: "idle", Transport: t, Size: 64, N: 2 * idlePairs, run: runIdle, child: true, once: true, idle: idle})
 	}
 	for _, t := range []string{"inproc", "chan"} {
-		cs = append(cs, &Case{Scenario: "open-close", Transport: t, N: openN, run: runOpenClose, child: true})
+		cs = append(cs, &Case{Scenario: "open-close", Transport: t, N: openN, run: runOpenClose, child: true, once: true})
 	}
 	return cs
 }

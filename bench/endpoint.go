@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 )
 
@@ -13,6 +14,9 @@ import (
 type endpoints struct {
 	dir string
 	n   atomic.Int64
+
+	mu    sync.Mutex
+	ports map[int]bool // tcp ports handed out already
 }
 
 func newEndpoints() (*endpoints, error) {
@@ -20,7 +24,7 @@ func newEndpoints() (*endpoints, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &endpoints{dir: dir}, nil
+	return &endpoints{dir: dir, ports: make(map[int]bool)}, nil
 }
 
 func (e *endpoints) next(transport string) (string, error) {
@@ -34,13 +38,23 @@ func (e *endpoints) next(transport string) (string, error) {
 		// Binding "*" would be simpler, but not every variant reports the
 		// port it picked; the race with another process taking the port
 		// in between is harmless for a benchmark.
-		l, err := net.Listen("tcp4", "127.0.0.1:0")
-		if err != nil {
-			return "", err
+		// The kernel may hand the same free port out twice in a row;
+		// ports are not reused within a process.
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		for range 100 {
+			l, err := net.Listen("tcp4", "127.0.0.1:0")
+			if err != nil {
+				return "", err
+			}
+			port := l.Addr().(*net.TCPAddr).Port
+			l.Close()
+			if !e.ports[port] {
+				e.ports[port] = true
+				return fmt.Sprintf("tcp://127.0.0.1:%d", port), nil
+			}
 		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		return fmt.Sprintf("tcp://127.0.0.1:%d", port), nil
+		return "", fmt.Errorf("no fresh tcp port")
 	case "chan":
 		return fmt.Sprintf("chan-%d", n), nil
 	}

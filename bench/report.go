@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -13,8 +12,8 @@ import (
 
 // agg collects the runs of one case by one variant.
 type agg struct {
-	c    *Case
-	v    *Variant
+	c       *Case
+	v       *Variant
 	runs    []result
 	errs    []string
 	skipped string
@@ -144,7 +143,12 @@ func (rep *report) build(order []*agg) {
 	}
 	for i := range rep.Records {
 		rec := &rep.Records[i]
-		c := Case{Scenario: rec.Scenario, Transport: rec.Transport, Size: rec.Size}
+		// Plain channels have no transport: they compare with raw inproc.
+		t := rec.Transport
+		if t == "chan" {
+			t = "inproc"
+		}
+		c := Case{Scenario: rec.Scenario, Transport: t, Size: rec.Size}
 		if base := raw[c.id()]; base > 0 {
 			rec.RatioToRaw = round3(rec.headline() / base)
 		}
@@ -162,31 +166,8 @@ func (rep *report) write(dir string) error {
 	if err := os.WriteFile(filepath.Join(dir, "results.json"), append(b, '\n'), 0o644); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, "results.md"), []byte(rep.markdown()), 0o644)
-}
-
-func (rep *report) markdown() string {
-	var b strings.Builder
-	m := rep.Machine
-	fmt.Fprintf(&b, "Measured %s on %s (%d cores, GOMAXPROCS %d), %s, %s, %s, libzmq %s; %d round(s), variants interleaved; %.0f s in all.\n\n",
-		rep.Started, m.CPU, m.Cores, m.GOMAXPROCS, m.OS, m.Kernel, m.Go, m.Libzmq, rep.Rounds, rep.Seconds)
-	fmt.Fprintln(&b, "| case | variant | msgs/s | MB/s | rtt p50 µs | rtt p99 µs | allocs/msg | CPU s/M msgs | ratio to raw |")
-	fmt.Fprintln(&b, "|---|---|---:|---:|---:|---:|---:|---:|---:|")
-	for _, r := range rep.Records {
-		c := Case{Scenario: r.Scenario, Transport: r.Transport, Size: r.Size}
-		if len(r.Errors) > 0 && r.Runs == 0 {
-			fmt.Fprintf(&b, "| %s | %s | failed: %s | | | | | | |\n", c.id(), r.Variant, r.Errors[0])
-			continue
-		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", c.id(), r.Variant,
-			num(r.MsgsPerSec), num(r.MBPerSec), num(r.RTTP50us), num(r.RTTP99us), num(r.AllocsPerMsg), num(r.CPUsPerMillion), num(r.RatioToRaw))
+	if err := os.WriteFile(filepath.Join(dir, "results.md"), []byte(rep.markdown()), 0o644); err != nil {
+		return err
 	}
-	return b.String()
-}
-
-func num(x float64) string {
-	if x == 0 {
-		return ""
-	}
-	return fmt.Sprintf("%g", round3(x))
+	return rep.chart(filepath.Join(dir, "results.png"))
 }

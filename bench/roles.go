@@ -3,7 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"sync"
 	"time"
 )
@@ -60,9 +62,22 @@ func (r *roles) await(ch <-chan struct{}) error {
 	case <-r.abort:
 		return r.err
 	case <-r.deadline.C:
-		r.fail(errTimeout)
-		return errTimeout
+		r.timedOut()
+		return r.err
 	}
+}
+
+// timedOut fails the run with errTimeout and the path of a dump of every
+// goroutine's stack, taken before anything is torn down: where a run
+// hangs is what its reader needs.
+func (r *roles) timedOut() {
+	err := errTimeout
+	if f, ferr := os.CreateTemp("", "zmqchan-bench-hang-*.txt"); ferr == nil {
+		pprof.Lookup("goroutine").WriteTo(f, 2)
+		f.Close()
+		err = fmt.Errorf("%w; goroutines dumped to %s", errTimeout, f.Name())
+	}
+	r.fail(err)
 }
 
 // gate is await for the role goroutines: it returns false on abort.
@@ -90,7 +105,7 @@ func (r *roles) finish() error {
 	case <-done:
 	case <-r.abort:
 	case <-r.deadline.C:
-		r.fail(errTimeout)
+		r.timedOut()
 	}
 	select {
 	case <-r.abort:

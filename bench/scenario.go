@@ -26,6 +26,9 @@ type Case struct {
 	// child runs the case in a fresh process of its own, so that its
 	// threads, descriptors and memory are its own.
 	child bool
+	// once: the case runs in the first round only (it measures over a
+	// long period, or in a process of its own, already).
+	once bool
 	// idle is how long the idle scenario stays idle.
 	idle time.Duration
 }
