@@ -1,17 +1,21 @@
 // Command pool runs the guide's parallel pipeline with kill signalling
-// (taskvent, taskwork2, tasksink2) in one process over inproc: a ventilator
-// PUSHes tasks to a pool of workers, the workers PUSH results to a sink, and
-// the sink PUBlishes KILL to the workers' SUB sockets when the batch is done.
-// It prints a progress line every tenth of the batch and a summary line with
-// the task count, the elapsed time and the throughput.
+// (taskvent, taskwork2 and tasksink2, chapter 2 "Handling Errors and
+// ETERM") in one process over inproc, with pipeline.Pool: Submit PUSHes
+// tasks to a pool of worker goroutines, the workers PUSH results to the
+// sink, read here from Results, and Close PUBlishes KILL to the workers'
+// SUB sockets once the batch is done. It prints a progress line every
+// tenth of the batch and a summary line with the task count, the elapsed
+// time and the throughput.
 //
 // Usage:
 //
-//	go run ./examples/pool [-tasks 100000] [-workers 4]
+//	go run ./examples/pool [-tasks 100000] [-workers 4] [-work 0s] [-grace 2s]
 //
-// Ctrl-C or SIGTERM stops the batch: every goroutine and socket is closed
-// before the program exits. If the KILL message is lost, the workers stop
-// anyway once -grace has passed after the batch (the context backstop).
+// Ctrl-C or SIGTERM stops the batch (exit status 1): every goroutine and
+// socket is closed before the program exits. A worker that misses the KILL
+// (PUB drops it for a subscriber that is not there yet or is full) is
+// stopped anyway -grace after the KILL was first sent: the pool cancels its
+// context. So the program cannot hang on a lost KILL.
 package main
 
 import (
@@ -21,11 +25,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/zmqchan/zmqchan/pipeline"
 	"github.com/zmqchan/zmqchan/shutdown"
 	"github.com/zmqchan/zmqchan/zchan"
 )
@@ -37,43 +40,34 @@ func main() {
 	}
 }
 
-// The three inproc endpoints of the pool. inproc names live in one zmq
-// context, and each run makes its own, so they cannot clash.
-const (
-	tasksEP = "inproc://tasks"
-	sinkEP  = "inproc://sink"
-	killEP  = "inproc://kill"
-)
-
 func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	fs := flag.NewFlagSet("pool", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: pool [-tasks N] [-workers N] [-grace D] [-kill=false]")
+		fmt.Fprintln(fs.Output(), "usage: pool [-tasks N] [-workers N] [-work DURATION] [-grace DURATION]")
 		fmt.Fprintln(fs.Output(), "Runs a ventilator, a pool of workers and a sink with a KILL signal in one process.")
 		fs.PrintDefaults()
 	}
-	tasks := fs.Int("tasks", 100000, "number of tasks the ventilator sends")
+	tasks := fs.Int("tasks", 100000, "number of tasks in the batch")
 	workers := fs.Int("workers", 4, "number of workers")
-	grace := fs.Duration("grace", 2*time.Second, "how long workers may take to stop after the KILL before they are cancelled")
-	sendKill := fs.Bool("kill", true, "send the KILL signal after the batch (false shows the backstop: workers stop after -grace)")
+	work := fs.Duration("work", 0, "simulated work per task")
+	grace := fs.Duration("grace", pipeline.DefaultKillBound, "how long workers may take to stop on KILL before they are cancelled")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return err
 	}
-	if *tasks < 1 || *workers < 1 || *grace <= 0 {
-		return fmt.Errorf("-tasks and -workers must be at least 1 and -grace positive")
+	if *tasks < 1 || *workers < 1 || *work < 0 || *grace <= 0 {
+		return fmt.Errorf("-tasks and -workers must be at least 1, -work not negative, -grace positive")
 	}
 
 	ctx, stop := shutdown.NotifyContext(ctx)
 	defer stop()
-
 	zc, err := zchan.NewContext()
 	if err != nil {
 		return err
 	}
-	// Deferred first, so it runs last: every socket is closed by then.
+	// Deferred first, so it runs last: the pool is closed by then.
 	defer func() {
 		tctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -82,64 +76,49 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 		}
 	}()
 
-	sink, err := zchan.OpenWith(ctx, zchan.Pull, zchan.String, zchan.WithContext(zc), zchan.WithBind(sinkEP))
-	if err != nil {
-		return err
-	}
-	defer sink.Close()
-	kill, err := zchan.OpenWith(ctx, zchan.Pub, zchan.String, zchan.WithContext(zc), zchan.WithBind(killEP))
-	if err != nil {
-		return err
-	}
-	defer kill.Close()
-	vent, err := zchan.OpenWith(ctx, zchan.Push, zchan.String, zchan.WithContext(zc), zchan.WithBind(tasksEP))
-	if err != nil {
-		return err
-	}
-	defer vent.Close()
-
-	// The workers run under their own context: it ends with ctx (Ctrl-C)
-	// or, as a backstop, -grace after the KILL was sent.
-	// On every return path the goroutines are cancelled and waited for
-	// before the sockets above are closed.
-	wctx, wcancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	defer func() {
-		wcancel()
-		wg.Wait()
-	}()
-	var backstopped atomic.Int64
-	for i := range *workers {
-		w, err := openWorker(wctx, zc)
-		if err != nil {
-			return fmt.Errorf("worker %d: %w", i, err)
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer w.close()
-			if !w.serve(wctx) {
-				backstopped.Add(1)
+	// The workers' function: the guide's worker sleeps for the task's
+	// workload; this one doubles the task number after -work, so that the
+	// sink can check that every task was done exactly once.
+	double := func(ctx context.Context, n int) (int, error) {
+		if *work > 0 {
+			t := time.NewTimer(*work)
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				return 0, context.Cause(ctx)
 			}
-		}()
+		}
+		return 2 * n, nil
 	}
+	pool, err := pipeline.NewPool(ctx, double, pipeline.WithContext(zc),
+		pipeline.WithWorkers(*workers), pipeline.WithWaitForWorkers(*workers), pipeline.WithKillBound(*grace))
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
 
-	// The ventilator is a goroutine of its own, so the sink below can
-	// collect while it sends; every send watches the context.
+	// The ventilator: a goroutine of its own, so that the sink below reads
+	// results while it submits. run cancels and waits for it on every
+	// return path.
 	fmt.Fprintf(out, "batch of %d tasks, %d workers\n", *tasks, *workers)
 	start := time.Now()
+	vctx, cancelVent := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		cancelVent()
+		wg.Wait()
+	}()
 	ventErr := make(chan error, 1)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	wg.Go(func() {
 		for i := range *tasks {
-			if err := vent.Send(wctx, strconv.Itoa(i)); err != nil {
+			if err := pool.Submit(vctx, i); err != nil {
 				ventErr <- err
 				return
 			}
 		}
 		ventErr <- nil
-	}()
+	})
 
 	// The sink: results are 2*i, so their sum tells whether every task
 	// was done exactly once.
@@ -147,19 +126,15 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	step := max(*tasks/10, 1)
 	for got < *tasks {
 		select {
-		case r, ok := <-sink.In():
-			if !ok { // the socket ended: on Ctrl-C, or on a failure
+		case r, ok := <-pool.Results():
+			if !ok { // the pool ended: on Ctrl-C, or on a failure
 				if ctx.Err() != nil {
 					return interrupted(ctx, got, *tasks)
 				}
-				return fmt.Errorf("sink: %w", sink.Err())
-			}
-			n, err := strconv.Atoi(r)
-			if err != nil {
-				return fmt.Errorf("sink: bad result %q", r)
+				return fmt.Errorf("pool: %w", pool.Err())
 			}
 			got++
-			sum += n
+			sum += r
 			if got%step == 0 || got == *tasks {
 				fmt.Fprintf(out, "progress: %3d%% (%d/%d tasks)\n", got*100 / *tasks, got, *tasks)
 			}
@@ -175,96 +150,17 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 		return fmt.Errorf("sink: results sum to %d, want %d: a task was lost or done twice", sum, want)
 	}
 
-	if *sendKill {
-		if err := kill.Send(ctx, "KILL"); err != nil {
-			return fmt.Errorf("kill: %w", err)
-		}
+	// Send the KILL and wait for the workers (at most -grace).
+	if err := pool.Close(); err != nil {
+		return fmt.Errorf("pool: %w", err)
 	}
-	stopWorkers(&wg, wcancel, *grace)
+	st := pool.Stats()
 	fmt.Fprintf(out, "tasks %d, workers %d, elapsed %v, %.0f tasks/s\n",
 		got, *workers, elapsed.Round(time.Millisecond), float64(got)/elapsed.Seconds())
-	if n := backstopped.Load(); n > 0 {
-		fmt.Fprintf(out, "%d of %d workers missed the KILL and were stopped after %v\n", n, *workers, *grace)
-	}
+	fmt.Fprintf(out, "workers stopped: %d on KILL, %d after -grace\n", st.Killed, st.Forced)
 	return nil
 }
 
 func interrupted(ctx context.Context, got, tasks int) error {
 	return fmt.Errorf("interrupted after %d of %d tasks: %w", got, tasks, context.Cause(ctx))
-}
-
-// stopWorkers waits for the workers to stop on the KILL; if they have not
-// after grace, it cancels their context and waits again. Either way it
-// returns: a lost KILL cannot hang the program.
-func stopWorkers(wg *sync.WaitGroup, cancel context.CancelFunc, grace time.Duration) {
-	done := make(chan struct{})
-	go func() {
-		wg.Wait()
-		close(done)
-	}()
-	backstop := time.NewTimer(grace)
-	defer backstop.Stop()
-	select {
-	case <-done:
-	case <-backstop.C:
-		cancel()
-		<-done
-	}
-}
-
-// worker is one member of the pool: a PULL for tasks, a PUSH for results
-// and a SUB for the KILL signal, as in the guide's taskwork2.
-type worker struct {
-	tasks   *zchan.Socket[string]
-	results *zchan.Socket[string]
-	control *zchan.Socket[string]
-}
-
-func openWorker(ctx context.Context, zc *zchan.Context) (*worker, error) {
-	w := &worker{}
-	var err error
-	if w.tasks, err = zchan.OpenWith(ctx, zchan.Pull, zchan.String, zchan.WithContext(zc), zchan.WithConnect(tasksEP)); err != nil {
-		return nil, err
-	}
-	if w.results, err = zchan.OpenWith(ctx, zchan.Push, zchan.String, zchan.WithContext(zc), zchan.WithConnect(sinkEP)); err != nil {
-		w.tasks.Close()
-		return nil, err
-	}
-	if w.control, err = zchan.OpenWith(ctx, zchan.Sub, zchan.String, zchan.WithContext(zc),
-		zchan.WithSubscribe(""), zchan.WithConnect(killEP)); err != nil {
-		w.tasks.Close()
-		w.results.Close()
-		return nil, err
-	}
-	return w, nil
-}
-
-// serve does tasks until the KILL arrives (it returns true) or ctx ends
-// (false). The select replaces the guide's zmq_poll over two sockets.
-func (w *worker) serve(ctx context.Context) bool {
-	for {
-		select {
-		case t, ok := <-w.tasks.In():
-			if !ok {
-				return false
-			}
-			n, err := strconv.Atoi(t)
-			if err != nil {
-				continue // not a task of ours
-			}
-			if w.results.Send(ctx, strconv.Itoa(2*n)) != nil {
-				return false
-			}
-		case <-w.control.In():
-			return true
-		case <-ctx.Done():
-			return false
-		}
-	}
-}
-
-func (w *worker) close() {
-	w.tasks.Close()
-	w.results.Close()
-	w.control.Close()
 }

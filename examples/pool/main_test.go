@@ -26,8 +26,8 @@ func TestPool(t *testing.T) {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
 	lines := out.Lines()
-	if len(lines) != 12 {
-		t.Fatalf("got %d lines, want a header, 10 progress lines and a summary:\n%s", len(lines), out.String())
+	if len(lines) != 13 {
+		t.Fatalf("got %d lines, want a header, 10 progress lines and two summary lines:\n%s", len(lines), out.String())
 	}
 	if lines[0] != "batch of 2000 tasks, 3 workers" {
 		t.Errorf("header = %q", lines[0])
@@ -45,20 +45,10 @@ func TestPool(t *testing.T) {
 	if m == nil || m[1] != "2000" || m[2] != "3" {
 		t.Errorf("summary = %q, want tasks 2000, workers 3", lines[10])
 	}
-	t.Logf("%s", lines[10])
-}
-
-// TestPoolLostKill withholds the KILL: the workers must still stop, at the
-// backstop, and the program must say so and exit cleanly.
-func TestPoolLostKill(t *testing.T) {
-	var out exampletest.Output
-	tk := exampletest.Go(t, "pool", time.Minute, func(ctx context.Context) error {
-		return run(ctx, []string{"-tasks", "100", "-workers", "2", "-kill=false", "-grace", "100ms"}, &out)
-	})
-	if err := tk.Wait(t); err != nil {
-		t.Fatalf("run: %v\n%s", err, out.String())
+	if lines[11] != "workers stopped: 3 on KILL, 0 after -grace" {
+		t.Errorf("last line = %q, want every worker stopped on KILL", lines[11])
 	}
-	out.WaitFor(t, "2 of 2 workers missed the KILL", time.Second)
+	t.Logf("%s", lines[10])
 }
 
 // TestPoolInterrupt sends SIGINT and SIGTERM to a running pool (a child
@@ -84,7 +74,7 @@ func TestPoolInterrupt(t *testing.T) {
 
 // TestPoolFlags checks that bad flags are refused before anything starts.
 func TestPoolFlags(t *testing.T) {
-	for _, args := range [][]string{{"-tasks", "0"}, {"-workers", "0"}, {"-nosuchflag"}} {
+	for _, args := range [][]string{{"-tasks", "0"}, {"-workers", "0"}, {"-grace", "0s"}, {"-nosuchflag"}} {
 		if err := run(context.Background(), args, &exampletest.Output{}); err == nil {
 			t.Errorf("run %v: no error", args)
 		}
