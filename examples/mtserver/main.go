@@ -1,7 +1,7 @@
 // Command mtserver is the guide's multithreaded Hello World service
 // (chapter 2, "Multithreading with 0MQ"): a ROUTER faces the clients over
-// tcp, a DEALER faces a pool of REP workers over inproc, and a queue moves
-// messages between the two. Each worker is a goroutine that answers
+// tcp, a DEALER faces a pool of REP workers over inproc, and a queue device
+// (pipeline.Queue) moves messages between the two. Each worker is a goroutine that answers
 // "Hello" with "World" after a simulated second of work.
 //
 // Usage:
@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/zmqchan/zmqchan/pipeline"
 	"github.com/zmqchan/zmqchan/shutdown"
 	"github.com/zmqchan/zmqchan/zchan"
 )
@@ -71,21 +72,16 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 		}
 	}()
 
-	// Socket to talk to clients.
-	clients, err := zchan.Open(ctx, zchan.Router, zchan.WithContext(zc), zchan.WithBind(*bind))
+	// The queue device: a ROUTER bound for the clients and a DEALER bound
+	// for the workers, as the guide's zmq_proxy joins them.
+	queue, err := pipeline.Queue(ctx, *bind, workersEP, pipeline.WithContext(zc), pipeline.WithName("mtserver"))
 	if err != nil {
-		return err
+		return stopped(ctx, err)
 	}
-	defer clients.Close()
-	// Socket to talk to workers.
-	backend, err := zchan.Open(ctx, zchan.Dealer, zchan.WithContext(zc), zchan.WithBind(workersEP))
-	if err != nil {
-		return err
-	}
-	defer backend.Close()
+	defer queue.Close()
 
 	// Launch the pool of worker goroutines; they end with ctx, and run
-	// waits for them before it closes the sockets above.
+	// waits for them before it closes the queue.
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() {
@@ -95,7 +91,7 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	for range *workers {
 		rep, err := zchan.OpenWith(ctx, zchan.Rep, zchan.String, zchan.WithContext(zc), zchan.WithConnect(workersEP))
 		if err != nil {
-			return err
+			return stopped(ctx, err)
 		}
 		wg.Add(1)
 		go func() {
@@ -105,8 +101,13 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 		}()
 	}
 
-	// Connect the clients to the workers with a queue.
-	return queue(ctx, clients, backend)
+	// Serve until Ctrl-C (or a failure of the queue).
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-queue.Done():
+		return stopped(ctx, queue.Err())
+	}
 }
 
 // worker answers each request with "World" after the simulated work, like
@@ -132,32 +133,6 @@ func worker(ctx context.Context, rep *zchan.Socket[string], work time.Duration, 
 			}
 		case <-ctx.Done():
 			return
-		}
-	}
-}
-
-// queue is the guide's QUEUE device as one select: requests go from the
-// ROUTER to the DEALER, replies back, frames and envelopes untouched. It
-// returns nil when ctx ends and an error if a socket fails.
-func queue(ctx context.Context, frontend, backend *zchan.Socket[zchan.Msg]) error {
-	for {
-		select {
-		case m, ok := <-frontend.In():
-			if !ok {
-				return stopped(ctx, frontend.Err())
-			}
-			if err := backend.Send(ctx, m); err != nil {
-				return stopped(ctx, err)
-			}
-		case m, ok := <-backend.In():
-			if !ok {
-				return stopped(ctx, backend.Err())
-			}
-			if err := frontend.Send(ctx, m); err != nil {
-				return stopped(ctx, err)
-			}
-		case <-ctx.Done():
-			return nil
 		}
 	}
 }
