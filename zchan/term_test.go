@@ -41,10 +41,12 @@ func TestTermEndsWaitingOwners(t *testing.T) {
 		pull := mustOpen(zchan.Pull, zchan.WithBind(tr.Bind(t)))
 		push := mustOpen(zchan.Push, zchan.WithConnect(pull.Endpoints()[0]), zchan.WithSendHWM(1))
 		// The PULL's consumer reads nothing: the PULL holds one message, the
-		// PUSH fills the pipe and then holds one it cannot send.
+		// PUSH fills the pipe and then holds one it cannot send. Large
+		// messages fill the kernel's buffers of ipc and tcp quickly.
+		big := zchan.Msg{make([]byte, 64<<10)}
 		for {
 			sctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
-			err := push.Send(sctx, zchan.NewMsg("x"))
+			err := push.Send(sctx, big)
 			cancel()
 			if err != nil {
 				break
