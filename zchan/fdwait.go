@@ -1,9 +1,13 @@
 package zchan
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -17,6 +21,11 @@ import (
 // then waits until the descriptor is readable and sends on ready. arm and
 // ready have room for one token and the owner arms again only after
 // receiving ready, so neither send can block.
+//
+// The owner can also wait on the descriptor itself (park), which saves the
+// hand-off to the waiter goroutine and back on every wake; other goroutines
+// then wake it with kick, which moves the descriptor's read deadline into
+// the past. The owner parks only when no Go channel needs its attention.
 type fdWaiter struct {
 	f     *os.File
 	rc    syscall.RawConn
@@ -25,7 +34,14 @@ type fdWaiter struct {
 	quit  chan struct{}
 	done  chan struct{}
 	err   error // set before done is closed
+
+	mu     sync.Mutex
+	parked atomic.Bool // the owner is in park, or about to be
+	kicked bool        // a kick set the deadline; guarded by mu
 }
+
+// past is a read deadline that has already expired.
+var past = time.Unix(1, 0)
 
 func newFDWaiter(zfd int) (*fdWaiter, error) {
 	fd, err := unix.FcntlInt(uintptr(zfd), unix.F_DUPFD_CLOEXEC, 0)
@@ -102,4 +118,50 @@ func (w *fdWaiter) stop() {
 	close(w.quit)
 	w.f.Close() // wakes a pending Read with an error
 	<-w.done
+}
+
+// park waits on the descriptor on the owner goroutine until it is
+// readable or kick is called, unless pending reports work, in which case
+// it returns busy at once. pending is checked after the owner has
+// announced that it parks: a waker that changed what pending reads either
+// sees the announcement and kicks, or its change is seen by pending.
+func (w *fdWaiter) park(pending func() bool) (busy bool, err error) {
+	w.mu.Lock()
+	w.parked.Store(true)
+	w.mu.Unlock()
+	if busy = pending(); !busy {
+		err = w.rc.Read(readable)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			err = nil
+		}
+	}
+	w.mu.Lock()
+	w.parked.Store(false)
+	if w.kicked {
+		w.kicked = false
+		w.f.SetReadDeadline(time.Time{})
+	}
+	w.mu.Unlock()
+	return busy, err
+}
+
+// kick wakes a parked owner. It is cheap when the owner is not parked. It
+// is for wakers whose change pending reads through an atomic (sequentially
+// consistent with parked); kickAlways is for the others.
+func (w *fdWaiter) kick() {
+	if w.parked.Load() {
+		w.kickAlways()
+	}
+}
+
+// kickAlways wakes a parked owner; taking the lock unconditionally orders
+// the caller's earlier writes (closing a channel, cancelling a context)
+// before the owner's next check of pending.
+func (w *fdWaiter) kickAlways() {
+	w.mu.Lock()
+	if w.parked.Load() && !w.kicked {
+		w.kicked = true
+		w.f.SetReadDeadline(past)
+	}
+	w.mu.Unlock()
 }

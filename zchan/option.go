@@ -256,7 +256,9 @@ func WithRecvBuffer(n int) Option {
 // still queued when the socket ends are sent within the linger or counted
 // in Stats.Undelivered. Default: DefaultBuffer (64), except for REQ and
 // REP, where it is 0 so that Send keeps the request/reply rhythm: a REQ's
-// Send returns only when the previous reply has arrived.
+// Send returns only when the owner takes the request, after the previous
+// reply has arrived, and a stray REP reply blocks instead of answering a
+// request that has not come yet. 0 makes every Send wait for the owner.
 func WithSendBuffer(n int) Option {
 	return optionFunc(func(o *options) {
 		if n < 0 {

@@ -52,14 +52,23 @@ func (s *Socket[T]) own(ctx context.Context, zc *Context, ready chan<- error) {
 		fail(err)
 		return
 	}
+	s.w = w
 	ready <- nil
 
 	st := &ownerState[T]{s: s, sock: sock, w: w}
+	stopKick := context.AfterFunc(ctx, w.kickAlways)
 	reason := st.loop(ctx)
+	stopKick()
 	s.reason = reason
 	close(s.stopping)
+	start := time.Now()
 	st.finish(reason)
 	w.stop()
+	// The flush in finish spent part of the linger; give libzmq only the
+	// rest, so that Close and termination stay within one linger.
+	if spent := time.Since(start); spent > time.Millisecond && !errors.Is(reason, ErrTerminated) {
+		_ = sock.SetLinger(max(s.o.linger-spent, 0))
+	}
 	if err := sock.Close(); err != nil {
 		s.closeErr = fmt.Errorf("zchan: close %s: %w", name, err)
 	}
@@ -128,10 +137,11 @@ type ownerState[T any] struct {
 	// REP: a request arrived and its reply has not been sent.
 	turn bool
 
-	stalled  bool // the held outbound message hit EAGAIN
-	dropping bool // a drop episode is under way
-	decoding bool // a decode-error episode is under way
-	idleSpin int  // EVENTS said ready but a turn moved nothing
+	taken    uint64 // messages taken from sendq; Socket.queued counts those put in
+	stalled  bool   // the held outbound message hit EAGAIN
+	dropping bool   // a drop episode is under way
+	decoding bool   // a decode-error episode is under way
+	idleSpin int    // EVENTS said ready but a turn moved nothing
 }
 
 // wantRecv reports whether the owner should take a message off the socket.
@@ -203,6 +213,18 @@ func (st *ownerState[T]) loop(ctx context.Context) error {
 					s.log.Warn("zchan: ZMQ_EVENTS reports ready but nothing moves", zap.Int("events", int(ev)))
 				}
 			}
+			// Nothing to deliver and no caller waiting on a channel: wait on
+			// ZMQ_FD right here, without the hop through the waiter.
+			// If something else needs it, select below.
+			if !st.hasIn && !st.armed && s.blocked.Load() == 0 {
+				busy, err := st.w.park(func() bool { return st.pending(ctx) })
+				if err != nil {
+					return fmt.Errorf("zchan: wait on ZMQ_FD: %w", err)
+				}
+				if !busy {
+					continue
+				}
+			}
 			if !st.armed {
 				st.w.arm <- struct{}{}
 				st.armed = true
@@ -222,7 +244,7 @@ func (st *ownerState[T]) loop(ctx context.Context) error {
 		case inCh <- st.in:
 			st.delivered()
 		case m := <-sendq:
-			st.out, st.hasOut = m, true
+			st.tookSend(m)
 		case <-readyCh:
 			if !exhausted {
 				st.armed = false
@@ -231,12 +253,38 @@ func (st *ownerState[T]) loop(ctx context.Context) error {
 				}
 			}
 		case c := <-s.cmds:
+			s.blocked.Add(-1)
 			c.reply <- c.fn(st.sock)
 		case <-done:
 			return context.Cause(ctx)
 		case <-s.closeReq:
 			return ErrClosed
 		}
+	}
+}
+
+// tookSend holds m, taken from sendq, for sending.
+func (st *ownerState[T]) tookSend(m [][]byte) {
+	st.out, st.hasOut = m, true
+	st.taken++
+	if cap(st.s.sendq) == 0 {
+		st.s.blocked.Add(-1) // the caller was counted as blocked; see Send
+	}
+}
+
+// pending reports whether something other than ZMQ_FD needs the owner:
+// a caller blocked on a channel, a queued message it can take, Close, or
+// cancellation. Every one of these wakers kicks a parked owner.
+func (st *ownerState[T]) pending(ctx context.Context) bool {
+	s := st.s
+	if s.blocked.Load() > 0 || (st.takeSends() && s.queued.Load() != st.taken) || ctx.Err() != nil {
+		return true
+	}
+	select {
+	case <-s.closeReq:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -276,7 +324,7 @@ func (st *ownerState[T]) turnWork() (n int, exhausted bool, err error) {
 		if st.takeSends() {
 			select {
 			case m := <-s.sendq:
-				st.out, st.hasOut = m, true
+				st.tookSend(m)
 				moved = true
 			default:
 			}

@@ -30,6 +30,9 @@ type Socket[T any] struct {
 	in       chan T        // sent on and closed by the owner
 	sendq    chan [][]byte // WithSendBuffer; the owner receives only when it can send
 	senders  atomic.Int64  // Send calls under way, for the owner's final drain
+	queued   atomic.Uint64 // messages Send has put in sendq
+	blocked  atomic.Int64  // callers blocked on sendq or cmds: the owner must select
+	w        *fdWaiter     // written by the owner before Open returns
 	cmds     chan command  // unbuffered
 	closeReq chan struct{} // closed by Close
 	stopping chan struct{} // closed by the owner when it stops taking work
@@ -137,7 +140,8 @@ func (s *Socket[T]) In() <-chan T { return s.in }
 // is full it blocks until the owner takes a message, which it does only
 // when it can send: not while libzmq's send HWM is reached or no peer is
 // there to take it, and for REQ not until the previous reply has arrived
-// (for REP until a request has). A nil return means the owner will send
+// (for REP until a request has). REQ and REP have no queue by default, so
+// their Send returns only when the owner takes the message. A nil return means the owner will send
 // the message, or count it in Stats.Undelivered if the socket ends first. The frames of v must
 // not be modified after Send is called.
 //
@@ -175,11 +179,30 @@ func (s *Socket[T]) Send(ctx context.Context, v T) error {
 	default:
 	}
 	select {
+	case s.sendq <- frames: // room in the queue: the common case
+		s.queued.Add(1)
+		s.w.kick()
+		return nil
+	default:
+	}
+	// About to block: the owner must select on sendq rather than park on
+	// ZMQ_FD. With an unbuffered queue the owner itself uncounts the caller
+	// when it takes the message, so that it can park again at once.
+	s.blocked.Add(1)
+	s.w.kick()
+	select {
 	case s.sendq <- frames:
+		if cap(s.sendq) > 0 {
+			s.blocked.Add(-1)
+		}
+		s.queued.Add(1)
+		s.w.kick()
 		return nil
 	case <-s.stopping:
+		s.blocked.Add(-1)
 		return s.reason
 	case <-ctx.Done():
+		s.blocked.Add(-1)
 		return context.Cause(ctx)
 	}
 }
@@ -211,11 +234,15 @@ func (s *Socket[T]) Unsubscribe(ctx context.Context, prefix string) error {
 // or the socket ends.
 func (s *Socket[T]) Do(ctx context.Context, fn func(*zmq.Socket) error) error {
 	c := command{fn: fn, reply: make(chan error, 1)}
+	s.blocked.Add(1)
+	s.w.kick()
 	select {
-	case s.cmds <- c:
+	case s.cmds <- c: // the owner uncounts the caller
 	case <-s.stopping:
+		s.blocked.Add(-1)
 		return s.reason
 	case <-ctx.Done():
+		s.blocked.Add(-1)
 		return context.Cause(ctx)
 	}
 	select {
@@ -234,7 +261,10 @@ func (s *Socket[T]) Do(ctx context.Context, fn func(*zmq.Socket) error) error {
 // which takes at most about the linger. It is idempotent and safe for
 // concurrent use; every call returns the error, if any, of zmq_close.
 func (s *Socket[T]) Close() error {
-	s.once.Do(func() { close(s.closeReq) })
+	s.once.Do(func() {
+		close(s.closeReq)
+		s.w.kickAlways()
+	})
 	<-s.done
 	return s.closeErr
 }
