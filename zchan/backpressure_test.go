@@ -27,7 +27,7 @@ import (
 func TestBackPressure(t *testing.T) {
 	const hwm, sendBuf, recvBuf = 10, 4, 4
 	const payload = 1024
-	bounds := map[string]int{"inproc": 2*hwm + 2 + sendBuf + recvBuf, "ipc": 20_000, "tcp": 20_000}
+	bounds := map[string]int{"inproc": 2*hwm + 2 + sendBuf + recvBuf, "ipc": 50_000, "tcp": 50_000}
 	eachTransport(t, func(t *testing.T, zc *zchan.Context, tr testutil.Transport) {
 		ctx := testContext(t, time.Minute)
 		pull, push := pair(t, ctx, zc, tr, zchan.Pull, zchan.Push, zchan.String,

@@ -15,13 +15,37 @@ import (
 type Resources struct {
 	Goroutines int
 	FDs        int
-	Threads    int
+	Threads    int // all OS threads: Go's, libzmq's, any other C library's
+	ZMQThreads int // libzmq's background threads (I/O threads, reaper)
 }
 
 // Snapshot counts the process's goroutines, open file descriptors and OS
 // threads. A count it cannot read is -1.
 func Snapshot() Resources {
-	return Resources{Goroutines: runtime.NumGoroutine(), FDs: FDs(), Threads: Threads()}
+	return Resources{Goroutines: runtime.NumGoroutine(), FDs: FDs(), Threads: Threads(), ZMQThreads: ThreadsNamed("ZMQbg")}
+}
+
+// ThreadsNamed returns the number of the process's threads whose name
+// (/proc/self/task/*/comm) starts with prefix, or -1. libzmq names its
+// threads "ZMQbg/IO/0", "ZMQbg/Reaper" and so on; Go's threads carry the
+// program's name. Unlike Go's threads, which the runtime keeps parked
+// once created, libzmq's end with their context, so their count is exact.
+func ThreadsNamed(prefix string) int {
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return -1
+	}
+	n := 0
+	for _, task := range tasks {
+		comm, err := os.ReadFile("/proc/self/task/" + task.Name() + "/comm")
+		if err != nil {
+			continue // the thread ended while we looked
+		}
+		if bytes.HasPrefix(comm, []byte(prefix)) {
+			n++
+		}
+	}
+	return n
 }
 
 // FDs returns the number of open file descriptors of the process, from
