@@ -58,12 +58,18 @@ func cases(quick bool) []*Case {
 	for _, t := range append(transports, "chan") {
 		cs = append(cs, &Case{Scenario: "rtt-dealer-router", Transport: t, Size: 64, N: rttN, run: roundTrip(Dealer, Router)})
 	}
-	fanN, idle, openN := 60_000, 10*time.Second, 1000
+	fanN, chainN, idle, openN := 60_000, 30_000, 10*time.Second, 1000
 	if quick {
-		fanN, idle, openN = 1000, 200*time.Millisecond, 100
+		fanN, chainN, idle, openN = 1000, 1000, 200*time.Millisecond, 100
 	}
 	for _, t := range append(transports, "chan") {
 		cs = append(cs, &Case{Scenario: "fan-in", Transport: t, Size: 64, N: fanN, run: runFanIn})
+	}
+	for _, t := range append(transports, "chan") {
+		cs = append(cs, &Case{Scenario: "chain", Transport: t, Size: 64, N: chainN, run: runChain})
+	}
+	for _, t := range append(transports, "chan") {
+		cs = append(cs, &Case{Scenario: "pool", Transport: t, Size: 64, N: chainN, run: runPool})
 	}
 	for _, t := range []string{"tcp", "chan"} {
 		cs = append(cs, &Case{Scenario: "idle", Transport: t, Size: 64, N: 2 * idlePairs, run: runIdle, child: true, once: true, idle: idle})
@@ -88,5 +94,6 @@ func variants() []*Variant {
 		goczmqVariant(),
 		gozmqVariant(),
 		chanVariant(),
+		pipelineVariant(),
 	}
 }

@@ -96,7 +96,7 @@ func run() error {
 			// one further along, so that drift of the machine hits all alike.
 			for k := range vs {
 				v := vs[(k+round)%len(vs)]
-				if !v.supports(c.Transport) {
+				if !v.runs(c) {
 					continue
 				}
 				key := c.id() + "/" + v.Name
@@ -157,6 +157,10 @@ func runOne(c *Case, v *Variant, eps *endpoints, quick bool) (result, error) {
 	if c.child {
 		return runChild(c, v, quick)
 	}
+	if f := v.Run[c.Scenario]; f != nil {
+		runtime.GC()
+		return f(c, v, eps)
+	}
 	env, err := v.New()
 	if err != nil {
 		return result{}, err
@@ -171,6 +175,9 @@ func runOne(c *Case, v *Variant, eps *endpoints, quick bool) (result, error) {
 func warmUp(vs []*Variant, eps *endpoints) {
 	c := &Case{Scenario: "throughput", Transport: "inproc", Size: 64, N: 5000, run: runThroughput}
 	for _, v := range vs {
+		if v.New == nil {
+			continue
+		}
 		if t := v.Transports; t != nil {
 			c.Transport = t[0]
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -30,6 +31,10 @@ func (rep *report) markdown() string {
 	fmt.Fprintf(&b, "### Fan-in, %d PUSH to one PULL, 64 B\n\n", fanInSenders)
 	fmt.Fprintf(&b, "Messages per second, all senders together; ratio to raw pebbe/zmq4. Each sender's order and the total count are checked.\n\n")
 	rep.pivot(&b, names, "fan-in", func(r *Record) string { return si(r.MsgsPerSec) })
+	fmt.Fprintf(&b, "### Pipelines, 64 B: a %d-stage chain and a %d-worker pool\n\n", chainStages, poolWorkers)
+	fmt.Fprintf(&b, "Messages per second through a source, %d pass-through stages and a sink (order checked), and tasks per second through a ventilator, %d echoing workers and a sink (each task's result checked exactly once); ratio to raw pebbe/zmq4. `pipeline` is zmqchan's pipeline package; the other variants wire the same topology from their sockets.\n\n", chainStages, poolWorkers)
+	rep.pivot(&b, names, "chain", func(r *Record) string { return si(r.MsgsPerSec) })
+	rep.pivot(&b, names, "pool", func(r *Record) string { return si(r.MsgsPerSec) })
 	fmt.Fprintf(&b, "### Round trip, 64 B, both ends through the variant\n\n")
 	fmt.Fprintf(&b, "Median / 99th percentile in µs over every round trip; in parentheses, the median's ratio to raw pebbe/zmq4 (lower is better).\n\n")
 	rep.pivot(&b, names, "rtt-req-rep", func(r *Record) string { return si(r.RTTP50us) + " / " + si(r.RTTP99us) })
@@ -83,6 +88,21 @@ func (rep *report) find(scenario, transport string, size int, variant string) *R
 	return nil
 }
 
+// present returns the names of the variants that have a record of the
+// scenario.
+func (rep *report) present(names []string, scenarios ...string) []string {
+	var out []string
+	for _, n := range names {
+		for _, r := range rep.Records {
+			if r.Variant == n && slices.Contains(scenarios, r.Scenario) {
+				out = append(out, n)
+				break
+			}
+		}
+	}
+	return out
+}
+
 // of returns the records of a scenario that have results, of one variant
 // or ("") of all.
 func (rep *report) of(scenario, variant string) []*Record {
@@ -117,6 +137,7 @@ func (rep *report) pivot(b *strings.Builder, names []string, scenario string, ce
 	if len(rows) == 0 {
 		return
 	}
+	names = rep.present(names, scenario)
 	fmt.Fprintf(b, "| %s | %s |\n", scenario, strings.Join(names, " | "))
 	fmt.Fprintf(b, "|---|%s\n", strings.Repeat("---:|", len(names)))
 	for _, row := range rows {
@@ -150,9 +171,11 @@ func (rep *report) pivot(b *strings.Builder, names []string, scenario string, ce
 }
 
 func (rep *report) costTable(b *strings.Builder, names []string) {
+	scenarios := []string{"throughput", "fan-in", "chain", "pool", "rtt-req-rep", "rtt-dealer-router"}
+	names = rep.present(names, scenarios...)
 	fmt.Fprintf(b, "| case | %s |\n", strings.Join(names, " | "))
 	fmt.Fprintf(b, "|---|%s\n", strings.Repeat("---:|", len(names)))
-	for _, sc := range []string{"throughput", "fan-in", "rtt-req-rep", "rtt-dealer-router"} {
+	for _, sc := range scenarios {
 		for _, row := range rep.rows(sc) {
 			t, size := row[0].(string), row[1].(int)
 			cells := make([]string, len(names))

@@ -12,8 +12,18 @@ const ringSize = 256
 // ring holds a sender's reusable messages of one frame each, so that the
 // benchmark itself allocates nothing per message.
 type ring struct {
-	msgs [][][]byte
-	i    int
+	msgs  [][][]byte
+	i     int
+	fresh bool
+}
+
+// newRing returns the ring of a sender of this run. For a variant that
+// hands the receiver the sender's own buffers (plain channels), every
+// message is a fresh copy, as a Go program would have to make it.
+func (r *roles) newRing(size int, sender uint32) *ring {
+	g := newRing(size, sender)
+	g.fresh = r.v.SharesBuffers
+	return g
 }
 
 func newRing(size int, sender uint32) *ring {
@@ -33,6 +43,9 @@ func newRing(size int, sender uint32) *ring {
 func (r *ring) next(seq uint64) [][]byte {
 	m := r.msgs[r.i]
 	r.i = (r.i + 1) % len(r.msgs)
+	if r.fresh {
+		m = [][]byte{append([]byte(nil), m[0]...)}
+	}
 	binary.LittleEndian.PutUint64(m[0], seq)
 	return m
 }

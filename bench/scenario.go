@@ -77,7 +77,7 @@ func runThroughput(c *Case, v *Variant, env Env, eps *endpoints) (result, error)
 			return err
 		}
 		defer s.Close()
-		ring := newRing(c.Size, 0)
+		ring := r.newRing(c.Size, 0)
 		for i := 0; i < c.N; i++ {
 			if i == 1 && !r.gate(start) {
 				return nil
@@ -162,7 +162,7 @@ func roundTrip(client, server Kind) func(c *Case, v *Variant, env Env, eps *endp
 				return err
 			}
 			defer s.Close()
-			ring := newRing(c.Size, 0)
+			ring := r.newRing(c.Size, 0)
 			rtts := make([]time.Duration, 0, c.N)
 			var a snapshot
 			for i := 0; i < total; i++ {

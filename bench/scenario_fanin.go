@@ -62,7 +62,7 @@ func runFanIn(c *Case, v *Variant, env Env, eps *endpoints) (result, error) {
 				return err
 			}
 			defer s.Close()
-			ring := newRing(c.Size, uint32(k))
+			ring := r.newRing(c.Size, uint32(k))
 			for i := 0; i < per; i++ {
 				if i == 1 && !r.gate(start) {
 					return nil

@@ -66,7 +66,7 @@ func runIdle(c *Case, v *Variant, env Env, eps *endpoints) (result, error) {
 				return err
 			}
 			defer s.Close()
-			ring := newRing(c.Size, uint32(p))
+			ring := r.newRing(c.Size, uint32(p))
 			if err := s.Send(ring.next(0)); err != nil {
 				return err
 			}

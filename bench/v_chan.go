@@ -7,17 +7,17 @@ import (
 )
 
 // chanBuffer sizes the plain-channel variant's channels, the analogue of
-// ZeroMQ's queues. It stays below ringSize (the receiver sees the
-// sender's buffers themselves, not copies).
+// ZeroMQ's queues.
 const chanBuffer = 128
 
 // chanVariant is no ZeroMQ at all: Go channels between goroutines of one
 // process, the floor every bridge is measured against.
 func chanVariant() *Variant {
 	return &Variant{
-		Name:       "chan",
-		Doc:        "plain Go channels, no ZeroMQ (in-process only)",
-		Transports: []string{"chan"},
+		Name:          "chan",
+		Doc:           "plain Go channels, no ZeroMQ (in-process only; buffered 128; the receiver gets the sender's buffer, so senders allocate each message)",
+		Transports:    []string{"chan"},
+		SharesBuffers: true,
 		New: func() (Env, error) {
 			return &chanEnv{abort: make(chan struct{}), pipes: make(map[string]*chanPipe)}, nil
 		},

@@ -14,6 +14,9 @@ func gozmqVariant() *Variant {
 		Name: "gozmq",
 		Doc:  "go-zeromq/zmq4, pure Go, one goroutine per socket calling Send and Recv",
 		Skip: func(c *Case) string {
+			if c.Scenario == "pool" {
+				return "go-zeromq/zmq4's PUSH writes every message to every connected PULL (seen: every task done by several workers), and a worker's results socket failed with a broken pipe over ipc"
+			}
 			if c.Transport == "inproc" && c.Size > 64 {
 				return "go-zeromq/zmq4's inproc transport delivers empty frames for messages larger than its read buffer (seen with 1 KiB and 64 KiB)"
 			}

@@ -55,6 +55,12 @@ type Variant struct {
 	// Transports the variant supports; nil means inproc, ipc and tcp.
 	Transports []string
 	New        func() (Env, error)
+	// SharesBuffers: the receiver gets the sender's buffer itself, not a
+	// copy, so senders allocate every message afresh.
+	SharesBuffers bool
+	// Run, if set, runs the variant's own implementation of the scenarios
+	// it names, without an Env; the variant runs no other scenario.
+	Run map[string]runFunc
 	// Skip, if set, names why the variant cannot run a case (a known bug
 	// of the library measured, say); the case is then left out for it.
 	Skip func(c *Case) string
@@ -65,6 +71,18 @@ func (v *Variant) skip(c *Case) string {
 		return ""
 	}
 	return v.Skip(c)
+}
+
+// runFunc runs one case once, for a variant with its own implementation.
+type runFunc func(c *Case, v *Variant, eps *endpoints) (result, error)
+
+// runs reports whether the variant runs case c at all.
+func (v *Variant) runs(c *Case) bool {
+	if v.Run != nil {
+		_, ok := v.Run[c.Scenario]
+		return ok && v.supports(c.Transport)
+	}
+	return v.supports(c.Transport)
 }
 
 func (v *Variant) supports(transport string) bool {
