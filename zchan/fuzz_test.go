@@ -101,9 +101,9 @@ func FuzzSingleFrame(f *testing.F) {
 type fuzzValue struct {
 	N int64           `json:"n"`
 	S string          `json:"s"`
-	F []float64       `json:"f,omitempty"`
-	M map[string]bool `json:"m,omitempty"`
-	P *uint8          `json:"p,omitempty"`
+	F []float64       `json:"f"`
+	M map[string]bool `json:"m"`
+	P *uint8          `json:"p"`
 }
 
 // FuzzJSONDecode feeds arbitrary frames to the JSON codec: no panic,
