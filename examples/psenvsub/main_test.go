@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -10,11 +11,11 @@ import (
 
 func TestMain(m *testing.M) { exampletest.Main(m) }
 
-// TestPSEnvSub subscribes to our psenvpub (a child process): only the B
+// TestPSEnvSub subscribes to the guide's Python psenvpub: only the B
 // envelopes may come through, each printed with its key.
 func TestPSEnvSub(t *testing.T) {
 	ep := exampletest.TCP(t)
-	exampletest.Start(t, time.Minute, exampletest.Build(t, "psenvpub"), "-bind", ep, "-interval", "10ms")
+	exampletest.Start(t, time.Minute, python(t), "-c", psenvpubPy, ep, "0.01")
 
 	var out exampletest.Output
 	sub := exampletest.Go(t, "psenvsub", time.Minute, func(ctx context.Context) error {
@@ -44,4 +45,35 @@ func TestPSEnvSubStop(t *testing.T) {
 	if err := sub.Wait(t); err != nil {
 		t.Fatalf("run: %v", err)
 	}
+}
+
+// psenvpubPy is the guide's Python psenvpub, with the endpoint and the
+// interval between rounds (in seconds) as arguments.
+const psenvpubPy = `
+import sys
+import time
+import zmq
+
+context = zmq.Context()
+publisher = context.socket(zmq.PUB)
+publisher.bind(sys.argv[1])
+while True:
+    publisher.send_multipart([b"A", b"We don't want to see this"])
+    publisher.send_multipart([b"B", b"We would like to see this"])
+    time.sleep(float(sys.argv[2]))
+`
+
+// python returns a python3 that can import zmq: Debian's python3-zmq, which
+// scripts/deps.sh --test installs. It may not be the first python3 on the
+// PATH (pyenv, virtualenvs), so /usr/bin/python3 is tried too.
+func python(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"python3", "/usr/bin/python3"} {
+		p, err := exec.LookPath(name)
+		if err == nil && exec.Command(p, "-c", "import zmq").Run() == nil {
+			return p
+		}
+	}
+	t.Fatal("no python3 with the zmq module: run scripts/deps.sh --test")
+	return ""
 }
