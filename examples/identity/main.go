@@ -1,7 +1,8 @@
-// Command identity is the guide's identity demo (chapter 2, "Identities and
-// Addresses"): a ROUTER receives one request from a REQ socket that lets
-// libzmq pick its identity and one from a REQ socket that sets its own,
-// and dumps both messages frame by frame, envelope included.
+// Command identity is the guide's identity demo ("Identities and
+// Addresses", chapter 3 of the current guide): a ROUTER receives one
+// request from a REQ socket that lets libzmq pick its identity and one
+// from a REQ socket that sets its own, and dumps both messages frame by
+// frame, envelope included.
 //
 // Usage:
 //
