@@ -99,8 +99,9 @@ func TestPoolInproc(t *testing.T) {
 func TestPoolTCPProcesses(t *testing.T) {
 	ctx := testCtx(t, time.Minute)
 	tcp := "tcp://127.0.0.1:*"
+	// A generous bound: Close returns as soon as all ten said goodbye.
 	p, err := pipeline.NewPool(ctx, squareAfter(time.Millisecond),
-		pipeline.WithWorkers(0), pipeline.WithWaitForWorkers(10),
+		pipeline.WithWorkers(0), pipeline.WithWaitForWorkers(10), pipeline.WithKillBound(20*time.Second),
 		pipeline.WithEndpoints(pipeline.Endpoints{Tasks: tcp, Results: tcp, Control: tcp}))
 	if err != nil {
 		t.Fatal(err)
@@ -146,7 +147,10 @@ func TestPoolKillBound(t *testing.T) {
 		}
 		return Square{N: n, Sq: n * n}, nil
 	}
-	const bound = 4 * time.Second
+	// The bound leaves the late child, re-executed under -race on a busy
+	// machine, ample time to start and join; KILL is published again every
+	// bound/8.
+	const bound = 10 * time.Second
 	tcp := "tcp://127.0.0.1:*"
 	p, err := pipeline.NewPool(ctx, block, pipeline.WithWorkers(2), pipeline.WithKillBound(bound),
 		pipeline.WithEndpoints(pipeline.Endpoints{Tasks: tcp, Results: tcp, Control: tcp}))
