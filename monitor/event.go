@@ -79,8 +79,9 @@ type Failure int
 
 const (
 	// FailureOther: the handshake failed for a reason libzmq gives only as
-	// an errno in Value, such as a handshake that did not complete within
-	// ZMQ_HANDSHAKE_IVL (HANDSHAKE_FAILED_NO_DETAIL).
+	// an errno in Value (HANDSHAKE_FAILED_NO_DETAIL). A handshake that did
+	// not complete within ZMQ_HANDSHAKE_IVL shows as EAGAIN with libzmq
+	// 4.3.4; a peer that hung up mid-handshake, as the errno of the read.
 	FailureOther Failure = iota + 1
 	// FailureProtocol: the peer broke the ZMTP protocol: garbage instead of
 	// a greeting, a mechanism mismatch, a malformed command. Value is
@@ -124,18 +125,45 @@ type Event struct {
 }
 
 // Reason describes a handshake failure ("auth: status 400", "protocol:
-// error 0x11000001", "other: connection timed out"), or returns "" for
-// other kinds.
+// mechanism mismatch", "other: resource temporarily unavailable"), or
+// returns "" for other kinds.
 func (e Event) Reason() string {
 	switch e.Failure {
 	case FailureAuth:
 		return fmt.Sprintf("auth: status %d", e.Value)
 	case FailureProtocol:
+		if n, ok := protocolErrors[e.Value]; ok {
+			return "protocol: " + n
+		}
 		return fmt.Sprintf("protocol: error %#08x", e.Value)
 	case FailureOther:
 		return "other: " + syscall.Errno(e.Value).Error()
 	}
 	return ""
+}
+
+// protocolErrors names libzmq's ZMQ_PROTOCOL_ERROR_* codes.
+var protocolErrors = map[uint32]string{
+	0x10000000: "ZMTP unspecified",
+	0x10000001: "ZMTP unexpected command",
+	0x10000002: "ZMTP invalid sequence",
+	0x10000003: "ZMTP key exchange",
+	0x10000011: "ZMTP malformed command",
+	0x10000012: "ZMTP malformed MESSAGE",
+	0x10000013: "ZMTP malformed HELLO",
+	0x10000014: "ZMTP malformed INITIATE",
+	0x10000015: "ZMTP malformed ERROR",
+	0x10000016: "ZMTP malformed READY",
+	0x10000017: "ZMTP malformed WELCOME",
+	0x10000018: "ZMTP invalid metadata",
+	0x11000001: "cryptographic error",
+	0x11000002: "mechanism mismatch",
+	0x20000000: "ZAP unspecified",
+	0x20000001: "ZAP malformed reply",
+	0x20000002: "ZAP bad request id",
+	0x20000003: "ZAP bad version",
+	0x20000004: "ZAP invalid status code",
+	0x20000005: "ZAP invalid metadata",
 }
 
 // String formats the event for logs.
