@@ -36,6 +36,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -234,6 +235,15 @@ type Proc struct {
 // its stderr if the test failed.
 func Start(t testing.TB, timeout time.Duration, path string, args ...string) *Proc {
 	t.Helper()
+	return StartInput(t, timeout, nil, path, args...)
+}
+
+// StartInput is Start with stdin read from input (nil: no input). Input
+// that is not an *os.File is copied to the process by os/exec, and the
+// process is then not seen to exit until input ends: for input that the
+// test writes while the process runs, pass the read end of an os.Pipe.
+func StartInput(t testing.TB, timeout time.Duration, input io.Reader, path string, args ...string) *Proc {
+	t.Helper()
 	p := &Proc{
 		Stdout:  &Output{},
 		Stderr:  &Output{},
@@ -244,6 +254,7 @@ func Start(t testing.TB, timeout time.Duration, path string, args ...string) *Pr
 	p.cmd = exec.Command(path, args...)
 	p.cmd.Stdout = p.Stdout
 	p.cmd.Stderr = p.Stderr
+	p.cmd.Stdin = input
 	p.cmd.Env = append(os.Environ(), "PYTHONUNBUFFERED=1")
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("exampletest: start %s: %v", p.name, err)
@@ -259,7 +270,11 @@ func Start(t testing.TB, timeout time.Duration, path string, args ...string) *Pr
 		case <-p.done:
 		default:
 			p.cmd.Process.Kill()
-			<-p.done
+			select {
+			case <-p.done:
+			case <-time.After(Grace):
+				t.Errorf("exampletest: %s not reaped %v after kill (is its stdin still open?)", p.name, Grace)
+			}
 		}
 		if t.Failed() {
 			t.Logf("%s stdout:\n%s", p.name, p.Stdout.String())
