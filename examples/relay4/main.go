@@ -1,12 +1,15 @@
 // Command relay4 is the four-step relay of the multithreading note
 // ("Signaling Between Threads"): update, scale, convert and send run on
-// four goroutines, each stage passing its work to the next over an inproc
-// PAIR socket, so they share no memory and need no lock.
+// four goroutines, each stage passing its work to the next over a pair of
+// inproc PAIR sockets, so they share no memory and need no lock.
 //
-// The messages are typed: a Go struct carried as JSON by zchan's codec.
-// update makes temperature readings, scale calibrates them, convert turns
-// them into text, and send prints it. A reading with Last set ends the
-// stream, and each stage passes it on before it returns.
+// The chain is a pipeline.Plan of four typed stages: update reads a
+// temperature sensor (simulated), scale calibrates the reading, convert
+// turns it into text, and send prints it. pipeline.Start opens the PAIR
+// links, binding each before connecting to it as inproc requires, and
+// starts one goroutine per stage; Close sends an end-of-stream marker down
+// the relay behind the last reading, as the note's steps pass their signal
+// on before they exit.
 //
 // Usage:
 //
@@ -23,6 +26,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/zmqchan/zmqchan/pipeline"
 	"github.com/zmqchan/zmqchan/shutdown"
 	"github.com/zmqchan/zmqchan/zchan"
 )
@@ -34,21 +38,11 @@ func main() {
 	}
 }
 
-// reading is what travels down the relay.
+// reading is what travels between update, scale and convert, as JSON.
 type reading struct {
 	Seq     int     `json:"seq"`
 	Celsius float64 `json:"celsius"`
-	Text    string  `json:"text,omitempty"` // set by convert
-	Last    bool    `json:"last,omitempty"` // ends the stream; carries no reading
 }
-
-// The links between the steps, as in the note: each step binds the link
-// to the next one.
-const (
-	toScale   = "inproc://b1"
-	toConvert = "inproc://b2"
-	toSend    = "inproc://b3"
-)
 
 func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	fs := flag.NewFlagSet("relay4", flag.ContinueOnError)
@@ -86,123 +80,54 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 		}
 	}()
 
-	// One goroutine per step. The first step to fail cancels the others,
-	// and run returns every step's error.
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
-	)
-	step := func(name string, f func(context.Context) error) {
-		wg.Go(func() {
-			if err := f(ctx); err != nil {
-				cancel()
-				mu.Lock()
-				errs = append(errs, fmt.Errorf("%s: %w", name, err))
-				mu.Unlock()
-			}
-		})
+	// The four steps. Each runs on its own goroutine, one value at a time.
+	update := func(_ context.Context, seq int) (reading, error) {
+		return reading{Seq: seq, Celsius: 20 + float64(seq)}, nil
 	}
-	step("update", func(ctx context.Context) error { return update(ctx, zc, *n) })
-	step("scale", func(ctx context.Context) error {
-		return relay(ctx, zc, toScale, toConvert, func(r reading) reading {
-			r.Celsius *= *factor
-			return r
-		})
-	})
-	step("convert", func(ctx context.Context) error {
-		return relay(ctx, zc, toConvert, toSend, func(r reading) reading {
-			r.Text = fmt.Sprintf("reading %d: %.2f C = %.2f F", r.Seq, r.Celsius, r.Celsius*9/5+32)
-			return r
-		})
-	})
-	step("send", func(ctx context.Context) error { return send(ctx, zc, out) })
-	wg.Wait()
-	return errors.Join(errs...)
-}
-
-// open opens a PAIR socket of readings in zc.
-func open(ctx context.Context, zc *zchan.Context, opt zchan.Option) (*zchan.Socket[reading], error) {
-	return zchan.OpenWith(ctx, zchan.Pair, zchan.JSON[reading](), zchan.WithContext(zc), opt)
-}
-
-// update is the first step: it makes n readings and the end marker.
-func update(ctx context.Context, zc *zchan.Context, n int) error {
-	next, err := open(ctx, zc, zchan.WithBind(toScale))
-	if err != nil {
-		return err
-	}
-	defer next.Close()
-	for i := 1; i <= n; i++ {
-		if err := next.Send(ctx, reading{Seq: i, Celsius: 20 + float64(i)}); err != nil {
-			return err
-		}
-	}
-	return next.Send(ctx, reading{Last: true})
-}
-
-// relay is a middle step: it applies f to each reading from inEP and
-// passes it to outEP, and passes the end marker on.
-func relay(ctx context.Context, zc *zchan.Context, inEP, outEP string, f func(reading) reading) error {
-	prev, err := open(ctx, zc, zchan.WithConnect(inEP))
-	if err != nil {
-		return err
-	}
-	defer prev.Close()
-	next, err := open(ctx, zc, zchan.WithBind(outEP))
-	if err != nil {
-		return err
-	}
-	defer next.Close()
-	for {
-		r, err := recv(ctx, prev)
-		if err != nil {
-			return err
-		}
-		if !r.Last {
-			r = f(r)
-		}
-		if err := next.Send(ctx, r); err != nil {
-			return err
-		}
-		if r.Last {
-			return nil
-		}
-	}
-}
-
-// send is the last step: it prints each reading's text.
-func send(ctx context.Context, zc *zchan.Context, out io.Writer) error {
-	prev, err := open(ctx, zc, zchan.WithConnect(toSend))
-	if err != nil {
-		return err
-	}
-	defer prev.Close()
-	for n := 0; ; n++ {
-		r, err := recv(ctx, prev)
-		if err != nil {
-			return err
-		}
-		if r.Last {
-			fmt.Fprintf(out, "done: %d readings\n", n)
-			return nil
-		}
-		fmt.Fprintln(out, r.Text)
-	}
-}
-
-// recv waits for the next reading on s.
-func recv(ctx context.Context, s *zchan.Socket[reading]) (reading, error) {
-	select {
-	case r, ok := <-s.In():
-		if !ok {
-			if ctx.Err() != nil {
-				return reading{}, context.Cause(ctx)
-			}
-			return reading{}, s.Err()
-		}
+	scale := func(_ context.Context, r reading) (reading, error) {
+		r.Celsius *= *factor
 		return r, nil
-	case <-ctx.Done():
-		return reading{}, context.Cause(ctx)
 	}
+	convert := func(_ context.Context, r reading) (string, error) {
+		return fmt.Sprintf("reading %d: %.2f C = %.2f F", r.Seq, r.Celsius, r.Celsius*9/5+32), nil
+	}
+	send := func(_ context.Context, text string) (string, error) {
+		fmt.Fprintln(out, text)
+		return text, nil
+	}
+	updated := pipeline.Then(pipeline.From[int](), "update", update)
+	scaled := pipeline.Then(updated, "scale", scale)
+	converted := pipeline.Then(scaled, "convert", convert)
+	plan := pipeline.Then(converted, "send", send)
+	relay, err := pipeline.Start(ctx, plan, pipeline.WithContext(zc))
+	if err != nil {
+		return err
+	}
+	defer relay.Close()
+
+	// Trigger a reading n times, then close the relay: the end of stream
+	// follows the last reading through every step. The trigger is a
+	// goroutine of its own because Close waits for Out to be read.
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	trigger := make(chan error, 1)
+	wg.Go(func() {
+		for seq := 1; seq <= *n; seq++ {
+			if err := relay.Send(ctx, seq); err != nil {
+				trigger <- err
+				return
+			}
+		}
+		trigger <- relay.Close()
+	})
+
+	sent := 0
+	for range relay.Out() {
+		sent++
+	}
+	if err := errors.Join(<-trigger, relay.Wait()); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "done: %d readings\n", sent)
+	return nil
 }
