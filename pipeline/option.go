@@ -67,14 +67,12 @@ type options struct {
 	output string
 
 	workers     int
-	workersSet  bool
 	endpoints   Endpoints
 	killBound   time.Duration
 	aloTimeout  time.Duration
 	waitWorkers int
 	capture     string
 	linger      time.Duration
-	lingerSet   bool
 }
 
 func newOptions(kind uint8, opts []Option) (options, error) {
@@ -184,7 +182,7 @@ func WithLinger(d time.Duration) Option {
 		if d < 0 {
 			o.fail("linger %v", d)
 		}
-		o.linger, o.lingerSet = d, true
+		o.linger = d
 	}}
 }
 
@@ -217,13 +215,14 @@ func WithWorkers(n int) Option {
 		if n < 0 {
 			o.fail("workers %d", n)
 		}
-		o.workers, o.workersSet = n, true
+		o.workers = n
 	}}
 }
 
 // Endpoints are the three links of a pool: the ventilator's PUSH (Tasks),
 // the sink's PULL (Results) and the KILL PUB (Control). The pool binds
-// them; workers elsewhere connect to them.
+// them; workers elsewhere connect to them. In WithEndpoints an empty field
+// means the default; the zero value means all defaults.
 type Endpoints struct {
 	Tasks, Results, Control string
 }

@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -366,4 +367,48 @@ func TestPoolInvalid(t *testing.T) {
 	if err := pipeline.Work(ctx, f, pipeline.Endpoints{Tasks: "x", Results: "y", Control: "z"}, pipeline.WithKillBound(time.Second)); !errors.Is(err, pipeline.ErrInvalidOption) {
 		t.Fatalf("work with a pool option: %v", err)
 	}
+}
+
+// TestPoolDuplicates: with a timeout shorter than a task takes, the task
+// is sent again and run twice; the second result is dropped and counted,
+// and the next task's result comes next.
+func TestPoolDuplicates(t *testing.T) {
+	ctx := testCtx(t, time.Minute)
+	var calls atomic.Int32
+	slowOnce := func(ctx context.Context, n int) (Square, error) {
+		if n == 1 && calls.Add(1) == 1 {
+			wait := time.NewTimer(time.Second) // ten timeouts: resent meanwhile
+			defer wait.Stop()
+			select {
+			case <-wait.C:
+			case <-ctx.Done():
+				return Square{}, context.Cause(ctx)
+			}
+		}
+		return Square{N: n, Sq: n * n}, nil
+	}
+	p, err := pipeline.NewPool(ctx, slowOnce, pipeline.WithWorkers(1), pipeline.WithAtLeastOnce(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.Submit(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-p.Results(); r.N != 1 {
+		t.Fatalf("got %+v", r)
+	}
+	// One worker takes tasks in order: the copies of task 1 are run
+	// before task 2, and their results are dropped.
+	if err := p.Submit(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-p.Results(); r.N != 2 {
+		t.Fatalf("got %+v after task 1, want task 2's result", r)
+	}
+	st := p.Stats()
+	if st.Resent == 0 || st.Duplicates == 0 {
+		t.Fatalf("stats %+v: want resends and duplicates", st)
+	}
+	t.Logf("stats %+v", st)
 }
