@@ -139,14 +139,17 @@ func TestGarbageAndStalledHandshakes(t *testing.T) {
 		t.Fatal(err)
 	}
 	garbage[0] = 0xff // get past the signature's first byte
-	// failed: libzmq reports a handshake failure (for garbage it reports
-	// only the disconnect).
+	// failed: libzmq must report a handshake failure before the
+	// disconnect. What it makes of random garbage depends on the bytes
+	// (a mechanism mismatch, or only a disconnect), so that case checks
+	// only that the connection is closed.
 	cases := []struct {
 		name   string
 		send   []byte
 		failed bool
 	}{
-		{"garbage", garbage, false},
+		{"random garbage", garbage, false},
+		{"http request", []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), false},
 		{"half greeting", greeting()[:10], true},
 		{"whole NULL greeting to a CURVE server", greeting(), true},
 		{"silence", nil, true},
@@ -166,8 +169,8 @@ func TestGarbageAndStalledHandshakes(t *testing.T) {
 			failed = failed || ev.Kind == monitor.HandshakeFailed
 			return ev.Kind == monitor.Disconnected || ev.Kind == monitor.Closed
 		})
-		if failed != c.failed {
-			t.Errorf("%s: handshake failure reported: %v, want %v", c.name, failed, c.failed)
+		if c.failed && !failed {
+			t.Errorf("%s: no handshake failure reported", c.name)
 		}
 		t.Logf("%s: closed after %v (handshake interval %v); events %q", c.name, took.Round(time.Millisecond), l.HandshakeIvl, seen)
 	}

@@ -3,6 +3,7 @@ package secure_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -158,6 +159,19 @@ func TestAuthStorm(t *testing.T) {
 			if err := c.Send(t.Context(), zchan.NewMsg("stranger")); err != nil {
 				t.Fatal(err)
 			}
+		}
+		// While the handler answers this batch, its lists change under it
+		// (the race detector watches): a key comes and goes, and a deny
+		// list that does not match loopback is replaced.
+		extra := newKeyPair(t)
+		if err := a.Allow(extra.Public()); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.SetIPDeny(fmt.Sprintf("10.%d.0.0/16", b)); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Revoke(extra.Public()); err != nil {
+			t.Fatal(err)
 		}
 		timer := time.NewTimer(wait)
 		for i := range stormBatch {
