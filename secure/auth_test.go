@@ -300,3 +300,38 @@ func TestListen(t *testing.T) {
 		t.Fatalf("stats %+v, want 1 allowed and 1 denied (the probe)", s)
 	}
 }
+
+// TestNullMechanism: the handler refuses NULL when libzmq asks, which it
+// does for a NULL socket with a ZAP domain; a NULL socket without one
+// never asks.
+func TestNullMechanism(t *testing.T) {
+	zc := newContext(t)
+	a := newAuth(t, zc)
+	for _, domain := range []string{"", "global"} {
+		opts := []zchan.Option{zchan.WithBind("tcp://127.0.0.1:*")}
+		if domain != "" {
+			opts = append(opts, zchan.WithSetup(func(s *zmq.Socket) error { return s.SetZapDomain(domain) }))
+		}
+		srv, mon, err := monitor.Open(context.Background(), zc, zchan.Router, zchan.Frames, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cli, err := zchan.Open(context.Background(), zchan.Dealer, zchan.WithContext(zc),
+			zchan.WithConnect(srv.Endpoints()[0]), zchan.WithLinger(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := nextEvent(t, mon, "handshake outcome", func(ev monitor.Event) bool {
+			return ev.Kind == monitor.HandshakeSucceeded || ev.Kind == monitor.HandshakeFailed
+		})
+		if passed := ev.Kind == monitor.HandshakeSucceeded; passed != (domain == "") {
+			t.Errorf("NULL with ZAP domain %q: %v", domain, ev)
+		}
+		cli.Close()
+		srv.Close()
+		mon.Close()
+	}
+	if s := a.Stats(); s.Denied != 1 || s.Allowed != 0 {
+		t.Fatalf("stats %+v, want one denial", s)
+	}
+}
