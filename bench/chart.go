@@ -2,12 +2,12 @@ package main
 
 import (
 	"fmt"
+	"image/color"
 	"math"
 	"os"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
@@ -29,20 +29,45 @@ var chartPanels = []panel{
 	{"Round trip DEALER/ROUTER, median (lower is better)", "µs", "rtt-dealer-router", 64, func(r *Record) float64 { return r.RTTP50us }},
 }
 
-// chart draws the figure to path as a PNG. Bars are on a log scale: the
-// variants span four orders of magnitude.
+// palette gives every variant its own colour (plotutil's repeat after
+// seven).
+var palette = []color.Color{
+	color.RGBA{0xd6, 0x27, 0x28, 0xff}, // zmqchan: red
+	color.RGBA{0x1f, 0x77, 0xb4, 0xff}, // pebbe: blue
+	color.RGBA{0xff, 0x98, 0x96, 0xff},
+	color.RGBA{0xae, 0xc7, 0xe8, 0xff},
+	color.RGBA{0x94, 0x67, 0xbd, 0xff},
+	color.RGBA{0x8c, 0x56, 0x4b, 0xff},
+	color.RGBA{0x2c, 0xa0, 0x2c, 0xff},
+	color.RGBA{0xff, 0x7f, 0x0e, 0xff},
+	color.RGBA{0x7f, 0x7f, 0x7f, 0xff},
+	color.RGBA{0x17, 0xbe, 0xcf, 0xff},
+	color.RGBA{0xbc, 0xbd, 0x22, 0xff},
+}
+
+func variantColor(i int) color.Color { return palette[i%len(palette)] }
+
+// chart draws the figure to path as a PNG: four panels and one legend.
+// Bars are on a log scale: the variants span four orders of magnitude.
+// Plain channels are drawn in the inproc group, as in the tables.
 func (rep *report) chart(path string) error {
-	groups := append(append([]string(nil), transports...), "chan")
 	img := vgimg.New(16*vg.Inch, 10*vg.Inch)
 	dc := draw.New(img)
+	legendW := 1.7 * vg.Inch
 	tiles := draw.Tiles{Rows: 2, Cols: 2, PadX: vg.Inch / 4, PadY: vg.Inch / 4, PadTop: vg.Inch / 8, PadBottom: vg.Inch / 8, PadLeft: vg.Inch / 8, PadRight: vg.Inch / 8}
+	panels := draw.Crop(dc, 0, -legendW, 0, 0)
+	legend := plot.NewLegend()
+	legend.Top = true
+	legend.Left = true
+	legend.YOffs = -vg.Inch / 2
 	for i, pn := range chartPanels {
-		p, err := rep.panelPlot(pn, groups)
+		p, err := rep.panelPlot(pn, &legend, i == 0)
 		if err != nil {
 			return err
 		}
-		p.Draw(tiles.At(dc, i%2, i/2))
+		p.Draw(tiles.At(panels, i%2, i/2))
 	}
+	legend.Draw(draw.Crop(dc, 16*vg.Inch-legendW, 0, 0, 0))
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -54,32 +79,40 @@ func (rep *report) chart(path string) error {
 	return f.Close()
 }
 
-func (rep *report) panelPlot(pn panel, groups []string) (*plot.Plot, error) {
+func (rep *report) panelPlot(pn panel, legend *plot.Legend, addLegend bool) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = pn.title
 	p.Y.Label.Text = pn.unit + " (log scale)"
-	p.Legend.Top = true
-	p.Legend.Left = pn.scenario != "throughput"
-	p.Legend.Padding = vg.Points(1)
-	var names []string
-	for _, v := range rep.Variants {
-		names = append(names, v.Name)
+	groups := transports
+	// values[j][g]: variant j in group g; zero when absent.
+	values := make([][]float64, len(rep.Variants))
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for j, v := range rep.Variants {
+		values[j] = make([]float64, len(groups))
+		for g, t := range groups {
+			if r := rep.find(pn.scenario, t, pn.size, v.Name); r != nil {
+				if x := pn.value(r); x > 0 {
+					values[j][g] = x
+					lo, hi = math.Min(lo, x), math.Max(hi, x)
+				}
+			}
+		}
 	}
-	w := vg.Points(9)
-	maxLog := 1.0
-	for j, name := range names {
+	if math.IsInf(lo, 0) {
+		lo, hi = 1, 10
+	}
+	// Bars rise from 10^base, below the smallest value.
+	base := math.Floor(math.Log10(lo))
+	top := math.Ceil(math.Log10(hi))
+	w := vg.Points(8)
+	n := len(rep.Variants)
+	for j, v := range rep.Variants {
 		vals := make(plotter.Values, len(groups))
 		any := false
-		for g, t := range groups {
-			for k := range rep.Records {
-				r := &rep.Records[k]
-				if r.Variant == name && r.Scenario == pn.scenario && r.Size == pn.size && r.Transport == t {
-					if x := pn.value(r); x > 0 {
-						vals[g] = math.Max(0, math.Log10(x))
-						maxLog = math.Max(maxLog, vals[g])
-						any = true
-					}
-				}
+		for g := range groups {
+			if x := values[j][g]; x > 0 {
+				vals[g] = math.Log10(x) - base
+				any = true
 			}
 		}
 		if !any {
@@ -90,17 +123,26 @@ func (rep *report) panelPlot(pn panel, groups []string) (*plot.Plot, error) {
 			return nil, err
 		}
 		bars.LineStyle.Width = 0
-		bars.Color = plotutil.Color(j)
-		bars.Offset = vg.Length(float64(j)-float64(len(names)-1)/2) * w
+		bars.Color = variantColor(j)
+		bars.Offset = vg.Length(float64(j)-float64(n-1)/2) * w
 		p.Add(bars)
-		p.Legend.Add(name, bars)
+		if addLegend {
+			legend.Add(v.Name, bars)
+		}
 	}
-	p.NominalX(groups...)
+	labels := make([]string, len(groups))
+	for g, t := range groups {
+		labels[g] = t
+		if t == "inproc" {
+			labels[g] = "inproc (chan: plain channels)"
+		}
+	}
+	p.NominalX(labels...)
 	p.Y.Min = 0
-	p.Y.Max = math.Ceil(maxLog) + 0.8 // room for the legend
+	p.Y.Max = top - base
 	var ticks []plot.Tick
-	for k := 0; k <= int(math.Ceil(maxLog)); k++ {
-		ticks = append(ticks, plot.Tick{Value: float64(k), Label: siLabel(math.Pow(10, float64(k)))})
+	for k := 0.0; k <= top-base; k++ {
+		ticks = append(ticks, plot.Tick{Value: k, Label: siLabel(math.Pow(10, k+base))})
 	}
 	p.Y.Tick.Marker = plot.ConstantTicks(ticks)
 	p.Add(plotter.NewGrid())

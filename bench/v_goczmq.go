@@ -26,8 +26,9 @@ var czmqInit = sync.OnceFunc(func() { C.bench_czmq_init() })
 // second goroutine that forwards SendChan over that pipe.
 func goczmqVariant() *Variant {
 	return &Variant{
-		Name: "goczmq",
-		Doc:  "goczmq Channeler (github.com/go-zeromq/goczmq/v4): SendChan and RecvChan",
+		ThirdParty: true,
+		Name:       "goczmq",
+		Doc:        "goczmq Channeler (github.com/go-zeromq/goczmq/v4): SendChan and RecvChan",
 		New: func() (Env, error) {
 			czmqInit()
 			return &czmqEnv{open: make(map[*czmqSock]struct{})}, nil

@@ -11,8 +11,9 @@ import (
 // no libzmq): one goroutine per socket calling Send and Recv.
 func gozmqVariant() *Variant {
 	return &Variant{
-		Name: "gozmq",
-		Doc:  "go-zeromq/zmq4, pure Go, one goroutine per socket calling Send and Recv",
+		ThirdParty: true,
+		Name:       "gozmq",
+		Doc:        "go-zeromq/zmq4, pure Go, one goroutine per socket calling Send and Recv",
 		Skip: func(c *Case) string {
 			if c.Scenario == "pool" {
 				return "go-zeromq/zmq4's PUSH writes every message to every connected PULL (seen: every task done by several workers), and a worker's results socket failed with a broken pipe over ipc"

@@ -55,6 +55,13 @@ type Variant struct {
 	// Transports the variant supports; nil means inproc, ipc and tcp.
 	Transports []string
 	New        func() (Env, error)
+	// ThirdParty marks another project's library: its failures are
+	// reported (in the tables and on stderr) but do not make the command
+	// fail, because CI should not go red for a bug it cannot fix. The
+	// variants built on this repository's code, raw pebbe/zmq4 (the
+	// baseline) and plain channels (the harness's own check) always fail
+	// the command.
+	ThirdParty bool
 	// SharesBuffers: the receiver gets the sender's buffer itself, not a
 	// copy, so senders allocate every message afresh.
 	SharesBuffers bool
