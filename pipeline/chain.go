@@ -252,9 +252,7 @@ func Start[In, Out any](ctx context.Context, p Plan[In, Out], opts ...Option) (*
 			err := runStage(cctx, name, pr, in, out)
 			// Upstream first: close the input, then the output, which
 			// flushes what it holds (the end of stream) within the linger.
-			in.Close()
-			out.Close()
-			c.undelivered.Add(in.Stats().Undelivered + out.Stats().Undelivered)
+			c.undelivered.Add(closeCount(in) + closeCount(out))
 			if err != nil {
 				c.fail(err)
 			}
@@ -267,8 +265,7 @@ func Start[In, Out any](ctx context.Context, p Plan[In, Out], opts ...Option) (*
 		defer c.wg.Done()
 		defer close(c.out)
 		err := c.drainTail(tail, outCodec)
-		tail.Close()
-		c.undelivered.Add(tail.Stats().Undelivered)
+		c.undelivered.Add(closeCount(tail))
 		if err != nil {
 			c.fail(err)
 		} else {
@@ -277,8 +274,7 @@ func Start[In, Out any](ctx context.Context, p Plan[In, Out], opts ...Option) (*
 	}()
 	go func() {
 		c.wg.Wait()
-		c.head.Close()
-		c.undelivered.Add(c.head.Stats().Undelivered)
+		c.undelivered.Add(closeCount(c.head))
 		c.fail(context.Cause(cctx))
 		cancel(ErrClosed)
 		close(c.done)

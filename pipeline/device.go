@@ -123,8 +123,7 @@ func newDevice(ctx context.Context, kind string, ft, bt zchan.Type, fe, be strin
 		d.wg.Wait()
 		for _, s := range []*zchan.Socket[zchan.Msg]{d.front, d.back, d.capture} {
 			if s != nil {
-				s.Close()
-				d.undelivered.Add(s.Stats().Undelivered)
+				d.undelivered.Add(closeCount(s))
 			}
 		}
 		d.fail(context.Cause(dctx))

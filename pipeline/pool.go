@@ -376,10 +376,9 @@ func (p *Pool[Task, Result]) supervise() {
 	p.wcancel(context.Cause(p.ctx))
 	p.workers.Wait()
 	p.loops.Wait()
-	for _, s := range []*zchan.Socket[zchan.Msg]{p.vent, p.ctl, p.sink} {
-		s.Close()
-		p.undelivered.Add(s.Stats().Undelivered)
-	}
+	p.undelivered.Add(closeCount(p.vent))
+	p.ctl.Close() // KILL copies are not counted
+	p.undelivered.Add(closeCount(p.sink))
 	if p.inflight != nil {
 		p.mu.Lock()
 		p.undelivered.Add(uint64(len(p.inflight)))

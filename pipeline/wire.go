@@ -75,3 +75,15 @@ func remoteErr(where string, m zchan.Msg) error {
 	}
 	return fmt.Errorf("pipeline: %s: %w: %s", where, ErrRemote, text)
 }
+
+// closeCount closes s and returns how many messages it could not hand on:
+// zchan's count, plus what is left unread in its In buffer, which nobody
+// will read now that its reader has stopped.
+func closeCount(s *zchan.Socket[zchan.Msg]) uint64 {
+	s.Close()
+	n := s.Stats().Undelivered
+	for range s.In() { // closed by the owner once it has exited
+		n++
+	}
+	return n
+}

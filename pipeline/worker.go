@@ -35,15 +35,19 @@ func openWorker(ctx context.Context, o *options, name string, eps Endpoints) (*w
 	return w, nil
 }
 
-// close closes the sockets, tasks first, and returns what they could not
-// hand on.
+// close closes the sockets, tasks first, and returns how many tasks and
+// results they could not hand on (KILL copies left on control are not
+// counted).
 func (w *workerSockets) close() uint64 {
 	var n uint64
-	for _, s := range []*zchan.Socket[zchan.Msg]{w.tasks, w.ctl, w.results} {
-		if s != nil {
-			s.Close()
-			n += s.Stats().Undelivered
-		}
+	if w.tasks != nil {
+		n += closeCount(w.tasks)
+	}
+	if w.ctl != nil {
+		w.ctl.Close()
+	}
+	if w.results != nil {
+		n += closeCount(w.results)
 	}
 	return n
 }
