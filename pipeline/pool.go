@@ -150,6 +150,9 @@ func NewPool[Task, Result any](ctx context.Context, f Stage[Task, Result], opts 
 		failed:  make(chan struct{}),
 		done:    make(chan struct{}),
 	}
+	if o.aloTimeout > 0 {
+		p.inflight = make(map[uint64]*flight)
+	}
 	abort := func(err error) (*Pool[Task, Result], error) {
 		wcancel(err)
 		p.workers.Wait()
@@ -190,8 +193,7 @@ func NewPool[Task, Result any](ctx context.Context, f Stage[Task, Result], opts 
 
 	p.loops.Add(1)
 	go p.readSink()
-	if o.aloTimeout > 0 {
-		p.inflight = make(map[uint64]*flight)
+	if p.inflight != nil {
 		p.loops.Add(1)
 		go p.resend()
 	}
