@@ -209,10 +209,13 @@ func (a *Authenticator) Stats() AuthStats {
 	return AuthStats{Allowed: a.allowed.Load(), Denied: a.denied.Load()}
 }
 
-// Close unbinds the handler and waits for its goroutine to exit. From then
-// on libzmq lets in every client of a CURVE server still open in the
-// context (it has no handler to ask): close those servers first. Close is
-// idempotent and safe for concurrent use.
+// Close unbinds the handler and waits for its goroutine to exit. libzmq
+// releases the handler's endpoint a moment later, when it reaps the
+// socket; a handshake in between waits for an answer that never comes and
+// fails after the handshake interval. From then on libzmq lets in every
+// client of a CURVE server still open in the context (it has no handler
+// to ask): close those servers first. Close is idempotent and safe for
+// concurrent use.
 func (a *Authenticator) Close() error {
 	a.stop()
 	err := a.sock.Close()

@@ -255,8 +255,12 @@ func TestVerifyDetectsMissingHandler(t *testing.T) {
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
+	// libzmq unbinds the handler's endpoint when it reaps the closed
+	// socket: a probe in between is left unanswered and fails after the
+	// handshake interval (ErrProbe); after it, a random key gets in
+	// (ErrNotEnforced). Either way Listen must refuse to start.
 	_, err = secure.Listen(t.Context(), a, skp, zchan.Router, zchan.Frames, zchan.WithBind("tcp://127.0.0.1:*"))
-	if !errors.Is(err, secure.ErrNotEnforced) {
+	if !errors.Is(err, secure.ErrNotEnforced) && !errors.Is(err, secure.ErrProbe) {
 		t.Fatalf("Listen without a handler: %v", err)
 	}
 	if open := zc.Sockets(); len(open) != 0 {
