@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 )
@@ -42,6 +43,8 @@ func run() error {
 	flag.StringVar(&cfg.out, "out", "", "directory for results.json, results.md and results.png (default: none written)")
 	flag.BoolVar(&cfg.verbose, "v", false, "print every run")
 	flag.DurationVar(&runTimeoutFlag, "timeout", runTimeoutFlag, "fail a run that takes longer than this (the idle wait not counted)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	memProfile := flag.String("memprofile", "", "write an allocation profile (every allocation sampled) of the whole run to this file")
 	from := flag.String("from", "", "do not run: read this results.json and write results.md and results.png beside it (or to -out)")
 	childCase := flag.String("child", "", "internal: run this case once in this process and print the result")
 	childVariant := flag.String("child-variant", "", "internal: the variant for -child")
@@ -51,6 +54,26 @@ func run() error {
 	}
 	if *from != "" {
 		return replot(*from, cfg.out)
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if *memProfile != "" {
+		runtime.MemProfileRate = 1
+		defer func() {
+			if f, err := os.Create(*memProfile); err == nil {
+				pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+		}()
 	}
 	var err error
 	if cfg.scenario, err = regexp.Compile(*scen); err != nil {
@@ -209,5 +232,6 @@ func replot(path, out string) error {
 	if out == "" {
 		out = filepath.Dir(path)
 	}
+	rep.Targets = rep.targets()
 	return rep.write(out)
 }

@@ -19,6 +19,7 @@ func (rep *report) markdown() string {
 		rep.Started, m.CPU, m.Cores, m.GOMAXPROCS, m.OS, m.Kernel, m.Go, m.Libzmq, rep.Rounds, rep.Seconds, mode)
 	fmt.Fprintf(&b, "![throughput and round trip per variant](results.png)\n\n")
 	names := rep.variantNames()
+	rep.targetTable(&b)
 
 	fmt.Fprintf(&b, "### Throughput, one PUSH to one PULL\n\n")
 	fmt.Fprintf(&b, "Messages per second (MB/s for 64 KiB); in parentheses, the ratio to raw pebbe/zmq4 in the same run (higher is better). Every message is numbered and checked on arrival.\n\n")

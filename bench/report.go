@@ -66,6 +66,7 @@ type report struct {
 	Rounds   int           `json:"rounds"`
 	Variants []variantInfo `json:"variants"`
 	Records  []Record      `json:"records"`
+	Targets  []Target      `json:"targets"`
 }
 
 func (a *agg) record() Record {
@@ -153,6 +154,7 @@ func (rep *report) build(order []*agg) {
 			rec.RatioToRaw = round3(rec.headline() / base)
 		}
 	}
+	rep.Targets = rep.targets()
 }
 
 func (rep *report) write(dir string) error {
