@@ -178,16 +178,20 @@ func (s *Socket[T]) Send(ctx context.Context, v T) error {
 		return s.reason
 	default:
 	}
-	select {
-	case s.sendq <- frames: // room in the queue: the common case
-		s.queued.Add(1)
-		s.w.kick()
-		return nil
-	default:
+	if cap(s.sendq) > 0 {
+		select {
+		case s.sendq <- frames: // room in the queue: the common case
+			s.queued.Add(1)
+			s.w.kick()
+			return nil
+		default:
+		}
 	}
 	// About to block: the owner must select on sendq rather than park on
 	// ZMQ_FD. With an unbuffered queue the owner itself uncounts the caller
-	// when it takes the message, so that it can park again at once.
+	// when it takes the message, so that it can park again at once; every
+	// hand-over on an unbuffered queue goes through here, so each one is
+	// counted exactly once.
 	s.blocked.Add(1)
 	s.w.kick()
 	select {
