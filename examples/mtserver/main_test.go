@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"sync"
 	"testing"
@@ -108,12 +109,16 @@ socket.close()
 context.term()
 `
 
-// python returns a python3 that can import zmq: Debian's python3-zmq, which
-// scripts/deps.sh --test installs. It may not be the first python3 on the
-// PATH (pyenv, virtualenvs), so /usr/bin/python3 is tried too.
+// python returns a python3 that can import zmq: $PYTHON3 if set, else
+// python3 on the PATH, else /usr/bin/python3 (Debian's python3-zmq, which
+// scripts/deps.sh --test installs, is not seen by a pyenv or virtualenv
+// python3 that comes first on the PATH).
 func python(t *testing.T) string {
 	t.Helper()
-	for _, name := range []string{"python3", "/usr/bin/python3"} {
+	for _, name := range []string{os.Getenv("PYTHON3"), "python3", "/usr/bin/python3"} {
+		if name == "" {
+			continue
+		}
 		p, err := exec.LookPath(name)
 		if err == nil && exec.Command(p, "-c", "import zmq").Run() == nil {
 			return p
