@@ -63,7 +63,10 @@
 //     when the bound passes cancels the local workers' context (cause
 //     ErrKillBound): every local worker stops within the bound, provided
 //     its function honours its context. A remote worker that misses every
-//     KILL stops on its own context.
+//     KILL stops on its own context. KILL is the only message on the
+//     control link, so a worker whose SUB queue is full already holds a
+//     KILL; what PUB really loses is the KILL to a worker that connects
+//     (or reconnects) after it was sent, which the repeats reach.
 //
 // WithAtLeastOnce adds acknowledgements: a result acknowledges its task;
 // a task unanswered after the timeout is sent again (to live workers
