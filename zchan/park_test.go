@@ -1,0 +1,89 @@
+package zchan_test
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	zmq "github.com/pebbe/zmq4"
+
+	"github.com/zmqchan/zmqchan/internal/testutil"
+	"github.com/zmqchan/zmqchan/zchan"
+)
+
+// TestParkKickRoundTrips drives the owner's two ways of waiting (parked on
+// ZMQ_FD itself, or selecting with the waiter goroutine) through every
+// hand-over: REQ/REP round trips, where each Send on the unbuffered queue
+// must wake a parked owner, alternate with Do commands and with round
+// trips whose caller arrives while the owner selects. A lost kick leaves a
+// caller blocked with the owner parked: the per-step watchdog fails it.
+func TestParkKickRoundTrips(t *testing.T) {
+	eachTransport(t, func(t *testing.T, zc *zchan.Context, tr testutil.Transport) {
+		ctx := testContext(t, 2*time.Minute)
+		rep, req := pair(t, ctx, zc, tr, zchan.Rep, zchan.Req, zchan.String, nil, nil)
+		served := make(chan struct{})
+		go func() {
+			defer close(served)
+			for q := range rep.In() {
+				if rep.Send(ctx, q) != nil {
+					return
+				}
+			}
+		}()
+		const n = 5000
+		for i := range n {
+			step, cancel := context.WithTimeout(ctx, watchdog)
+			v := strconv.Itoa(i)
+			if err := req.Send(step, v); err != nil {
+				cancel()
+				t.Fatalf("round trip %d: send: %v", i, err)
+			}
+			select {
+			case got := <-req.In():
+				if got != v {
+					t.Fatalf("round trip %d: got %q", i, got)
+				}
+			case <-step.Done():
+				t.Fatalf("round trip %d: no reply within %v: lost wake-up", i, watchdog)
+			}
+			if i%97 == 0 { // a command between round trips: kicks a parked owner
+				if err := req.Do(step, func(*zmq.Socket) error { return nil }); err != nil {
+					t.Fatalf("round trip %d: do: %v", i, err)
+				}
+			}
+			cancel()
+		}
+		req.Close()
+		rep.Close()
+		if !testutil.Done(served, watchdog) {
+			t.Fatal("server did not end after Close")
+		}
+	})
+}
+
+// TestParkKickStopAndGo sends bursts with idle gaps in between, so the
+// receiving owner parks on ZMQ_FD between bursts and the sending owner
+// parks with an empty queue; every burst must arrive in full.
+func TestParkKickStopAndGo(t *testing.T) {
+	eachTransport(t, func(t *testing.T, zc *zchan.Context, tr testutil.Transport) {
+		ctx := testContext(t, 2*time.Minute)
+		pull, push := pair(t, ctx, zc, tr, zchan.Pull, zchan.Push, zchan.String, nil, nil)
+		next := 0
+		for burst := range 200 {
+			size := 1 + burst%70 // crosses the 64-message budget and buffers
+			for j := range size {
+				if err := push.Send(ctx, strconv.Itoa(next+j)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for j := range size {
+				got := testutil.MustRecv(t, pull.In(), watchdog, "burst "+strconv.Itoa(burst))
+				if got != strconv.Itoa(next+j) {
+					t.Fatalf("burst %d: got %q, want %d", burst, got, next+j)
+				}
+			}
+			next += size
+		}
+	})
+}
