@@ -206,7 +206,8 @@ func TestBrokerPython(t *testing.T) {
 			if err := brokerProc.Wait(t); err != nil {
 				t.Fatalf("%s after SIGTERM: %v\n%s", broker, err, brokerProc.Stderr)
 			}
-			brokerProc.Stdout.WaitFor(t, "Forwarded 10 requests and 10 replies", time.Second)
+			want := map[string]string{"rrbroker": "Forwarded 10 requests and 10 replies", "msgqueue": "Forwarded 20 messages"}[broker]
+			brokerProc.Stdout.WaitFor(t, want, time.Second)
 		})
 	}
 }

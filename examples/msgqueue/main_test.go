@@ -86,5 +86,5 @@ func TestRouting(t *testing.T) {
 	if err := queue.Wait(t); err != nil {
 		t.Errorf("msgqueue after interrupt: %v", err)
 	}
-	out.WaitFor(t, fmt.Sprintf("Forwarded %d requests and %d replies", clients*requests, clients*requests), time.Second)
+	out.WaitFor(t, fmt.Sprintf("Forwarded %d messages", 2*clients*requests), time.Second)
 }

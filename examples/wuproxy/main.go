@@ -5,10 +5,11 @@
 // the external network (tcp://*:8100; the guide's tcp://10.1.1.0:8100).
 // Updates flow from the server to the subscribers, and subscriptions flow
 // back, so the server only sends what someone downstream wants. The
-// guide's zmq_proxy is one select over the two sockets.
+// guide's zmq_proxy is the FORWARDER device, pipeline.Forwarder, which
+// stops when its context ends.
 //
-// It runs until Ctrl-C or SIGTERM, then prints what it forwarded and
-// exits 0. Run it between wuserver and wuclient -connect tcp://localhost:8100.
+// It runs until Ctrl-C or SIGTERM, then prints how many messages (updates
+// and subscriptions) it forwarded and exits 0. Run it between wuserver and wuclient -connect tcp://localhost:8100.
 //
 //	go run ./examples/wuproxy
 package main
@@ -20,6 +21,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/zmqchan/zmqchan/pipeline"
 	"github.com/zmqchan/zmqchan/shutdown"
 	"github.com/zmqchan/zmqchan/zchan"
 )
@@ -33,8 +35,8 @@ func main() {
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("wuproxy", flag.ContinueOnError)
-	frontendEP := fs.String("frontend", "tcp://localhost:5556", "endpoint of the weather server (internal network)")
-	backendEP := fs.String("backend", "tcp://*:8100", "endpoint to bind for subscribers (external network)")
+	frontend := fs.String("frontend", "tcp://localhost:5556", "endpoint of the weather server (internal network)")
+	backend := fs.String("backend", "tcp://*:8100", "endpoint to bind for subscribers (external network)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: wuproxy [-frontend endpoint] [-backend endpoint]")
 		fs.PrintDefaults()
@@ -55,53 +57,18 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	defer zc.Term(context.Background())
 
-	// This is where the weather server sits.
-	frontend, err := zchan.Open(ctx, zchan.XSub, zchan.WithContext(zc), zchan.WithConnect(*frontendEP))
+	// The XSUB connects to where the weather server sits (">" means
+	// connect); the XPUB is bound to our public endpoint for subscribers.
+	proxy, err := pipeline.Forwarder(ctx, ">"+*frontend, *backend, pipeline.WithContext(zc))
 	if err != nil {
 		return err
 	}
-	defer frontend.Close()
-	// This is our public endpoint for subscribers.
-	backend, err := zchan.Open(ctx, zchan.XPub, zchan.WithContext(zc), zchan.WithBind(*backendEP))
-	if err != nil {
-		return err
-	}
-	defer backend.Close()
+	defer proxy.Close()
+	<-proxy.Done()
 
-	// Neither Send below waits long: XPUB drops what a slow subscriber
-	// cannot take, and XSUB keeps subscriptions until the server is there.
-	updates, subscriptions := 0, 0
-	defer func() { fmt.Fprintf(out, "Forwarded %d updates and %d subscriptions\n", updates, subscriptions) }()
-	for {
-		select {
-		case update, ok := <-frontend.In():
-			if !ok {
-				return ended(ctx, frontend.Err())
-			}
-			if err := backend.Send(ctx, update); err != nil {
-				return ended(ctx, err)
-			}
-			updates++
-		case subscription, ok := <-backend.In():
-			if !ok {
-				return ended(ctx, backend.Err())
-			}
-			// [1, prefix...] subscribes, [0, prefix...] unsubscribes.
-			if err := frontend.Send(ctx, subscription); err != nil {
-				return ended(ctx, err)
-			}
-			subscriptions++
-		case <-ctx.Done():
-			return nil
-		}
-	}
-}
-
-// ended turns the error that ended the loop into the program's result: an
-// interrupt is a clean exit, anything else is a failure.
-func ended(ctx context.Context, err error) error {
+	fmt.Fprintf(out, "Forwarded %d messages\n", proxy.Forwarded())
 	if ctx.Err() != nil {
-		return nil
+		return nil // Ctrl-C: a clean exit
 	}
-	return err
+	return proxy.Err()
 }

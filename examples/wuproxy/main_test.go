@@ -61,5 +61,5 @@ func TestProxy(t *testing.T) {
 	if err := proxy.Wait(t); err != nil {
 		t.Errorf("wuproxy after interrupt: %v", err)
 	}
-	out.WaitFor(t, "Forwarded 1 updates and 1 subscriptions", time.Second)
+	out.WaitFor(t, "Forwarded 2 messages", time.Second) // one subscription, one update
 }
