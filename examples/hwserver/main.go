@@ -67,7 +67,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 				return ended(ctx, responder.Err())
 			}
 			fmt.Fprintf(out, "Received %s\n", request)
-			if err := sleep(ctx, *work); err != nil {
+			if !sleep(ctx, *work) {
 				return nil // interrupted while working
 			}
 			if err := responder.Send(ctx, "World"); err != nil {
@@ -79,15 +79,15 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 }
 
-// sleep waits d or until ctx ends, whichever comes first.
-func sleep(ctx context.Context, d time.Duration) error {
+// sleep waits d; it reports false if ctx ended first.
+func sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
-		return nil
+		return true
 	case <-ctx.Done():
-		return ctx.Err()
+		return false
 	}
 }
 

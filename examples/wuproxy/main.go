@@ -9,7 +9,8 @@
 // stops when its context ends.
 //
 // It runs until Ctrl-C or SIGTERM, then prints how many messages (updates
-// and subscriptions) it forwarded and exits 0. Run it between wuserver and wuclient -connect tcp://localhost:8100.
+// and subscriptions) it forwarded and exits 0. Run it between wuserver and
+// wuclient -connect tcp://localhost:8100.
 //
 //	go run ./examples/wuproxy
 package main
