@@ -35,4 +35,4 @@ bench:
 # are printed, never asserted.
 bench-quick:
 	@./scripts/deps.sh --bench
-	cd bench && $(GO) vet . && $(GO) run . -quick
+	cd bench && $(GO) vet . && $(GO) test -race -count=1 . && $(GO) run . -quick

@@ -40,8 +40,8 @@ func cases(quick bool) []*Case {
 	// Counts: enough for a run of the fast variants to last a tenth of a
 	// second or more, few enough for the slow ones (a round trip through a
 	// 1 ms poll loop takes over 2 ms) to keep the suite under 10 minutes.
-	thrN := map[int]int{64: 80_000, 1024: 30_000, 64 << 10: 3_000}
-	rttN := 400
+	thrN := map[int]int{64: 100_000, 1024: 40_000, 64 << 10: 3_000}
+	rttN := 500
 	if quick {
 		thrN = map[int]int{64: 3000, 1024: 1000, 64 << 10: 100}
 		rttN = 50
@@ -58,7 +58,7 @@ func cases(quick bool) []*Case {
 	for _, t := range append(transports, "chan") {
 		cs = append(cs, &Case{Scenario: "rtt-dealer-router", Transport: t, Size: 64, N: rttN, run: roundTrip(Dealer, Router)})
 	}
-	fanN, chainN, idle, openN := 30_000, 15_000, 10*time.Second, 1000
+	fanN, chainN, idle, openN := 40_000, 20_000, 10*time.Second, 1000
 	if quick {
 		fanN, chainN, idle, openN = 1000, 1000, 200*time.Millisecond, 100
 	}

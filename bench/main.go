@@ -1,7 +1,3 @@
-// Command bench compares zmqchan with the other ways of using ZeroMQ from
-// Go (raw pebbe/zmq4, pebbe's Reactor, a hand-made goroutine bridge,
-// goczmq's Channeler, the pure-Go go-zeromq/zmq4) and with plain Go
-// channels, in one run on one machine. See README.md.
 package main
 
 import (
@@ -157,6 +153,7 @@ func run() error {
 					fmt.Fprintf(os.Stderr, "FAIL %s %s: %v\n", c.id(), v.Name, err)
 					continue
 				}
+				res.round = round
 				a.runs = append(a.runs, res)
 				runs++
 				if cfg.verbose {

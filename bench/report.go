@@ -42,7 +42,8 @@ type Record struct {
 	// libzmq's I/O threads included) per million messages, median over runs.
 	CPUsPerMillion float64 `json:"cpu_s_per_million"`
 	// RatioToRaw compares the case's headline number with raw pebbe/zmq4's
-	// in the same run: msgs_per_sec over raw's for throughput and fan-in
+	// in the same run, as the median over rounds of the ratio within each
+	// round: msgs_per_sec over raw's for throughput and fan-in
 	// (above 1 is faster), rtt_p50_us over raw's for rtt-* (below 1 is
 	// faster), cpu over raw's for idle, time per socket over raw's for
 	// open-close.
@@ -134,27 +135,70 @@ func (r *Record) headline() float64 {
 }
 
 func (rep *report) build(order []*agg) {
-	raw := make(map[string]float64)
+	raw := make(map[string]*agg)
+	for _, a := range order {
+		if a.v.Name == rawName {
+			raw[a.c.id()] = a
+		}
+	}
 	for _, a := range order {
 		rec := a.record()
-		if a.v.Name == rawName {
-			raw[a.c.id()] = rec.headline()
+		// Plain channels have no transport: they compare with raw inproc.
+		c := *a.c
+		if c.Transport == "chan" {
+			c.Transport = "inproc"
+		}
+		if base := raw[c.id()]; base != nil {
+			rec.RatioToRaw = round3(pairedRatio(a, base))
 		}
 		rep.Records = append(rep.Records, rec)
 	}
-	for i := range rep.Records {
-		rec := &rep.Records[i]
-		// Plain channels have no transport: they compare with raw inproc.
-		t := rec.Transport
-		if t == "chan" {
-			t = "inproc"
-		}
-		c := Case{Scenario: rec.Scenario, Transport: t, Size: rec.Size}
-		if base := raw[c.id()]; base > 0 {
-			rec.RatioToRaw = round3(rec.headline() / base)
+	rep.Targets = rep.targets()
+}
+
+// pairedRatio is the median over rounds of a's headline over raw's in the
+// same round: runs of one round ran next to each other, so the pairing
+// cancels most of the machine's drift. Without rounds in common it is the
+// ratio of the two records' headlines.
+func pairedRatio(a, raw *agg) float64 {
+	byRound := make(map[int]float64)
+	for _, r := range raw.runs {
+		if h := r.headline(a.c.Scenario); h > 0 {
+			byRound[r.round] = h
 		}
 	}
-	rep.Targets = rep.targets()
+	var ratios []float64
+	for _, r := range a.runs {
+		if b, ok := byRound[r.round]; ok {
+			if h := r.headline(a.c.Scenario); h > 0 {
+				ratios = append(ratios, h/b)
+			}
+		}
+	}
+	if len(ratios) > 0 && len(a.runs) > 1 {
+		return median(ratios)
+	}
+	ra, rb := a.record(), raw.record()
+	if b := rb.headline(); b > 0 {
+		return ra.headline() / b
+	}
+	return 0
+}
+
+// headline is the number ratio_to_raw compares, for one run.
+func (r result) headline(scenario string) float64 {
+	switch {
+	case strings.HasPrefix(scenario, "rtt"):
+		return us(percentile(r.rtts, 50))
+	case scenario == "idle":
+		return r.extra["cpu_percent"]
+	case scenario == "open-close":
+		return r.extra["open_close_us_per_socket"]
+	}
+	if r.msgs == 0 || r.w.wall <= 0 {
+		return 0
+	}
+	return float64(r.msgs) / r.w.wall.Seconds()
 }
 
 func (rep *report) write(dir string) error {

@@ -8,6 +8,7 @@ import (
 
 // result is one run of one case by one variant.
 type result struct {
+	round int
 	msgs  int // messages (or round trips) inside the window
 	bytes int64
 	w     window

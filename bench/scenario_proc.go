@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -133,8 +132,6 @@ func runOpenClose(c *Case, v *Variant, env Env, eps *endpoints) (result, error) 
 	runtime.ReadMemStats(&ms0)
 	baseThreads, baseFDs, baseRSS := threads(), fds(), rss()
 	var opened, closed sync.WaitGroup
-	var left atomic.Int64
-	left.Store(int64(c.N))
 	allOpen, allClosed := make(chan struct{}), make(chan struct{})
 	opened.Add(c.N)
 	closed.Add(c.N)
