@@ -536,9 +536,10 @@ func (st *ownerState[T]) finish(reason error) {
 	if st.hasIn {
 		undelivered++
 	}
-	if !terminated && s.typ.canRecv() {
+	if !errors.Is(reason, ErrTerminated) && s.typ.canRecv() {
 		// What libzmq already queued for us is lost when the socket closes:
-		// count it rather than lose it silently.
+		// count it rather than lose it silently. (Also when the flush above
+		// gave up: that concerns the outbound side only.)
 		for i := 0; i < maxCloseDrain; i++ {
 			if _, _, err := st.recvFrames(); err != nil {
 				break
