@@ -275,3 +275,47 @@ func TestCancelOpenContext(t *testing.T) {
 		}
 	}
 }
+
+// TestCloseCountsUndeliveredBothWays closes a DEALER that holds messages
+// in both directions when its linger runs out: outbound ones its peer
+// cannot take (the peer reads nothing and its HWM is reached), inbound ones
+// its own consumer never read. Every one must be counted: those Send
+// accepted are in MsgsOut or Undelivered, and those that arrived (one held
+// for the consumer, the rest queued in libzmq) are in Undelivered too.
+func TestCloseCountsUndeliveredBothWays(t *testing.T) {
+	ctx := testContext(t, watchdog)
+	zc := newContext(t)
+	const inbound, sendBuf = 5, 2
+	b := open(t, ctx, zchan.Dealer, zchan.Frames, zchan.WithContext(zc), zchan.WithBind(testutil.Inproc(t)),
+		zchan.WithRecvHWM(1), zchan.WithSendHWM(inbound), zchan.WithRecvBuffer(0))
+	a, err := zchan.Open(ctx, zchan.Dealer, zchan.WithContext(zc), zchan.WithConnect(b.Endpoints()[0]),
+		zchan.WithSendHWM(1), zchan.WithRecvBuffer(0), zchan.WithSendBuffer(sendBuf), zchan.WithLinger(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := testutil.MustRecv(t, sendAll(ctx, b, func(int) zchan.Msg { return zchan.NewMsg("in") }, inbound), watchdog, "peer sender"); err != nil {
+		t.Fatal(err)
+	}
+	if !testutil.Eventually(watchdog, func() bool { return b.Stats().MsgsOut == inbound && a.Stats().MsgsIn == 1 }) {
+		t.Fatalf("peer stats %+v, DEALER stats %+v: want %d sent, 1 held", b.Stats(), a.Stats(), inbound)
+	}
+	sent := 0
+	for {
+		sctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		err := a.Send(sctx, zchan.NewMsg("out"))
+		cancel()
+		if err != nil {
+			break
+		}
+		sent++
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st := a.Stats()
+	t.Logf("DEALER: %d accepted, stats %+v", sent, st)
+	if want := uint64(sent) - st.MsgsOut + inbound; st.Undelivered != want {
+		t.Errorf("Undelivered = %d, want %d: %d accepted - %d sent out + %d arrived and never read",
+			st.Undelivered, want, sent, st.MsgsOut, inbound)
+	}
+}
