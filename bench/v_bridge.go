@@ -94,7 +94,7 @@ func (c *chanSock) deliver(m [][]byte) error {
 func bridgeVariant() *Variant {
 	return &Variant{
 		Name: "bridge",
-		Doc:  "hand-made goroutine bridge over pebbe/zmq4: blocking loops, or zmq_poll with a 1 ms timeout for two-way sockets",
+		Doc:  "hand-made goroutine bridge over pebbe/zmq4, one goroutine per socket: blocking loops for PUSH and PULL (100 ms receive timeout, to notice Close), zmq_poll with a 1 ms timeout for two-way sockets",
 		New: func() (Env, error) {
 			e, err := newPebbeEnv()
 			if err != nil {

@@ -16,7 +16,7 @@ const reactorOutBuffer = 128
 func reactorVariant() *Variant {
 	return &Variant{
 		Name: "reactor",
-		Doc:  "pebbe/zmq4 Reactor per socket, 1 ms poll interval, channels in and out",
+		Doc:  "pebbe/zmq4's Reactor, one per socket: a POLLIN handler hands messages to a channel, AddChannel feeds sends (buffered 128); 1 ms poll interval",
 		New: func() (Env, error) {
 			e, err := newPebbeEnv()
 			if err != nil {
