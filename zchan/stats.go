@@ -21,9 +21,11 @@ type Stats struct {
 	// it (high-water mark reached or no peer) and had to wait for POLLOUT.
 	SendStalls uint64
 	// Undelivered counts messages the socket held when it ended: accepted
-	// by Send but never taken by libzmq, or received from libzmq but never
-	// taken by the consumer of In (this includes what was still queued in
-	// libzmq's receive queue at close).
+	// by Send but never taken by libzmq (within the linger), or received
+	// from libzmq but never put in In's buffer (this includes what was
+	// still queued in libzmq's receive queue at close). Messages already in
+	// In's buffer are not counted: they stay readable from In after it is
+	// closed, and a consumer that stops reading early owns that loss.
 	Undelivered uint64
 }
 
