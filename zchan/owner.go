@@ -188,6 +188,14 @@ func (st *ownerState[T]) loop(ctx context.Context) error {
 		}
 		if moved > 0 {
 			st.idleSpin = 0
+			if !exhausted {
+				// Let the goroutines this turn readied (a consumer of In, a
+				// blocked Send) run before the owner spends system calls on
+				// parking: a reply they send is then taken on the next turn
+				// instead of costing a kick and a wake.
+				runtime.Gosched()
+				continue
+			}
 		}
 		var readyCh <-chan struct{}
 		if exhausted {
