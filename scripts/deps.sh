@@ -19,7 +19,16 @@ done
 pkgs=()
 command -v pkg-config >/dev/null 2>&1 || pkgs+=(pkg-config)
 if ! pkg-config --exists libzmq 2>/dev/null; then pkgs+=(libzmq3-dev); fi
-if [ "$want_test" = 1 ] && ! python3 -c 'import zmq' 2>/dev/null; then
+# The interop tests look for a python3 that can import zmq as $PYTHON3, then
+# python3 on PATH, then /usr/bin/python3 (a pyenv or venv python3 on PATH
+# does not see Debian's python3-zmq); check the same places.
+have_pyzmq() {
+  for p in "${PYTHON3:-}" python3 /usr/bin/python3; do
+    [ -n "$p" ] && command -v "$p" >/dev/null 2>&1 && "$p" -c 'import zmq' 2>/dev/null && return 0
+  done
+  return 1
+}
+if [ "$want_test" = 1 ] && ! have_pyzmq; then
   command -v python3 >/dev/null 2>&1 || pkgs+=(python3)
   pkgs+=(python3-zmq)
 fi
