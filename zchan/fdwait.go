@@ -38,6 +38,13 @@ type fdWaiter struct {
 	mu     sync.Mutex
 	parked atomic.Bool // the owner is in park, or about to be
 	kicked bool        // a kick set the deadline; guarded by mu
+
+	// pfd and readFn serve the level check of readable without an
+	// allocation per wait. RawRead holds the descriptor's read lock while
+	// it calls readFn, and the owner parks only when the waiter goroutine
+	// is not armed, so one pfd is enough.
+	pfd    []unix.PollFd
+	readFn func(uintptr) bool
 }
 
 // past is a read deadline that has already expired.
@@ -68,6 +75,8 @@ func newFDWaiter(zfd int) (*fdWaiter, error) {
 		quit:  make(chan struct{}),
 		done:  make(chan struct{}),
 	}
+	w.pfd = []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	w.readFn = w.readable
 	go w.run()
 	return w, nil
 }
@@ -85,7 +94,7 @@ func (w *fdWaiter) run() {
 		// signal that arrived before the reset is still readable on the
 		// eventfd (libzmq reads it only when it processes commands), and one
 		// that arrives after the reset is a new edge the poller remembers.
-		err := w.rc.Read(readable)
+		err := w.rc.Read(w.readFn)
 		select {
 		case <-w.quit:
 			return
@@ -100,15 +109,15 @@ func (w *fdWaiter) run() {
 	}
 }
 
-// readable polls fd's level without blocking.
-func readable(fd uintptr) bool {
-	p := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+// readable polls the descriptor's level without blocking.
+func (w *fdWaiter) readable(uintptr) bool {
 	for {
-		n, err := unix.Poll(p, 0)
+		w.pfd[0].Revents = 0
+		n, err := unix.Poll(w.pfd, 0)
 		if err == unix.EINTR {
 			continue
 		}
-		return err != nil || (n > 0 && p[0].Revents != 0)
+		return err != nil || (n > 0 && w.pfd[0].Revents != 0)
 	}
 }
 
@@ -130,7 +139,7 @@ func (w *fdWaiter) park(pending func() bool) (busy bool, err error) {
 	w.parked.Store(true)
 	w.mu.Unlock()
 	if busy = pending(); !busy {
-		err = w.rc.Read(readable)
+		err = w.rc.Read(w.readFn)
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			err = nil
 		}

@@ -137,11 +137,12 @@ type ownerState[T any] struct {
 	// REP: a request arrived and its reply has not been sent.
 	turn bool
 
-	taken    uint64 // messages taken from sendq; Socket.queued counts those put in
-	stalled  bool   // the held outbound message hit EAGAIN
-	dropping bool   // a drop episode is under way
-	decoding bool   // a decode-error episode is under way
-	idleSpin int    // EVENTS said ready but a turn moved nothing
+	pendingFn func() bool // st.pending bound to the loop's context, made once
+	taken     uint64      // messages taken from sendq; Socket.queued counts those put in
+	stalled   bool        // the held outbound message hit EAGAIN
+	dropping  bool        // a drop episode is under way
+	decoding  bool        // a decode-error episode is under way
+	idleSpin  int         // EVENTS said ready but a turn moved nothing
 }
 
 // wantRecv reports whether the owner should take a message off the socket.
@@ -225,7 +226,10 @@ func (st *ownerState[T]) loop(ctx context.Context) error {
 			// ZMQ_FD right here, without the hop through the waiter.
 			// If something else needs it, select below.
 			if !st.hasIn && !st.armed && s.blocked.Load() == 0 {
-				busy, err := st.w.park(func() bool { return st.pending(ctx) })
+				if st.pendingFn == nil {
+					st.pendingFn = func() bool { return st.pending(ctx) }
+				}
+				busy, err := st.w.park(st.pendingFn)
 				if err != nil {
 					return fmt.Errorf("zchan: wait on ZMQ_FD: %w", err)
 				}
