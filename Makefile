@@ -29,6 +29,7 @@ vet: deps
 bench:
 	@./scripts/deps.sh --bench
 	cd bench && $(GO) vet . && $(GO) run . -out .
+	./scripts/readme-bench.sh
 
 # A few seconds of the same suite with few messages: checks that every
 # variant still builds, runs and delivers every message in order. Timings

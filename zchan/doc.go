@@ -10,8 +10,11 @@
 // provides when it moves a goroutine; single ownership, not an OS-thread
 // lock, is what keeps a socket safe. WithLockOSThread locks the owner to
 // its thread anyway; it is off by default because every wake of a locked
-// goroutine is a hand-off to one particular OS thread (measured here: about
-// ten context switches and ten times the round-trip latency on inproc).
+// goroutine is a hand-off to one particular OS thread. Measured on a
+// 2-core machine against raw pebbe/zmq4 in the same run (REQ/REP, both
+// ends bridged, inproc): locked, about 220 µs per round trip, 15 to 17
+// times raw; unlocked, 1.4 to 1.9 times raw, with 0.2 context switches
+// per round trip against raw's 2.2. bench/ has the full comparison.
 //
 // # Waiting
 //
@@ -24,7 +27,13 @@
 // shows nothing it can act on. Each turn moves at most WithBudget messages
 // (default 64) before the owner looks at its channels again, so sends,
 // commands and cancellation stay prompt on a flooded socket; after a turn
-// that used its whole budget it goes on without waiting for an edge. REQ
+// that used its whole budget it goes on without waiting for an edge.
+// When nothing is held for the consumer and no caller waits on a channel,
+// the owner parks on the descriptor itself; Send, Do, Close and
+// cancellation wake it by expiring the descriptor's read deadline. After
+// a turn that moved messages it yields once before parking, so that the
+// goroutines it readied run first and their replies are taken without a
+// wake-up. REQ
 // and REP report EFSM when asked to act out of turn; the owner treats it as
 // "would block" and keeps the alternation itself: a REQ takes the next
 // request only after the reply has arrived, a REP takes a reply only after
