@@ -195,7 +195,13 @@ func (st *ownerState[T]) loop(ctx context.Context) error {
 				// parking: a reply they send is then taken on the next turn
 				// instead of costing a kick and a wake.
 				runtime.Gosched()
-				continue
+				if !st.pending(ctx) {
+					continue
+				}
+				// A command, Close or cancellation is waiting: look at the
+				// channels once, without waiting for an edge, so a steady
+				// trickle of messages cannot keep the owner from them.
+				exhausted = true
 			}
 		}
 		var readyCh <-chan struct{}

@@ -2,6 +2,7 @@ package zchan_test
 
 import (
 	"context"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -84,6 +85,52 @@ func TestParkKickStopAndGo(t *testing.T) {
 				}
 			}
 			next += size
+		}
+	})
+}
+
+// TestControlWithSlowConsumer keeps a PULL's In full: its consumer takes
+// one message at a time, a little slower than the PUSH sends, so every
+// turn of the owner moves a message or two and never uses its budget. Do,
+// Subscribe-style commands and Close must still be seen by the owner.
+func TestControlWithSlowConsumer(t *testing.T) {
+	eachTransport(t, func(t *testing.T, zc *zchan.Context, tr testutil.Transport) {
+		ctx := testContext(t, 2*time.Minute)
+		pull, push := pair(t, ctx, zc, tr, zchan.Pull, zchan.Push, zchan.String, nil, nil)
+		sctx, stop := context.WithCancel(ctx)
+		defer stop()
+		errc := sendAll(sctx, push, strconv.Itoa, 1<<30)
+		consumed := make(chan struct{})
+		go func() {
+			defer close(consumed)
+			for range pull.In() {
+				for range 50 {
+					runtime.Gosched() // slower than the sender: In stays full
+				}
+			}
+		}()
+		for i := range 20 {
+			step, cancel := context.WithTimeout(ctx, watchdog)
+			if err := pull.Do(step, func(*zmq.Socket) error { return nil }); err != nil {
+				cancel()
+				t.Fatalf("Do %d on a socket whose consumer lags: %v", i, err)
+			}
+			cancel()
+		}
+		closed := make(chan error, 1)
+		go func() { closed <- pull.Close() }()
+		select {
+		case err := <-closed:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(watchdog):
+			t.Fatal("Close did not return while the consumer lagged")
+		}
+		stop()
+		<-errc
+		if !testutil.Done(consumed, watchdog) {
+			t.Fatal("consumer did not see In closed")
 		}
 	})
 }
