@@ -35,6 +35,8 @@ func TestOpenRejects(t *testing.T) {
 		{"no transport", zchan.Pull, []zchan.Option{zchan.WithBind("127.0.0.1:5555")}, zchan.ErrBadEndpoint},
 		{"bad tcp address", zchan.Pull, []zchan.Option{zchan.WithBind("tcp://300.1.2.3:5555")}, zchan.ErrBadEndpoint},
 		{"bad tcp port", zchan.Pull, []zchan.Option{zchan.WithBind("tcp://127.0.0.1:port")}, zchan.ErrBadEndpoint},
+		{"tcp port over 65535 (libzmq wraps it)", zchan.Pull, []zchan.Option{zchan.WithBind("tcp://127.0.0.1:99999")}, zchan.ErrBadEndpoint},
+		{"connect to a port over 65535", zchan.Push, []zchan.Option{zchan.WithConnect("tcp://127.0.0.1:70000")}, zchan.ErrBadEndpoint},
 		{"empty endpoint", zchan.Push, []zchan.Option{zchan.WithConnect("")}, zchan.ErrBadEndpoint},
 		{"connect without port", zchan.Push, []zchan.Option{zchan.WithConnect("tcp://127.0.0.1")}, zchan.ErrBadEndpoint},
 		{"tcp address in use", zchan.Pull, []zchan.Option{zchan.WithBind(tcpTaken)}, zchan.ErrAddrInUse},

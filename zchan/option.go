@@ -2,6 +2,8 @@ package zchan
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	zmq "github.com/pebbe/zmq4"
@@ -78,6 +80,35 @@ func (o *options) validate(t Type) error {
 	}
 	if len(o.subscribe) > 0 && t != Sub {
 		return fmt.Errorf("zchan: subscriptions on a %s socket: %w", t, ErrInvalidOption)
+	}
+	for _, ep := range append(append([]string(nil), o.binds...), o.connects...) {
+		if err := checkPort(ep); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkPort refuses a tcp endpoint whose port is a number outside 0 to
+// 65535: libzmq 4.3 accepts it and binds or connects to the port modulo
+// 65536, which is never what was meant. Everything else about an endpoint
+// is left to libzmq.
+func checkPort(ep string) error {
+	rest, ok := strings.CutPrefix(ep, "tcp://")
+	if !ok {
+		return nil
+	}
+	i := strings.LastIndexByte(rest, ':')
+	if i < 0 {
+		return nil
+	}
+	port := rest[i+1:]
+	n, err := strconv.Atoi(port)
+	if err != nil || port == "" || port[0] == '+' || port[0] == '-' {
+		return nil // "*", a service name or garbage: libzmq decides
+	}
+	if n > 65535 {
+		return fmt.Errorf("zchan: endpoint %q: port %d out of range: %w", ep, n, ErrBadEndpoint)
 	}
 	return nil
 }
