@@ -303,7 +303,11 @@ func (c *Chain[In, Out]) drainTail(tail *zchan.Socket[zchan.Msg], codec zchan.Co
 		}
 		switch kindOf(m) {
 		case kData:
-			v, err := codec.Decode(m[1:])
+			frames, err := valueOf(m, dataHdrLen)
+			if err != nil {
+				return fmt.Errorf("pipeline: %s: output: %w", c.name, err)
+			}
+			v, err := codec.Decode(frames)
 			if err != nil {
 				return fmt.Errorf("pipeline: %s: output: decode: %w", c.name, err)
 			}

@@ -26,8 +26,8 @@ func codecFor[T any](o *options) zchan.Codec[T] {
 	return zchan.JSON[T]()
 }
 
-// encode runs c.Encode and refuses an empty result: a link message needs
-// at least its header.
+// encode runs c.Encode and wraps its error. An empty result is a value of
+// no frames, which a link carries as its header alone (see wire.go).
 func encode[T any](c zchan.Codec[T], v T) ([][]byte, error) {
 	f, err := c.Encode(v)
 	if err != nil {

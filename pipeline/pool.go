@@ -283,7 +283,12 @@ func (p *Pool[Task, Result]) readSink() {
 				p.st.skipped.Add(1)
 				continue
 			}
-			v, err := p.resCodec.Decode(m[1:])
+			frames, err := valueOf(m, idHdrLen)
+			if err != nil {
+				p.fail(fmt.Errorf("pipeline: %s: result: %w", p.name, err))
+				return
+			}
+			v, err := p.resCodec.Decode(frames)
 			if err != nil {
 				p.fail(fmt.Errorf("pipeline: %s: result: decode: %w", p.name, err))
 				return

@@ -69,7 +69,11 @@ func runStage(ctx context.Context, name string, p proc, in, out *zchan.Socket[zc
 		}
 		switch kindOf(m) {
 		case kData:
-			res, err := p(ctx, m[1:])
+			frames, err := valueOf(m, dataHdrLen)
+			if err != nil {
+				return fmt.Errorf("pipeline: stage %q: input: %w", name, err)
+			}
+			res, err := p(ctx, frames)
 			if errors.Is(err, ErrSkip) {
 				continue
 			}

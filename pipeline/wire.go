@@ -7,17 +7,25 @@ import (
 	"github.com/zmqchan/zmqchan/zchan"
 )
 
-// Every message on a link starts with a header frame saying what it is;
-// the frames of the user's value, as its codec made them, follow. The
-// header costs one small frame per message and keeps user frames opaque.
+// Every message on a link starts with a header saying what it is, folded
+// into the front of its first frame; the frames of the user's value, as
+// its codec made them, follow (the first one behind the header). Folding
+// costs one copy of the first frame when sending and saves a whole frame
+// per message on every hop: a frame is a libzmq send on one side and a
+// receive plus a "more?" query on the other, each several cgo calls,
+// which is far dearer than copying a few bytes. A value its codec encodes
+// as no frames at all travels as the header alone, with the kind in upper
+// case (kData becomes 'D', kTask 'T', kResult 'R'), so it stays distinct
+// from a value encoded as one empty frame.
 //
 // Chain links: kData + value frames; kEnd (the end of the stream, sent by
-// Close and forwarded by every stage); kFail + one frame of error text (a
-// remote stage failed).
+// Close and forwarded by every stage); kFail, then one frame of error text
+// (a remote stage failed).
 //
 // Pool tasks: kTask+id (9 bytes) + value frames. Pool results: kResult+id
 // + value frames; kSkipped+id; kHello and kBye (a remote worker joined or
-// stopped); kFail + error text. Control: the single frame "KILL".
+// stopped); kFail, then a frame of error text. Control: the single frame
+// "KILL".
 const (
 	kData    = 'd'
 	kEnd     = 'e'
@@ -29,6 +37,16 @@ const (
 	kBye     = 'b'
 )
 
+// Header lengths: the kind byte, and for pool tasks and results the id.
+const (
+	dataHdrLen = 1
+	idHdrLen   = 9
+)
+
+// caseBit turns a lower-case kind into the upper-case kind of the same
+// message with a value of no frames.
+const caseBit = 'a' - 'A'
+
 var (
 	hdrData  = []byte{kData}
 	endMsg   = zchan.Msg{{kEnd}}
@@ -37,28 +55,67 @@ var (
 	killMsg  = zchan.Msg{[]byte("KILL")}
 )
 
+// kindOf returns a message's kind, the no-frames forms of kData, kTask and
+// kResult mapped to the kinds themselves, or 0 for a message with no
+// header.
 func kindOf(m zchan.Msg) byte {
 	if len(m) == 0 || len(m[0]) == 0 {
 		return 0
 	}
-	return m[0][0]
+	switch k := m[0][0]; k {
+	case kData - caseBit, kTask - caseBit, kResult - caseBit:
+		return k + caseBit
+	default:
+		return k
+	}
 }
 
+// withHeader builds a message of header h and a value's frames: h is
+// copied in front of the first frame; with no frames, the message is h
+// alone with its kind in upper case. Neither h nor frames is modified.
 func withHeader(h []byte, frames [][]byte) zchan.Msg {
-	m := make(zchan.Msg, 0, len(frames)+1)
-	m = append(m, h)
-	return append(m, frames...)
+	if len(frames) == 0 {
+		first := make([]byte, len(h))
+		copy(first, h)
+		first[0] -= caseBit
+		return zchan.Msg{first}
+	}
+	first := make([]byte, len(h)+len(frames[0]))
+	copy(first, h)
+	copy(first[len(h):], frames[0])
+	m := make(zchan.Msg, len(frames))
+	m[0] = first
+	copy(m[1:], frames[1:])
+	return m
+}
+
+// valueOf returns the value's frames of a received message whose kind
+// (checked by the caller) carries a value behind a header of hlen bytes.
+// It reuses m, which the caller owns and must not use afterwards except
+// through the result.
+func valueOf(m zchan.Msg, hlen int) ([][]byte, error) {
+	if len(m) == 0 || len(m[0]) < hlen {
+		return nil, fmt.Errorf("pipeline: short header: %w", ErrProtocol)
+	}
+	if k := m[0][0]; k == kData-caseBit || k == kTask-caseBit || k == kResult-caseBit {
+		if len(m) != 1 || len(m[0]) != hlen {
+			return nil, fmt.Errorf("pipeline: value of no frames with more: %w", ErrProtocol)
+		}
+		return m[:0], nil
+	}
+	m[0] = m[0][hlen:]
+	return m, nil
 }
 
 func idHeader(kind byte, id uint64) []byte {
-	h := make([]byte, 9)
+	h := make([]byte, idHdrLen)
 	h[0] = kind
 	binary.BigEndian.PutUint64(h[1:], id)
 	return h
 }
 
 func idOf(m zchan.Msg) (uint64, error) {
-	if len(m) == 0 || len(m[0]) != 9 {
+	if len(m) == 0 || len(m[0]) < idHdrLen {
 		return 0, fmt.Errorf("pipeline: bad task header: %w", ErrProtocol)
 	}
 	return binary.BigEndian.Uint64(m[0][1:]), nil

@@ -74,7 +74,11 @@ func runWorker(ctx context.Context, name string, p proc, w *workerSockets) (kill
 			if err != nil {
 				return false, err
 			}
-			res, err := p(ctx, m[1:])
+			frames, err := valueOf(m, idHdrLen)
+			if err != nil {
+				return false, fmt.Errorf("pipeline: worker %s: %w", name, err)
+			}
+			res, err := p(ctx, frames)
 			var reply zchan.Msg
 			switch {
 			case errors.Is(err, ErrSkip):

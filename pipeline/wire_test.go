@@ -1,0 +1,101 @@
+package pipeline_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/zmqchan/zmqchan/pipeline"
+	"github.com/zmqchan/zmqchan/zchan"
+)
+
+// shapes are zchan.Msg values whose frames a link must keep exactly: no
+// frames, one or two empty frames, frames that look like headers, and
+// several frames.
+var shapes = []zchan.Msg{
+	{},
+	{{}},
+	{{}, {}},
+	zchan.NewMsg("d"),
+	zchan.NewMsg("D"),
+	zchan.NewMsg("t12345678", "r"),
+	zchan.NewMsg("a", "", "bc"),
+	zchan.NewMsg("last"),
+}
+
+// shapeOf names a value's frames, telling no frames from an empty one.
+func shapeOf(m zchan.Msg) string { return fmt.Sprintf("%d%q", len(m), [][]byte(m)) }
+
+func msgIdentity(_ context.Context, m zchan.Msg) (zchan.Msg, error) { return m, nil }
+
+// TestChainFrameShapes: every value of shapes comes out of a two-stage
+// chain of zchan.Msg with the frames it went in with, in order.
+func TestChainFrameShapes(t *testing.T) {
+	ctx := testCtx(t, time.Minute)
+	p := pipeline.Then(pipeline.Then(pipeline.From[zchan.Msg](), "a", msgIdentity), "b", msgIdentity)
+	c, err := pipeline.Start(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, m := range shapes {
+		if err := c.Send(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, m := range shapes {
+		select {
+		case got, ok := <-c.Out():
+			if !ok {
+				t.Fatalf("out closed at %d: %v", i, c.Err())
+			}
+			if shapeOf(got) != shapeOf(m) {
+				t.Fatalf("value %d: got %s, want %s", i, shapeOf(got), shapeOf(m))
+			}
+		case <-ctx.Done():
+			t.Fatalf("timed out at %d", i)
+		}
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPoolFrameShapes: every value of shapes comes back from a pool of
+// zchan.Msg workers with the frames it went in with (results in any
+// order).
+func TestPoolFrameShapes(t *testing.T) {
+	ctx := testCtx(t, time.Minute)
+	p, err := pipeline.NewPool(ctx, msgIdentity, pipeline.WithWorkers(2), pipeline.WithWaitForWorkers(2),
+		pipeline.WithKillBound(20*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	want := map[string]int{}
+	for _, m := range shapes {
+		want[shapeOf(m)]++
+		if err := p.Submit(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range shapes {
+		select {
+		case got, ok := <-p.Results():
+			if !ok {
+				t.Fatalf("results closed at %d: %v", i, p.Err())
+			}
+			s := shapeOf(got)
+			if want[s] == 0 {
+				t.Fatalf("result %d: unexpected %s", i, s)
+			}
+			want[s]--
+		case <-ctx.Done():
+			t.Fatalf("timed out at %d", i)
+		}
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
