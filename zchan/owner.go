@@ -55,7 +55,7 @@ func (s *Socket[T]) own(ctx context.Context, zc *Context, ready chan<- error) {
 	s.w = w
 	ready <- nil
 
-	st := &ownerState[T]{s: s, sock: sock, w: w}
+	st := &ownerState[T]{s: s, sock: sock, w: w, inReady: true}
 	stopKick := context.AfterFunc(ctx, w.kickAlways)
 	reason := st.loop(ctx)
 	stopKick()
@@ -138,6 +138,7 @@ type ownerState[T any] struct {
 	turn bool
 
 	pendingFn func() bool // st.pending bound to the loop's context, made once
+	inReady   bool        // input may be waiting; false after a receive found none, until EVENTS or a wake
 	taken     uint64      // messages taken from sendq; Socket.queued counts those put in
 	stalled   bool        // the held outbound message hit EAGAIN
 	dropping  bool        // a drop episode is under way
@@ -215,6 +216,9 @@ func (st *ownerState[T]) loop(ctx context.Context) error {
 			if err != nil {
 				return st.fatal("events", err)
 			}
+			if ev&zmq.POLLIN != 0 {
+				st.inReady = true
+			}
 			if (st.hasOut && ev&zmq.POLLOUT != 0) || (st.wantRecv() && ev&zmq.POLLIN != 0) {
 				// Ready now: go round again. Consecutive turns that move
 				// nothing although EVENTS says ready should not happen
@@ -240,6 +244,7 @@ func (st *ownerState[T]) loop(ctx context.Context) error {
 					return fmt.Errorf("zchan: wait on ZMQ_FD: %w", err)
 				}
 				if !busy {
+					st.inReady = true // woken: input may have come
 					continue
 				}
 			}
@@ -264,6 +269,7 @@ func (st *ownerState[T]) loop(ctx context.Context) error {
 		case m := <-sendq:
 			st.tookSend(m)
 		case <-readyCh:
+			st.inReady = true
 			if !exhausted {
 				st.armed = false
 				if st.w.err != nil {
@@ -310,6 +316,18 @@ func (st *ownerState[T]) pending(ctx context.Context) bool {
 // used up; it reports whether the budget ran out.
 func (st *ownerState[T]) turnWork() (n int, exhausted bool, err error) {
 	s := st.s
+	// A receive that finds nothing costs a system call in libzmq; after
+	// one, the owner receives again only once ZMQ_EVENTS shows input (read
+	// here once per turn, before every wait, and implied by a wake), so a
+	// socket that mostly sends (a one-way PAIR, a DEALER) does not pay a
+	// futile receive for every message it sends.
+	if !st.inReady && st.wantRecv() {
+		ev, err := st.sock.GetEvents()
+		if err != nil {
+			return 0, false, st.fatal("events", err)
+		}
+		st.inReady = ev&zmq.POLLIN != 0
+	}
 	for n < s.o.budget {
 		moved := false
 		if st.hasOut {
@@ -322,7 +340,7 @@ func (st *ownerState[T]) turnWork() (n int, exhausted bool, err error) {
 				n++
 			}
 		}
-		if st.wantRecv() {
+		if st.inReady && st.wantRecv() {
 			ok, err := st.tryRecv()
 			if err != nil {
 				return n, false, err
@@ -330,6 +348,8 @@ func (st *ownerState[T]) turnWork() (n int, exhausted bool, err error) {
 			if ok {
 				moved = true
 				n++
+			} else {
+				st.inReady = false
 			}
 		}
 		if st.hasIn {
