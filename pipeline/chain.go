@@ -82,7 +82,7 @@ func Remote() StageOption {
 
 // Chain is a running chain of stages: values sent with Send go through
 // every stage in order and come out of Out. Each stage is one goroutine
-// that owns the sockets of its two links; the chain owns the socket
+// that owns the PAIR sockets of its two links; the chain owns the socket
 // Send writes to and the one Out is read from, and one goroutine that
 // decodes into Out.
 //
@@ -123,9 +123,9 @@ var chainSeq atomic.Uint64
 // left running.
 //
 // The chain runs until ctx is done, a stage fails, or Close has drained
-// it; Wait then returns the first error. Each link is a PUSH socket
-// writing into it and a PULL socket reading from it; link i goes into
-// stage i and link len(stages) goes to Out. The stage after a
+// it; Wait then returns the first error. Each link is a pair of PAIR
+// sockets; link i
+// goes into stage i and link len(stages) goes to Out. The stage after a
 // link binds it and the one before connects, except around a Remote
 // stage, which connects to both its links while this process binds them.
 // Applies: WithContext, WithName, WithLogger, WithCodec, WithSocketOptions,
@@ -207,11 +207,7 @@ func Start[In, Out any](ctx context.Context, p Plan[In, Out], opts ...Option) (*
 		if reader {
 			side = "r"
 		}
-		typ := zchan.Push // a link is one-way: PUSH into it, PULL out of it
-		if reader {
-			typ = zchan.Pull
-		}
-		s, err := zchan.Open(cctx, typ, o.sockOpts(sockName(i, side), ep)...)
+		s, err := zchan.Open(cctx, zchan.Pair, o.sockOpts(sockName(i, side), ep)...)
 		if err != nil {
 			return err
 		}

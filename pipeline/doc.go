@@ -8,19 +8,14 @@
 //
 // A Plan lists typed stages (Stage[In, Out]: a function of a context and
 // one value, returning one value or an error), built with From and Then;
-// Start runs it. Each link between two stages is a PUSH socket and a PULL
-// socket, inproc by default: the guide's mtrelay, but its PAIR sockets
-// cost a zchan socket a futile receive attempt for every message it
-// sends (zchan cannot know that a PAIR is only ever written), which made
-// a chain 1.5 to 1.9 times slower side by side. A link has one writer
-// and one reader; a second process serving the same Remote stage would
-// share its values and break the order, so serve each Remote stage once.
-// Each stage is one goroutine that owns the two sockets of its links: it
-// reads a value, runs the function, sends the result, in order. The
-// chain owns the socket Send writes into and the one Out reads from, and
-// one goroutine decoding into Out. Start opens every socket before any
-// goroutine starts, binding each link before connecting to it (inproc
-// needs the bind first), so a Chain is complete when Start returns.
+// Start runs it. Each link between two stages is a pair of PAIR sockets
+// (the guide's mtrelay), inproc by default. Each stage is one goroutine
+// that owns the two sockets of its links: it reads a value, runs the
+// function, sends the result, in order. The chain owns the socket Send
+// writes into and the one Out reads from, and one goroutine decoding into
+// Out. Start opens every socket before any goroutine starts, binding each
+// link before connecting to it (inproc needs the bind first), so a Chain
+// is complete when Start returns.
 //
 // Errors have errgroup semantics: the first stage error (or ErrPanic, or a
 // cancelled parent context) cancels the chain's context, every stage stops
@@ -114,8 +109,8 @@
 // 1.1 to 1.35 times the chain's throughput and 1.3 to 1.9 times the
 // pool's. Measured on the shared, noisy 2-core CI machine (bench/ has the
 // repository's numbers, and compares with the same shapes hand-written on
-// zchan): BenchmarkChain4, 8-byte values through four stages, takes 40
-// allocations a value and runs at 230,000 to 290,000 values a second on
+// zchan): BenchmarkChain4, 8-byte values through four stages, takes 45
+// allocations a value and runs at 125,000 to 155,000 values a second on
 // a quiet machine, far fewer under load. BenchmarkPool4, four inproc
 // workers: 340,000 to 470,000 tasks a second on a quiet machine.
 package pipeline

@@ -106,8 +106,8 @@ func sendErr(ctx context.Context, name string, err error) error {
 }
 
 // Serve runs one stage of a chain in this process, for a chain started
-// elsewhere with the stage marked Remote: it connects a PULL to in (the
-// link into the stage) and a PUSH to out (the link out of it), and moves
+// elsewhere with the stage marked Remote: it connects a PAIR to in (the
+// link into the stage) and one to out (the link out of it), and moves
 // messages through f until the chain's end of stream arrives (it is passed
 // on, and Serve returns nil), ctx ends (context.Cause), or f fails. A
 // failure is passed downstream, so the chain's Wait returns an error
@@ -138,12 +138,12 @@ func Serve[In, Out any](ctx context.Context, name string, f Stage[In, Out], in, 
 	p := makeProc(name, f, codecFor[In](&o), codecFor[Out](&o))
 	sctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(ErrClosed)
-	outS, err := zchan.Open(sctx, zchan.Push, o.sockOpts(name+".out", zchan.WithConnect(out))...)
+	outS, err := zchan.Open(sctx, zchan.Pair, o.sockOpts(name+".out", zchan.WithConnect(out))...)
 	if err != nil {
 		return err
 	}
 	defer outS.Close()
-	inS, err := zchan.Open(sctx, zchan.Pull, o.sockOpts(name+".in", zchan.WithConnect(in))...)
+	inS, err := zchan.Open(sctx, zchan.Pair, o.sockOpts(name+".in", zchan.WithConnect(in))...)
 	if err != nil {
 		return err
 	}
