@@ -57,6 +57,7 @@ type options struct {
 	logger     *zap.Logger
 	lockThread bool
 	dropSlow   bool
+	pebbeOnly  bool // tests: the owner's hot path through pebbe too (see direct.go)
 }
 
 func defaultOptions() options {

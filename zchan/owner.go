@@ -55,7 +55,7 @@ func (s *Socket[T]) own(ctx context.Context, zc *Context, ready chan<- error) {
 	s.w = w
 	ready <- nil
 
-	st := &ownerState[T]{s: s, sock: sock, w: w, inReady: true}
+	st := &ownerState[T]{s: s, sock: sock, w: w, d: newDirect(sock, s.o.pebbeOnly), inReady: true}
 	stopKick := context.AfterFunc(ctx, w.kickAlways)
 	reason := st.loop(ctx)
 	stopKick()
@@ -63,6 +63,7 @@ func (s *Socket[T]) own(ctx context.Context, zc *Context, ready chan<- error) {
 	close(s.stopping)
 	start := time.Now()
 	st.finish(reason)
+	st.d.free()
 	w.stop()
 	// The flush in finish spent part of the linger; give libzmq only the
 	// rest, so that Close and termination stay within one linger.
@@ -127,6 +128,7 @@ type ownerState[T any] struct {
 	s    *Socket[T]
 	sock *zmq.Socket
 	w    *fdWaiter
+	d    direct // libzmq's handle for the hot path, or pebbe's
 
 	in     T    // decoded message waiting for the consumer
 	hasIn  bool //
@@ -212,7 +214,7 @@ func (st *ownerState[T]) loop(ctx context.Context) error {
 			// Read ZMQ_EVENTS after the last send or receive and before
 			// waiting: a send or receive may have consumed the edge while
 			// input or output is ready, and no new edge would come.
-			ev, err := st.sock.GetEvents()
+			ev, err := st.d.events(st.sock)
 			if err != nil {
 				return st.fatal("events", err)
 			}
@@ -322,7 +324,7 @@ func (st *ownerState[T]) turnWork() (n int, exhausted bool, err error) {
 	// socket that mostly sends (a one-way PAIR, a DEALER) does not pay a
 	// futile receive for every message it sends.
 	if !st.inReady && st.wantRecv() {
-		ev, err := st.sock.GetEvents()
+		ev, err := st.d.events(st.sock)
 		if err != nil {
 			return 0, false, st.fatal("events", err)
 		}
@@ -499,7 +501,7 @@ func (st *ownerState[T]) replyDiscarded() {
 func (st *ownerState[T]) recvFrames() (frames [][]byte, over bool, err error) {
 	max := st.s.o.maxFrames
 	for {
-		f, err := st.sock.RecvBytes(zmq.DONTWAIT)
+		f, more, err := st.d.recvFrame(st.sock)
 		if err != nil {
 			if len(frames) > 0 || over {
 				// The rest of a message is always there once its first
@@ -512,10 +514,6 @@ func (st *ownerState[T]) recvFrames() (frames [][]byte, over bool, err error) {
 			frames = append(frames, f)
 		} else {
 			over = true
-		}
-		more, err := st.sock.GetRcvmore()
-		if err != nil {
-			return nil, false, err
 		}
 		if !more {
 			return frames, over, nil
@@ -604,7 +602,7 @@ func (st *ownerState[T]) flush(deadline <-chan time.Time) bool {
 		if err != nil {
 			return false
 		}
-		ev, err := st.sock.GetEvents()
+		ev, err := st.d.events(st.sock)
 		if err != nil {
 			return false
 		}

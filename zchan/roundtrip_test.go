@@ -51,34 +51,52 @@ func TestBurstRoundTrip(t *testing.T) {
 		{zchan.Pair, zchan.Pair},
 		{zchan.Dealer, zchan.Dealer},
 	}
+	// The owner's hot path calls libzmq directly; the pebbe-only path is
+	// its fallback, should pebbe/zmq4's Socket change layout.
+	paths := []struct {
+		name string
+		opts []zchan.Option
+	}{{"direct", nil}, {"pebbe", []zchan.Option{zchan.WithPebbeOnly()}}}
 	eachTransport(t, func(t *testing.T, zc *zchan.Context, tr testutil.Transport) {
 		for _, k := range kinds {
-			t.Run(k.conn.String()+"-"+k.bind.String(), func(t *testing.T) {
-				ctx := testContext(t, watchdog)
-				recv, send := pair(t, ctx, zc, tr, k.bind, k.conn, zchan.Frames, nil, nil)
-				errc := sendAll(ctx, send, burstMsg, n)
-				for i := range n {
-					m := testutil.MustRecv(t, recv.In(), watchdog, fmt.Sprintf("message %d", i))
-					if want := burstMsg(i); !equalMsg(m, want) {
-						t.Fatalf("message %d: got %q, want %q", i, m, want)
+			for _, p := range paths {
+				t.Run(k.conn.String()+"-"+k.bind.String()+"/"+p.name, func(t *testing.T) {
+					ctx := testContext(t, watchdog)
+					recv, send := pair(t, ctx, zc, tr, k.bind, k.conn, zchan.Frames, p.opts, p.opts)
+					errc := sendAll(ctx, send, burstMsg, n)
+					for i := range n {
+						m := testutil.MustRecv(t, recv.In(), watchdog, fmt.Sprintf("message %d", i))
+						if want := burstMsg(i); !equalMsg(m, want) {
+							t.Fatalf("message %d: got %q, want %q", i, m, want)
+						}
 					}
-				}
-				if err := testutil.MustRecv(t, errc, watchdog, "sender"); err != nil {
-					t.Fatalf("send: %v", err)
-				}
-				if v, ok, _ := testutil.Recv(recv.In(), 0); ok {
-					t.Fatalf("extra message after the burst: %q", v)
-				}
-				// Counted after libzmq took it: may trail the receipt.
-				if !testutil.Eventually(watchdog, func() bool { return send.Stats().MsgsOut == n }) {
-					t.Errorf("sender MsgsOut = %d, want %d", send.Stats().MsgsOut, n)
-				}
-				if got := recv.Stats().MsgsIn; got != n {
-					t.Errorf("receiver MsgsIn = %d, want %d", got, n)
-				}
-			})
+					if err := testutil.MustRecv(t, errc, watchdog, "sender"); err != nil {
+						t.Fatalf("send: %v", err)
+					}
+					if v, ok, _ := testutil.Recv(recv.In(), 0); ok {
+						t.Fatalf("extra message after the burst: %q", v)
+					}
+					// Counted after libzmq took it: may trail the receipt.
+					if !testutil.Eventually(watchdog, func() bool { return send.Stats().MsgsOut == n }) {
+						t.Errorf("sender MsgsOut = %d, want %d", send.Stats().MsgsOut, n)
+					}
+					if got := recv.Stats().MsgsIn; got != n {
+						t.Errorf("receiver MsgsIn = %d, want %d", got, n)
+					}
+				})
+			}
 		}
 	})
+}
+
+// TestDirectPath checks that the owner's direct calls into libzmq are on:
+// they are off only when pebbe/zmq4's Socket no longer keeps libzmq's
+// handle where direct.go reads it, which an upgrade of pebbe must not do
+// unnoticed.
+func TestDirectPath(t *testing.T) {
+	if !zchan.DirectOK {
+		t.Fatal("pebbe/zmq4's Socket layout changed: the owner's hot path has fallen back to pebbe (see direct.go)")
+	}
 }
 
 // TestEmptyFrames checks that messages made only of empty frames, or with
