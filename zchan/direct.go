@@ -5,12 +5,12 @@ package zchan
 #include <zmq.h>
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 
 // One receive buffer per owner, in C memory: no Go pointer crosses into
 // libzmq and nothing escapes to the Go heap per call.
 typedef struct {
 	zmq_msg_t msg;
+	void *data;
 	int more;
 } zchan_rx;
 
@@ -36,7 +36,7 @@ static int zchan_type(void *s) {
 }
 
 // zchan_recv receives one frame into rx and returns its size, or -errno;
-// on success the frame stays in rx until zchan_take.
+// on success the frame stays in rx until zchan_release.
 static int zchan_recv(void *s, zchan_rx *rx, int flags) {
 	int rc;
 	zmq_msg_init(&rx->msg);
@@ -49,17 +49,15 @@ static int zchan_recv(void *s, zchan_rx *rx, int flags) {
 		return -e;
 	}
 	rx->more = zmq_msg_more(&rx->msg);
+	rx->data = zmq_msg_data(&rx->msg);
 	return (int)zmq_msg_size(&rx->msg);
 }
 
-// zchan_take copies the received frame to dst (room for its size) and
-// releases it.
-static void zchan_take(zchan_rx *rx, void *dst) {
-	size_t n = zmq_msg_size(&rx->msg);
-	if (n > 0) {
-		memcpy(dst, zmq_msg_data(&rx->msg), n);
-	}
+// zchan_release releases the frame received into rx, once Go has copied
+// it out.
+static void zchan_release(zchan_rx *rx) {
 	zmq_msg_close(&rx->msg);
+	rx->data = NULL;
 }
 
 static zchan_rx *zchan_rx_new(void) { return calloc(1, sizeof(zchan_rx)); }
@@ -151,13 +149,14 @@ func (d *direct) recvFrame(sock *zmq.Socket) (f []byte, more bool, err error) {
 	if n < 0 {
 		return nil, false, errnoErr(-n)
 	}
+	// Go copies the frame out of libzmq's buffer: no Go pointer is passed
+	// to C, so cgo has no pointer check to make.
 	f = make([]byte, n)
-	var dst unsafe.Pointer
 	if n > 0 {
-		dst = unsafe.Pointer(&f[0])
+		copy(f, unsafe.Slice((*byte)(d.rx.data), n))
 	}
 	more = d.rx.more != 0
-	C.zchan_take(d.rx, dst)
+	C.zchan_release(d.rx)
 	return f, more, nil
 }
 
