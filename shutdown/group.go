@@ -84,7 +84,7 @@ func New(ctx context.Context, opts ...Option) (*Group, error) {
 	if ctx.Err() != nil {
 		return nil, context.Cause(ctx)
 	}
-	zc, err := zchan.NewContext()
+	zc, err := zchan.NewContext(o.zopts...)
 	if err != nil {
 		return nil, fmt.Errorf("shutdown: %w", err)
 	}

@@ -189,12 +189,52 @@ func TestInvalidOptions(t *testing.T) {
 		"term":   shutdown.WithTermTimeout(-time.Second),
 		"settle": shutdown.WithSettle(-time.Second),
 		"nil":    nil,
+		"zmq":    shutdown.WithContextOptions(zchan.WithIOThreads(0)),
 	} {
 		if g, err := shutdown.New(context.Background(), opt); err == nil {
 			g.Shutdown()
 			g.Wait()
 			t.Errorf("%s: no error", name)
 		}
+	}
+	if _, err := shutdown.New(context.Background(), shutdown.WithContextOptions(zchan.WithMaxSockets(-1))); !errors.Is(err, zchan.ErrInvalidOption) {
+		t.Errorf("invalid context option: %v, want zchan.ErrInvalidOption", err)
+	}
+}
+
+// TestContextOptions: the group's zmq context gets the options given to
+// New (here its socket limit, which a third socket runs into).
+func TestContextOptions(t *testing.T) {
+	g, err := shutdown.New(context.Background(), shutdown.WithContextOptions(zchan.WithIOThreads(2), zchan.WithMaxSockets(2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var socks []*zchan.Socket[zchan.Msg]
+	for i := range 3 {
+		s, err := zchan.Open(ctx, zchan.Pair, zchan.WithContext(g.ZMQ()))
+		if i < 2 {
+			if err != nil {
+				t.Fatalf("socket %d: %v", i, err)
+			}
+			socks = append(socks, s)
+			continue
+		}
+		if !errors.Is(err, zchan.ErrTooManySockets) {
+			if s != nil {
+				socks = append(socks, s)
+			}
+			t.Errorf("third socket: %v, want zchan.ErrTooManySockets", err)
+		}
+	}
+	for _, s := range socks {
+		if err := g.Add(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g.Shutdown()
+	if _, err := wait(t, g); err != nil {
+		t.Fatalf("wait: %v", err)
 	}
 }
 

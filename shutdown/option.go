@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/zmqchan/zmqchan/zchan"
 	"go.uber.org/zap"
 )
 
@@ -37,6 +38,7 @@ type options struct {
 	term   time.Duration
 	settle time.Duration
 	logger *zap.Logger
+	zopts  []zchan.ContextOption
 	err    error
 }
 
@@ -101,4 +103,11 @@ func WithLogger(l *zap.Logger) Option {
 		}
 		o.logger = l
 	})
+}
+
+// WithContextOptions passes opts to zchan.NewContext when New creates the
+// group's zmq context (I/O threads, the socket limit). An invalid one
+// makes New fail with an error wrapping zchan.ErrInvalidOption.
+func WithContextOptions(opts ...zchan.ContextOption) Option {
+	return optionFunc(func(o *options) { o.zopts = append(o.zopts, opts...) })
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 
 	zmq "github.com/pebbe/zmq4"
 )
@@ -30,19 +31,81 @@ type Context struct {
 	termErr  error
 }
 
-// NewContext creates a zmq context. pebbe/zmq4 registers a finalizer that
-// terminates an unreachable context from the garbage collector's
-// goroutine; NewContext removes it, so Term is the only way a Context ends.
-func NewContext() (*Context, error) {
+// NewContext creates a zmq context, configured by opts before any socket
+// exists (libzmq takes ZMQ_IO_THREADS only then). An invalid option is an
+// error wrapping ErrInvalidOption, and no context is left behind.
+// pebbe/zmq4 registers a finalizer that terminates an unreachable context
+// from the garbage collector's goroutine; NewContext removes it, so Term
+// is the only way a Context ends.
+func NewContext(opts ...ContextOption) (*Context, error) {
+	var o contextOptions
+	for _, opt := range opts {
+		if opt == nil {
+			return nil, fmt.Errorf("zchan: nil context option: %w", ErrInvalidOption)
+		}
+		opt.applyContext(&o)
+	}
+	if o.err != nil {
+		return nil, o.err
+	}
 	z, err := zmq.NewContext()
 	if err != nil {
 		return nil, fmt.Errorf("zchan: new context: %w", err)
 	}
 	runtime.SetFinalizer(z, nil)
+	for _, set := range o.set {
+		if err := set.f(z); err != nil {
+			_ = z.Term() // no socket exists yet: returns at once
+			return nil, fmt.Errorf("zchan: context %s: %w: %w", set.name, ErrInvalidOption, err)
+		}
+	}
 	return &Context{z: z, open: make(map[uint64]string), termDone: make(chan struct{})}, nil
 }
 
-var defaultContext = sync.OnceValues(NewContext)
+// A ContextOption configures a Context in NewContext.
+type ContextOption interface{ applyContext(*contextOptions) }
+
+type contextOptions struct {
+	err error
+	set []contextSetting
+}
+
+type contextSetting struct {
+	name string
+	f    func(*zmq.Context) error
+}
+
+type contextOptionFunc func(*contextOptions)
+
+func (f contextOptionFunc) applyContext(o *contextOptions) { f(o) }
+
+func contextInt(name string, n, lo, hi int, f func(*zmq.Context, int) error) ContextOption {
+	return contextOptionFunc(func(o *contextOptions) {
+		if n < lo || n > hi {
+			if o.err == nil {
+				o.err = fmt.Errorf("zchan: context %s %d not in [%d, %d]: %w", name, n, lo, hi, ErrInvalidOption)
+			}
+			return
+		}
+		o.set = append(o.set, contextSetting{name, func(z *zmq.Context) error { return f(z, n) }})
+	})
+}
+
+// WithIOThreads sets the number of libzmq I/O threads (ZMQ_IO_THREADS,
+// 1 by default, 1 to 1024 here). The guide's rule of thumb is one I/O
+// thread per gigabit per second of tcp or ipc traffic; inproc uses none.
+func WithIOThreads(n int) ContextOption {
+	return contextInt("IO_THREADS", n, 1, 1024, (*zmq.Context).SetIoThreads)
+}
+
+// WithMaxSockets sets the most sockets the context may hold open at once
+// (ZMQ_MAX_SOCKETS, 1023 by default in libzmq 4.3). Opening one more fails
+// with libzmq's EMFILE.
+func WithMaxSockets(n int) ContextOption {
+	return contextInt("MAX_SOCKETS", n, 1, 1<<20, (*zmq.Context).SetMaxSockets)
+}
+
+var defaultContext = sync.OnceValues(func() (*Context, error) { return NewContext() })
 
 // newSocket creates a socket for the calling owner goroutine and registers
 // it under name. It returns the registry id.
@@ -54,8 +117,11 @@ func (c *Context) newSocket(t Type, name func(id uint64) string) (*zmq.Socket, u
 	}
 	s, err := c.z.NewSocket(zmqTypes[t])
 	if err != nil {
-		if isETERM(err) {
+		switch zmq.AsErrno(err) {
+		case zmq.ETERM:
 			return nil, 0, "", fmt.Errorf("zchan: open %s: %w", t, ErrTerminated)
+		case zmq.Errno(syscall.EMFILE):
+			return nil, 0, "", fmt.Errorf("zchan: open %s: %w: %w", t, ErrTooManySockets, err)
 		}
 		return nil, 0, "", fmt.Errorf("zchan: open %s: %w", t, err)
 	}

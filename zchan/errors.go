@@ -40,6 +40,9 @@ var (
 	// ErrDecode reports frames that the socket's codec could not decode, or
 	// a value it could not encode.
 	ErrDecode = errors.New("zchan: codec")
+	// ErrTooManySockets reports that the zmq context already holds as many
+	// sockets as it may (WithMaxSockets; libzmq's EMFILE).
+	ErrTooManySockets = errors.New("zchan: too many sockets in the context")
 	// ErrTermTimeout reports that Context.Term's deadline passed while
 	// sockets were still open; the error text names them.
 	ErrTermTimeout = errors.New("zchan: context termination timed out")
