@@ -20,21 +20,22 @@ import (
 // PULL peer (the owner flushes what it holds, libzmq's linger sends what it
 // queued), in order, and the PUSH must count nothing as undelivered.
 //
-// Over inproc and tcp only: over ipc, libzmq 4.3.4 itself loses part of
-// what a closing PUSH has queued (a few hundred messages, in a few percent
-// of runs) although its linger has not expired and the peer keeps reading.
-// The same happens with pyzmq and blocking sends, without this package;
-// the owner had handed every one of those messages to libzmq (MsgsOut).
+// Over ipc the test holds this package to its own part only: libzmq 4.3
+// itself loses part of what a closing socket has queued over ipc (a few
+// hundred messages, in a few percent of runs) although its linger has not
+// expired and the peer keeps reading: libzmq issue #4660, "IPC socket
+// drops messages, ignores LINGER", reproduced here with pyzmq and blocking
+// sends, without this package. Over ipc the test therefore checks that the
+// owner handed every accepted message to libzmq (MsgsOut), counted nothing
+// as undelivered, and that what arrives is in order without duplicates;
+// it logs what libzmq lost.
 func TestCloseUnderLoad(t *testing.T) {
 	for _, tr := range testutil.Transports() {
-		if tr.Name == "ipc" {
-			continue
-		}
-		t.Run(tr.Name, func(t *testing.T) { closeUnderLoad(t, newContext(t), tr) })
+		t.Run(tr.Name, func(t *testing.T) { closeUnderLoad(t, newContext(t), tr, tr.Name != "ipc") })
 	}
 }
 
-func closeUnderLoad(t *testing.T, zc *zchan.Context, tr testutil.Transport) {
+func closeUnderLoad(t *testing.T, zc *zchan.Context, tr testutil.Transport, strict bool) {
 	ctx := testContext(t, time.Minute)
 	pull := open(t, ctx, zchan.Pull, zchan.String, zchan.WithContext(zc), zchan.WithBind(tr.Bind(t)))
 	push, err := zchan.OpenWith(ctx, zchan.Push, zchan.String, zchan.WithContext(zc),
@@ -87,6 +88,31 @@ func closeUnderLoad(t *testing.T, zc *zchan.Context, tr testutil.Transport) {
 	}
 	closing := time.Since(start)
 	n := testutil.MustRecv(t, accepted, watchdog, "sender to stop")
+	if !strict {
+		lost := 0
+		for next := 2000; next < n; {
+			v, ok, _ := testutil.Recv(got, 3*time.Second)
+			if !ok {
+				lost += n - next
+				break
+			}
+			i, err := strconv.Atoi(v)
+			if err != nil || i < next || i >= n {
+				t.Fatalf("got %q, want a message from %d to %d, in order and once", v, next, n-1)
+			}
+			lost += i - next
+			next = i + 1
+		}
+		st := push.Stats()
+		if st.MsgsOut != uint64(n) {
+			t.Errorf("Stats.MsgsOut = %d, want %d: the owner did not hand every accepted message to libzmq", st.MsgsOut, n)
+		}
+		if st.Undelivered != 0 {
+			t.Errorf("Stats.Undelivered = %d with a live peer", st.Undelivered)
+		}
+		t.Logf("Close took %v; %d messages accepted and handed to libzmq; libzmq lost %d of them (libzmq issue #4660)", closing, n, lost)
+		return
+	}
 	for i := 2000; i < n; i++ {
 		v, ok, _ := testutil.Recv(got, watchdog)
 		if !ok {
