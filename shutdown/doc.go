@@ -70,9 +70,10 @@
 // (a heuristic: libzmq tells no one when a closed socket's queue is empty;
 // over inproc the queue is shared, so the next stage still counts it); and
 // over ipc, what a closed socket still had queued, which libzmq 4.3.4
-// drops despite the linger (measured here: of 10,000 messages queued on a
-// PUSH whose PULL peer kept reading, about 7,800 never arrived over ipc,
-// none over tcp or inproc). Use inproc or tcp where the count must close.
+// drops despite the linger (libzmq issue #4660; measured here: of 10,000
+// messages queued on a PUSH whose PULL peer kept reading, about 7,800 never
+// arrived over ipc, none over tcp or inproc). Use inproc or tcp where the
+// count must close.
 //
 // Measured (TestSignalUnderLoad: 50 SIGINT/SIGTERM runs of a ventilator,
 // worker and sink under sustained load, inproc and tcp, go test -race, 2
