@@ -36,4 +36,4 @@ bench:
 # are printed, never asserted.
 bench-quick:
 	@./scripts/deps.sh --bench
-	cd bench && $(GO) vet . && $(GO) test -race -count=1 . && $(GO) run . -quick
+	cd bench && $(GO) vet ./... && $(GO) test -race -count=1 . && $(GO) run . -quick && $(GO) run ./wakeprobe -n 200 -rounds 1
