@@ -1,11 +1,10 @@
 // Command mspoller is the guide's multiple socket poller (chapter 2,
-// "Handling Multiple Sockets"), which is also its msreader done right: one
-// process that is both a task worker, PULLing tasks from the ventilator at
-// tcp://localhost:5557, and a weather subscriber, SUBscribed to zipcode
-// 10001 at tcp://localhost:5556. The guide's msreader polls both sockets
-// with non-blocking reads and a sleep, and its mspoller uses zmq_poll;
-// here one select serves both sockets and Ctrl-C, with no sleep and no
-// poll, so there is no msreader.
+// "Handling Multiple Sockets"): one process that is both a task worker,
+// PULLing tasks from the ventilator at tcp://localhost:5557, and a weather
+// subscriber, SUBscribed to zipcode 10001 at tcp://localhost:5556. The
+// guide's mspoller uses zmq_poll; here one select serves both sockets and
+// Ctrl-C, with no poll and no timeout. msreader is the same program with
+// tasks given priority.
 //
 // It prints "task: ..." and "weather: ..." for what it receives, and runs
 // until Ctrl-C or SIGTERM, then exits 0. Run it next to taskvent and
