@@ -11,6 +11,7 @@ package zchan
 typedef struct {
 	zmq_msg_t msg;
 	void *data;
+	size_t size;
 	int more;
 } zchan_rx;
 
@@ -35,8 +36,10 @@ static int zchan_type(void *s) {
 	return t;
 }
 
-// zchan_recv receives one frame into rx and returns its size, or -errno;
-// on success the frame stays in rx until zchan_release.
+// zchan_recv receives one frame into rx and returns 0, or -errno; on
+// success the frame (data, size, more) stays in rx until zchan_release.
+// The size is a size_t: zmq_msg_recv's int return clips frames of 2 GiB
+// and more.
 static int zchan_recv(void *s, zchan_rx *rx, int flags) {
 	int rc;
 	zmq_msg_init(&rx->msg);
@@ -50,7 +53,8 @@ static int zchan_recv(void *s, zchan_rx *rx, int flags) {
 	}
 	rx->more = zmq_msg_more(&rx->msg);
 	rx->data = zmq_msg_data(&rx->msg);
-	return (int)zmq_msg_size(&rx->msg);
+	rx->size = zmq_msg_size(&rx->msg);
+	return 0;
 }
 
 // zchan_release releases the frame received into rx, once Go has copied
@@ -145,12 +149,12 @@ func (d *direct) recvFrame(sock *zmq.Socket) (f []byte, more bool, err error) {
 		more, err = sock.GetRcvmore()
 		return f, more, err
 	}
-	n := int(C.zchan_recv(d.h, d.rx, C.int(zmq.DONTWAIT)))
-	if n < 0 {
-		return nil, false, errnoErr(-n)
+	if rc := int(C.zchan_recv(d.h, d.rx, C.int(zmq.DONTWAIT))); rc < 0 {
+		return nil, false, errnoErr(-rc)
 	}
 	// Go copies the frame out of libzmq's buffer: no Go pointer is passed
 	// to C, so cgo has no pointer check to make.
+	n := int(d.rx.size)
 	f = make([]byte, n)
 	if n > 0 {
 		copy(f, unsafe.Slice((*byte)(d.rx.data), n))
