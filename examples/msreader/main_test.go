@@ -69,18 +69,25 @@ func TestBothSockets(t *testing.T) {
 // TestTasksFirst checks the priority: when tasks and weather updates are
 // both waiting, every waiting task is printed before the next update.
 func TestTasksFirst(t *testing.T) {
-	tasks, weather := make(chan string, 3), make(chan string, 3)
-	for i := range 3 {
+	// With 10 of each waiting, a select without the priority would print
+	// this order once in 2^10 runs.
+	const n = 10
+	tasks, weather := make(chan string, n), make(chan string, n)
+	var want strings.Builder
+	for i := range n {
 		tasks <- fmt.Sprint("t", i)
 		weather <- fmt.Sprint("w", i)
+		fmt.Fprintf(&want, "task: t%d\n", i)
+	}
+	for i := range n {
+		fmt.Fprintf(&want, "weather: w%d\n", i)
 	}
 	close(weather) // serve returns errEnded once the updates are printed
 	var out strings.Builder
 	if err := serve(context.Background(), tasks, weather, &out); err != errEnded {
 		t.Fatalf("serve: %v, want errEnded", err)
 	}
-	want := "task: t0\ntask: t1\ntask: t2\nweather: w0\nweather: w1\nweather: w2\n"
-	if out.String() != want {
-		t.Fatalf("output:\n%s\nwant:\n%s", out.String(), want)
+	if out.String() != want.String() {
+		t.Fatalf("output:\n%s\nwant:\n%s", out.String(), want.String())
 	}
 }
