@@ -268,22 +268,30 @@ func TestCloseCountsUndelivered(t *testing.T) {
 	}
 }
 
-// TestCancelOpenContext checks that cancelling the context given to Open
-// ends the socket: Done and In close, Err and Send return the cause.
-func TestCancelOpenContext(t *testing.T) {
+// TestLifetime checks the two lifetimes a socket can have: the context
+// given to Open bounds only the opening, so cancelling it later leaves the
+// socket open; the context given to WithLifetime ends the socket: Done and
+// In close, Err and Send return its cause.
+func TestLifetime(t *testing.T) {
 	zc := newContext(t)
 	cause := errors.New("test: shutting down")
 	eachType := []zchan.Type{zchan.Pull, zchan.Push, zchan.Req, zchan.Rep, zchan.Dealer, zchan.Router, zchan.Pub, zchan.Sub, zchan.Pair}
 	for _, typ := range eachType {
-		ctx, cancel := context.WithCancelCause(context.Background())
-		s, err := zchan.Open(ctx, typ, zchan.WithContext(zc), zchan.WithBind(testutil.Inproc(t)))
+		openCtx, cancelOpen := context.WithCancel(context.Background())
+		life, cancel := context.WithCancelCause(context.Background())
+		s, err := zchan.Open(openCtx, typ, zchan.WithContext(zc), zchan.WithBind(testutil.Inproc(t)), zchan.WithLifetime(life))
 		if err != nil {
 			cancel(nil)
 			t.Fatal(err)
 		}
+		cancelOpen()
+		// Still open: a Do is served after the Open context ended.
+		if err := s.Do(context.Background(), func(*zmq.Socket) error { return nil }); err != nil {
+			t.Fatalf("%s: Do after the Open context ended: %v, want the socket still open", typ, err)
+		}
 		cancel(cause)
 		if !testutil.Done(s.Done(), watchdog) {
-			t.Fatalf("%s: owner still running %v after its Open context was cancelled", typ, watchdog)
+			t.Fatalf("%s: owner still running %v after its lifetime context was cancelled", typ, watchdog)
 		}
 		if _, ok, timedOut := testutil.Recv(s.In(), 0); ok || timedOut {
 			t.Errorf("%s: In not closed", typ)
@@ -299,6 +307,34 @@ func TestCancelOpenContext(t *testing.T) {
 		if err := s.Close(); err != nil {
 			t.Errorf("%s: Close after cancel: %v", typ, err)
 		}
+	}
+}
+
+// TestOpenHonoursContextDuringSetup checks that Open returns when its
+// context ends while a WithSetup function blocks, and that the owner then
+// closes the socket once the function returns: nothing is left open.
+func TestOpenHonoursContextDuringSetup(t *testing.T) {
+	zc := newContext(t)
+	release := make(chan struct{})
+	entered := make(chan struct{})
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cause := errors.New("test: gave up opening")
+	errc := make(chan error, 1)
+	go func() {
+		_, err := zchan.Open(ctx, zchan.Pull, zchan.WithContext(zc), zchan.WithName("slow-setup"),
+			zchan.WithSetup(func(*zmq.Socket) error { close(entered); <-release; return nil }))
+		errc <- err
+	}()
+	if !testutil.Done(entered, watchdog) {
+		t.Fatal("setup never ran")
+	}
+	cancel(cause)
+	if err := testutil.MustRecv(t, errc, watchdog, "Open after its context ended"); !errors.Is(err, cause) {
+		t.Fatalf("Open = %v, want the context's cause", err)
+	}
+	close(release)
+	if !testutil.Eventually(watchdog, func() bool { return len(zc.Sockets()) == 0 }) {
+		t.Fatalf("sockets still open after the abandoned setup returned: %v", zc.Sockets())
 	}
 }
 
@@ -322,7 +358,7 @@ func TestCloseCountsUndeliveredBothWays(t *testing.T) {
 	if err := testutil.MustRecv(t, sendAll(ctx, b, func(int) zchan.Msg { return zchan.NewMsg("in") }, inbound), watchdog, "peer sender"); err != nil {
 		t.Fatal(err)
 	}
-	if !testutil.Eventually(watchdog, func() bool { return b.Stats().MsgsOut == inbound && a.Stats().MsgsIn == 1 }) {
+	if !testutil.Eventually(watchdog, func() bool { return b.Stats().MsgsOut == inbound && a.Stats().Received == 1 }) {
 		t.Fatalf("peer stats %+v, DEALER stats %+v: want %d sent, 1 held", b.Stats(), a.Stats(), inbound)
 	}
 	sent := 0
@@ -343,5 +379,22 @@ func TestCloseCountsUndeliveredBothWays(t *testing.T) {
 	if want := uint64(sent) - st.MsgsOut + inbound; st.Undelivered != want {
 		t.Errorf("Undelivered = %d, want %d: %d accepted - %d sent out + %d arrived and never read",
 			st.Undelivered, want, sent, st.MsgsOut, inbound)
+	}
+	if st.MsgsIn != 0 || st.Received != inbound || st.Accepted != uint64(sent) {
+		t.Errorf("MsgsIn %d, Received %d, Accepted %d: want 0 handed to the consumer, %d received, %d accepted",
+			st.MsgsIn, st.Received, st.Accepted, inbound, sent)
+	}
+	checkAccounting(t, a.Name(), st)
+}
+
+// checkAccounting checks the identity of Stats for a socket that has
+// ended: every message accepted or received is counted exactly once.
+func checkAccounting(t testing.TB, name string, st zchan.Stats) {
+	t.Helper()
+	in := st.Accepted + st.Received
+	out := st.MsgsOut + st.MsgsIn + st.Dropped + st.DecodeErrors + st.TooManyFrames + st.Undelivered
+	if in != out {
+		t.Errorf("%s: accepted %d + received %d != out %d + in %d + dropped %d + decode errors %d + too many frames %d + undelivered %d",
+			name, st.Accepted, st.Received, st.MsgsOut, st.MsgsIn, st.Dropped, st.DecodeErrors, st.TooManyFrames, st.Undelivered)
 	}
 }

@@ -1,9 +1,6 @@
 package zchan
 
-import (
-	"encoding/json"
-	"fmt"
-)
+import "encoding/json"
 
 // Msg is a raw multipart message: one []byte per frame, in order. It is
 // the message type of Open. A ROUTER's Msg starts with the peer's identity
@@ -24,7 +21,11 @@ func NewMsg(frames ...string) Msg {
 // Encode runs on the goroutine that calls Send; Decode runs on the
 // socket's owner and must not block. Both must be safe for concurrent use.
 // A Decode error is counted in Stats.DecodeErrors and logged once per
-// episode; the message is not delivered.
+// episode; the message is not delivered. A panic in Decode is recovered:
+// the message is counted in DecodeErrors and the socket ends with an
+// error wrapping ErrPanic. A panic in Encode is recovered too: Send
+// returns an error wrapping ErrPanic. Errors should wrap ErrCodec; those
+// that do not are wrapped.
 type Codec[T any] interface {
 	Encode(v T) ([][]byte, error)
 	Decode(frames [][]byte) (T, error)
@@ -44,7 +45,7 @@ type stringCodec struct{}
 
 func single(f [][]byte) ([]byte, error) {
 	if len(f) != 1 {
-		return nil, fmt.Errorf("zchan: want 1 frame, got %d: %w", len(f), ErrDecode)
+		return nil, newErr(ErrCodec, nil, "want 1 frame, got %d", len(f))
 	}
 	return f[0], nil
 }
@@ -71,7 +72,7 @@ func JSON[T any]() Codec[T] { return jsonCodec[T]{} }
 func (jsonCodec[T]) Encode(v T) ([][]byte, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		return nil, fmt.Errorf("zchan: json encode: %w: %w", ErrDecode, err)
+		return nil, newErr(ErrCodec, err, "json encode")
 	}
 	return [][]byte{b}, nil
 }
@@ -83,7 +84,7 @@ func (jsonCodec[T]) Decode(f [][]byte) (T, error) {
 		return v, err
 	}
 	if err := json.Unmarshal(b, &v); err != nil {
-		return v, fmt.Errorf("zchan: json decode: %w: %w", ErrDecode, err)
+		return v, newErr(ErrCodec, err, "json decode")
 	}
 	return v, nil
 }

@@ -41,7 +41,7 @@ func NewContext(opts ...ContextOption) (*Context, error) {
 	var o contextOptions
 	for _, opt := range opts {
 		if opt == nil {
-			return nil, fmt.Errorf("zchan: nil context option: %w", ErrInvalidOption)
+			return nil, newErr(ErrInvalidOption, nil, "nil context option")
 		}
 		opt.applyContext(&o)
 	}
@@ -50,13 +50,13 @@ func NewContext(opts ...ContextOption) (*Context, error) {
 	}
 	z, err := zmq.NewContext()
 	if err != nil {
-		return nil, fmt.Errorf("zchan: new context: %w", err)
+		return nil, newErr(ErrFatal, err, "new context")
 	}
 	runtime.SetFinalizer(z, nil)
 	for _, set := range o.set {
 		if err := set.f(z); err != nil {
 			_ = z.Term() // no socket exists yet: returns at once
-			return nil, fmt.Errorf("zchan: context %s: %w: %w", set.name, ErrInvalidOption, err)
+			return nil, newErr(ErrInvalidOption, err, "context %s", set.name)
 		}
 	}
 	return &Context{z: z, open: make(map[uint64]string), termDone: make(chan struct{})}, nil
@@ -83,7 +83,7 @@ func contextInt(name string, n, lo, hi int, f func(*zmq.Context, int) error) Con
 	return contextOptionFunc(func(o *contextOptions) {
 		if n < lo || n > hi {
 			if o.err == nil {
-				o.err = fmt.Errorf("zchan: context %s %d not in [%d, %d]: %w", name, n, lo, hi, ErrInvalidOption)
+				o.err = newErr(ErrInvalidOption, nil, "context %s %d not in [%d, %d]", name, n, lo, hi)
 			}
 			return
 		}
@@ -113,17 +113,17 @@ func (c *Context) newSocket(t Type, name func(id uint64) string) (*zmq.Socket, u
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.terminating {
-		return nil, 0, "", fmt.Errorf("zchan: open %s: %w", t, ErrTerminated)
+		return nil, 0, "", newErr(ErrTerminated, nil, "open %s", t)
 	}
 	s, err := c.z.NewSocket(zmqTypes[t])
 	if err != nil {
-		switch zmq.AsErrno(err) {
+		switch errnoOf(err) {
 		case zmq.ETERM:
-			return nil, 0, "", fmt.Errorf("zchan: open %s: %w", t, ErrTerminated)
+			return nil, 0, "", newErr(ErrTerminated, nil, "open %s", t)
 		case zmq.Errno(syscall.EMFILE):
-			return nil, 0, "", fmt.Errorf("zchan: open %s: %w: %w", t, ErrTooManySockets, err)
+			return nil, 0, "", newErr(ErrTooManySockets, err, "open %s", t)
 		}
-		return nil, 0, "", fmt.Errorf("zchan: open %s: %w", t, err)
+		return nil, 0, "", newErr(ErrFatal, err, "open %s", t)
 	}
 	// The owner closes the socket; a finalizer closing it from the GC's
 	// goroutine would touch it from a second thread.
@@ -175,7 +175,7 @@ func (c *Context) Term(ctx context.Context) error {
 		go func() {
 			defer close(c.termDone)
 			if err := c.z.Term(); err != nil {
-				c.termErr = fmt.Errorf("zchan: term: %w", err)
+				c.termErr = newErr(ErrFatal, err, "term")
 			}
 		}()
 	})

@@ -1,7 +1,9 @@
+//go:build unix && cgo && !zchan_nodirect
+
 package zchan
 
 /*
-#cgo !windows pkg-config: libzmq
+#cgo pkg-config: libzmq
 #include <zmq.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -70,10 +72,10 @@ import "C"
 
 import (
 	"reflect"
-	"syscall"
 	"unsafe"
 
 	zmq "github.com/pebbe/zmq4"
+	"go.uber.org/zap"
 )
 
 // The owner's hot path (ZMQ_EVENTS and receiving) calls libzmq directly
@@ -82,15 +84,22 @@ import (
 // six cgo calls per received frame where two do. Everything else
 // (creating, configuring, binding, sending, closing) still goes through
 // pebbe. The direct path needs libzmq's socket handle, which pebbe keeps
-// in an unexported field: directOK checks, once, that the field is where
+// in an unexported field: layoutOK checks, once, that the field is where
 // this code reads it, and every socket checks that the handle answers
 // ZMQ_TYPE as pebbe says; when either check fails, the owner uses pebbe
-// for everything, only slower.
-var directOK = func() bool {
+// for everything, only slower, and says so once per process. The build
+// tag zchan_nodirect leaves this file out (direct_pebbe.go stands in).
+var layoutOK = func() bool {
 	t := reflect.TypeFor[zmq.Socket]()
 	f, ok := t.FieldByName("soc")
 	return ok && f.Offset == 0 && f.Type == reflect.TypeFor[unsafe.Pointer]()
 }()
+
+// handle returns libzmq's handle of sock; pebbe's Close sets it to nil.
+// Only valid when layoutOK.
+func handle(sock *zmq.Socket) unsafe.Pointer {
+	return *(*unsafe.Pointer)(unsafe.Pointer(sock))
+}
 
 // direct is the owner's handle on libzmq for the hot path. Only the owner
 // uses it; the zero value (h nil) means use pebbe.
@@ -99,17 +108,21 @@ type direct struct {
 	rx *C.zchan_rx
 }
 
-// newDirect returns the direct path for sock, or the zero direct.
-func newDirect(sock *zmq.Socket, pebbeOnly bool) direct {
-	if !directOK || pebbeOnly {
+// newDirect returns the direct path for sock, or the zero direct (and a
+// warning, once per process, when the direct path was wanted but failed
+// its checks).
+func newDirect(sock *zmq.Socket, pebbeOnly bool, log *zap.Logger) direct {
+	if pebbeOnly {
 		return direct{}
 	}
-	h := *(*unsafe.Pointer)(unsafe.Pointer(sock))
-	if h == nil {
+	if !layoutOK {
+		warnFallback(log, "pebbe/zmq4's Socket layout is not the one this package reads")
 		return direct{}
 	}
+	h := handle(sock)
 	want, err := sock.GetType()
-	if err != nil || int(C.zchan_type(h)) != int(want) {
+	if h == nil || err != nil || int(C.zchan_type(h)) != int(want) {
+		warnFallback(log, "libzmq's socket handle does not answer ZMQ_TYPE as pebbe/zmq4 does")
 		return direct{}
 	}
 	rx := C.zchan_rx_new()
@@ -128,13 +141,18 @@ func (d *direct) free() {
 	*d = direct{}
 }
 
+// live reports whether the direct path may still be used on sock: not
+// once something (a Do function, against its doc) closed it.
+func (d *direct) live(sock *zmq.Socket) bool { return d.h != nil && handle(sock) == d.h }
+
 func (d *direct) events(sock *zmq.Socket) (zmq.State, error) {
-	if d.h == nil {
-		return sock.GetEvents()
+	if !d.live(sock) {
+		ev, err := sock.GetEvents()
+		return ev, errnoErr(err)
 	}
 	rc := int(C.zchan_events(d.h))
 	if rc < 0 {
-		return 0, errnoErr(-rc)
+		return 0, errnoErr(zmq.Errno(-rc))
 	}
 	return zmq.State(rc), nil
 }
@@ -142,15 +160,11 @@ func (d *direct) events(sock *zmq.Socket) (zmq.State, error) {
 // recvFrame receives one frame without blocking; more reports whether
 // another frame of the same message follows.
 func (d *direct) recvFrame(sock *zmq.Socket) (f []byte, more bool, err error) {
-	if d.h == nil {
-		if f, err = sock.RecvBytes(zmq.DONTWAIT); err != nil {
-			return nil, false, err
-		}
-		more, err = sock.GetRcvmore()
-		return f, more, err
+	if !d.live(sock) {
+		return pebbeRecvFrame(sock)
 	}
 	if rc := int(C.zchan_recv(d.h, d.rx, C.int(zmq.DONTWAIT))); rc < 0 {
-		return nil, false, errnoErr(-rc)
+		return nil, false, errnoErr(zmq.Errno(-rc))
 	}
 	// Go copies the frame out of libzmq's buffer: no Go pointer is passed
 	// to C, so cgo has no pointer check to make.
@@ -162,10 +176,4 @@ func (d *direct) recvFrame(sock *zmq.Socket) (f []byte, more bool, err error) {
 	more = d.rx.more != 0
 	C.zchan_release(d.rx)
 	return f, more, nil
-}
-
-// errnoErr converts an errno the way pebbe does, so zmq.AsErrno and
-// errors.Is work on it alike.
-func errnoErr(e int) error {
-	return zmq.Errno(syscall.Errno(e))
 }

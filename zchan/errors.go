@@ -3,29 +3,38 @@ package zchan
 import (
 	"errors"
 	"fmt"
+	"runtime/debug"
+	"strings"
 	"syscall"
 
 	zmq "github.com/pebbe/zmq4"
 )
 
-// Sentinel errors. Every error returned by this package wraps one of these
-// (and, where libzmq reported it, the underlying zmq4.Errno), so callers can
-// test them with errors.Is.
+// Sentinel errors. Every error returned by this package wraps one of these,
+// so callers can test them with errors.Is; where libzmq or the system
+// reported an errno, the error wraps it too, both as a zmq4.Errno and (for
+// system errnos) as a syscall.Errno: errors.Is(err, syscall.EADDRINUSE)
+// and errors.Is(err, zmq4.ETERM) work. (zmq4.AsErrno does not unwrap;
+// use errors.Is or errors.As.) A cancelled call returns its context's
+// cause as it is.
 var (
-	// ErrClosed reports that the socket was closed by Close, or that a call
-	// was made on a socket that has already ended.
+	// ErrClosed reports that the socket was closed by Close or Shutdown,
+	// or that a call was made on a socket that has already ended.
 	ErrClosed = errors.New("zchan: socket closed")
 	// ErrTerminated reports that the socket's zmq context was terminated
 	// (libzmq's ETERM) while the socket was open.
 	ErrTerminated = errors.New("zchan: context terminated")
-	// ErrUnknownType reports a socket type this package does not know.
+	// ErrUnknownType reports a socket type this package does not know,
+	// including libzmq's draft thread-safe types (SERVER, CLIENT, RADIO,
+	// DISH, ...), which have no ZMQ_FD and cannot be bridged.
 	ErrUnknownType = errors.New("zchan: unknown socket type")
-	// ErrUnsupported reports a socket type or feature that exists in libzmq
-	// but cannot be bridged, such as the thread-safe types (SERVER, CLIENT,
-	// RADIO, DISH, ...) that have no ZMQ_FD.
+	// ErrUnsupported reports an operation the socket type does not have
+	// (Send on a SUB, Subscribe on a PUSH), or a platform without a
+	// pollable ZMQ_FD.
 	ErrUnsupported = errors.New("zchan: unsupported")
-	// ErrBadEndpoint reports an endpoint libzmq refused to bind or connect
-	// (malformed address, unknown transport, unresolvable host, ...).
+	// ErrBadEndpoint reports an endpoint that is malformed, has an unknown
+	// transport or a port outside 0 to 65535, or that libzmq refused to
+	// bind or connect.
 	ErrBadEndpoint = errors.New("zchan: bad endpoint")
 	// ErrAddrInUse reports a bind to an address another socket holds.
 	ErrAddrInUse = errors.New("zchan: address in use")
@@ -37,37 +46,158 @@ var (
 	ErrTooManyFrames = errors.New("zchan: too many frames")
 	// ErrEmptyMessage reports an attempt to send a message with no frames.
 	ErrEmptyMessage = errors.New("zchan: message has no frames")
-	// ErrDecode reports frames that the socket's codec could not decode, or
-	// a value it could not encode.
-	ErrDecode = errors.New("zchan: codec")
+	// ErrCodec reports a value the socket's codec could not encode, or
+	// frames it could not decode.
+	ErrCodec = errors.New("zchan: codec")
 	// ErrTooManySockets reports that the zmq context already holds as many
 	// sockets as it may (WithMaxSockets; libzmq's EMFILE).
 	ErrTooManySockets = errors.New("zchan: too many sockets in the context")
 	// ErrTermTimeout reports that Context.Term's deadline passed while
 	// sockets were still open; the error text names them.
 	ErrTermTimeout = errors.New("zchan: context termination timed out")
+	// ErrPanic reports a panic in a user function that ran on a goroutine
+	// of this package (a Codec, a Do or WithSetup function); the error
+	// carries the panic value and the stack. The socket it ran on ends.
+	ErrPanic = errors.New("zchan: panic")
+	// ErrFatal reports a failure of libzmq or of the system that ends the
+	// socket or the call (an errno other than the ones above); the error
+	// wraps the errno.
+	ErrFatal = errors.New("zchan: fatal libzmq error")
 )
+
+// zerr is an error of this package: what happened, the sentinel it
+// belongs to, and the cause, if any. Its text names the sentinel once,
+// without repeating the package prefix.
+type zerr struct {
+	msg      string
+	sentinel error
+	cause    error
+}
+
+// newErr returns an error "zchan: <what>: <sentinel>[: <cause>]" that
+// errors.Is matches against sentinel and against whatever cause matches.
+// A cause that is a libzmq errno is wrapped so that both its zmq4.Errno
+// and its syscall.Errno match.
+func newErr(sentinel, cause error, format string, args ...any) error {
+	return &zerr{msg: fmt.Sprintf(format, args...), sentinel: sentinel, cause: errnoErr(cause)}
+}
+
+func (e *zerr) Error() string {
+	var b strings.Builder
+	b.WriteString("zchan: ")
+	b.WriteString(e.msg)
+	b.WriteString(": ")
+	b.WriteString(strings.TrimPrefix(e.sentinel.Error(), "zchan: "))
+	if e.cause != nil {
+		b.WriteString(": ")
+		b.WriteString(e.cause.Error())
+	}
+	return b.String()
+}
+
+func (e *zerr) Unwrap() []error {
+	if e.cause == nil {
+		return []error{e.sentinel}
+	}
+	return []error{e.sentinel, e.cause}
+}
+
+// errnoError is an errno reported by libzmq. Its text is libzmq's.
+type errnoError struct{ e zmq.Errno }
+
+// hausnumero is libzmq's ZMQ_HAUSNUMERO: errnos from it up are libzmq's
+// own (ETERM, EFSM, ...), below it they are the system's.
+const hausnumero = 156384712
+
+func (e errnoError) Error() string { return e.e.Error() }
+
+func (e errnoError) Unwrap() []error {
+	if e.e < hausnumero {
+		return []error{e.e, syscall.Errno(e.e)}
+	}
+	return []error{e.e}
+}
+
+// errnoErr wraps a bare libzmq errno (as pebbe or the direct path return
+// it) into an errnoError; any other error is returned as it is.
+func errnoErr(err error) error {
+	switch e := err.(type) {
+	case zmq.Errno:
+		return errnoError{e}
+	case syscall.Errno:
+		return errnoError{zmq.Errno(e)}
+	}
+	return err
+}
+
+// errnoOf returns the libzmq errno err carries, however deeply wrapped,
+// or 0.
+func errnoOf(err error) zmq.Errno {
+	var ee errnoError
+	if errors.As(err, &ee) {
+		return ee.e
+	}
+	var ze zmq.Errno
+	if errors.As(err, &ze) {
+		return ze
+	}
+	var se syscall.Errno
+	if errors.As(err, &se) {
+		return zmq.Errno(se)
+	}
+	return 0
+}
 
 // isEAGAIN reports whether err means "would block". REQ and REP return EFSM
 // when asked to send or receive out of turn, which for a non-blocking owner
 // is the same thing: try again when the state changes.
 func isEAGAIN(err error) bool {
-	switch zmq.AsErrno(err) {
+	switch errnoOf(err) {
 	case zmq.Errno(syscall.EAGAIN), zmq.EFSM:
 		return true
 	}
 	return false
 }
 
-func isETERM(err error) bool { return zmq.AsErrno(err) == zmq.ETERM }
+func isETERM(err error) bool { return errnoOf(err) == zmq.ETERM }
+
+// libzmqError classifies an error libzmq returned for op: ETERM becomes
+// ErrTerminated, anything else ErrFatal.
+func libzmqError(err error, format string, args ...any) error {
+	if isETERM(err) {
+		return newErr(ErrTerminated, nil, format, args...)
+	}
+	return newErr(ErrFatal, err, format, args...)
+}
 
 // endpointError classifies an error from bind or connect.
 func endpointError(op, ep string, err error) error {
-	switch zmq.AsErrno(err) {
+	switch errnoOf(err) {
 	case zmq.EADDRINUSE:
-		return fmt.Errorf("zchan: %s %q: %w: %w", op, ep, ErrAddrInUse, err)
+		return newErr(ErrAddrInUse, err, "%s %q", op, ep)
 	case zmq.ETERM:
-		return fmt.Errorf("zchan: %s %q: %w", op, ep, ErrTerminated)
+		return newErr(ErrTerminated, nil, "%s %q", op, ep)
 	}
-	return fmt.Errorf("zchan: %s %q: %w: %w", op, ep, ErrBadEndpoint, err)
+	return newErr(ErrBadEndpoint, err, "%s %q", op, ep)
+}
+
+// panicError is the error a recovered panic becomes.
+type panicError struct {
+	where string
+	value any
+	stack []byte
+}
+
+func (e *panicError) Error() string {
+	return fmt.Sprintf("zchan: panic in %s: %v\n%s", e.where, e.value, e.stack)
+}
+
+func (e *panicError) Unwrap() error { return ErrPanic }
+
+// recoverInto turns a panic of the function it is deferred in into an
+// error wrapping ErrPanic in *err. It must be called directly by defer.
+func recoverInto(err *error, where string) {
+	if r := recover(); r != nil {
+		*err = &panicError{where: where, value: r, stack: debug.Stack()}
+	}
 }

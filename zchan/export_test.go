@@ -4,7 +4,7 @@ package zchan
 
 // DirectOK reports whether the owner's hot path calls libzmq directly
 // (see direct.go).
-var DirectOK = directOK
+var DirectOK = layoutOK
 
 // WithPebbeOnly makes the owner use pebbe/zmq4 for its hot path as well,
 // so that tests cover the fallback.

@@ -19,7 +19,7 @@ import (
 // The fuzz targets below run their seed corpus (f.Add plus
 // testdata/fuzz/<name>) under plain go test; go test -fuzz=<name> explores
 // further. Their properties: decoding arbitrary frames never panics and
-// fails only with ErrDecode; decode(encode(v)) == v; and real sockets
+// fails only with ErrCodec; decode(encode(v)) == v; and real sockets
 // deliver any multipart message intact, or refuse or discard it by the
 // frame cap, never half of it.
 
@@ -77,8 +77,8 @@ func FuzzSingleFrame(f *testing.F) {
 		b, errB := zchan.Bytes.Decode(frames)
 		s, errS := zchan.String.Decode(frames)
 		if len(frames) != 1 {
-			if !errors.Is(errB, zchan.ErrDecode) || !errors.Is(errS, zchan.ErrDecode) {
-				t.Fatalf("%d frames: errors %v, %v; want ErrDecode", len(frames), errB, errS)
+			if !errors.Is(errB, zchan.ErrCodec) || !errors.Is(errS, zchan.ErrCodec) {
+				t.Fatalf("%d frames: errors %v, %v; want ErrCodec", len(frames), errB, errS)
 			}
 			return
 		}
@@ -107,7 +107,7 @@ type fuzzValue struct {
 }
 
 // FuzzJSONDecode feeds arbitrary frames to the JSON codec: no panic,
-// errors only with ErrDecode, and what decodes survives a round trip.
+// errors only with ErrCodec, and what decodes survives a round trip.
 func FuzzJSONDecode(f *testing.F) {
 	f.Add([]byte(`{"n":1,"s":"a","f":[1.5,-2],"m":{"k":true},"p":7}`))
 	f.Add([]byte(`{"n":1e400}`))
@@ -117,8 +117,8 @@ func FuzzJSONDecode(f *testing.F) {
 		for _, frames := range [][][]byte{{data}, fuzzSplit(data)} {
 			v, err := c.Decode(frames)
 			if err != nil {
-				if !errors.Is(err, zchan.ErrDecode) {
-					t.Fatalf("error %v does not wrap ErrDecode", err)
+				if !errors.Is(err, zchan.ErrCodec) {
+					t.Fatalf("error %v does not wrap ErrCodec", err)
 				}
 				continue
 			}
@@ -136,7 +136,7 @@ func FuzzJSONDecode(f *testing.F) {
 
 // FuzzJSONRoundTrip builds values and checks decode(encode(v)) == v; a
 // value JSON cannot carry (NaN, infinities) must fail to encode with
-// ErrDecode.
+// ErrCodec.
 func FuzzJSONRoundTrip(f *testing.F) {
 	f.Add(int64(0), "", 0.0, false)
 	f.Add(int64(math.MinInt64), "héllo\x00", math.Inf(1), true)
@@ -151,8 +151,8 @@ func FuzzJSONRoundTrip(f *testing.F) {
 		}
 		enc, err := c.Encode(v)
 		if math.IsNaN(x) || math.IsInf(x, 0) {
-			if !errors.Is(err, zchan.ErrDecode) {
-				t.Fatalf("Encode with %v: %v, want ErrDecode", x, err)
+			if !errors.Is(err, zchan.ErrCodec) {
+				t.Fatalf("Encode with %v: %v, want ErrCodec", x, err)
 			}
 			return
 		}

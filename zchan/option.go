@@ -1,7 +1,7 @@
 package zchan
 
 import (
-	"fmt"
+	"context"
 	"strconv"
 	"strings"
 	"time"
@@ -57,6 +57,8 @@ type options struct {
 	logger     *zap.Logger
 	lockThread bool
 	dropSlow   bool
+	emptyReply bool
+	lifetime   context.Context
 	pebbeOnly  bool // tests: the owner's hot path through pebbe too (see direct.go)
 }
 
@@ -67,7 +69,7 @@ func defaultOptions() options {
 
 func (o *options) fail(format string, args ...any) {
 	if o.err == nil {
-		o.err = fmt.Errorf("zchan: "+format+": %w", append(args, ErrInvalidOption)...)
+		o.err = newErr(ErrInvalidOption, nil, format, args...)
 	}
 }
 
@@ -80,7 +82,10 @@ func (o *options) validate(t Type) error {
 		return o.err
 	}
 	if len(o.subscribe) > 0 && t != Sub {
-		return fmt.Errorf("zchan: subscriptions on a %s socket: %w", t, ErrInvalidOption)
+		return newErr(ErrInvalidOption, nil, "subscriptions on a %s socket", t)
+	}
+	if o.emptyReply && t != Rep {
+		return newErr(ErrInvalidOption, nil, "WithEmptyReplyOnCodecError on a %s socket", t)
 	}
 	for _, ep := range append(append([]string(nil), o.binds...), o.connects...) {
 		if err := checkPort(ep); err != nil {
@@ -109,7 +114,7 @@ func checkPort(ep string) error {
 		return nil // "*", a service name or garbage: libzmq decides
 	}
 	if n > 65535 {
-		return fmt.Errorf("zchan: endpoint %q: port %d out of range: %w", ep, n, ErrBadEndpoint)
+		return newErr(ErrBadEndpoint, nil, "endpoint %q: port %d out of range", ep, n)
 	}
 	return nil
 }
@@ -345,9 +350,11 @@ func WithDropWhenSlow(on bool) Option {
 
 // WithSetup runs f on the owner goroutine after the options above and
 // before any bind or connect, for settings this package has no option for
-// (CURVE keys, ZAP domain, TCP keepalives). f must not keep the socket,
-// close it, or block. An error from f fails Open, wrapped with
-// ErrInvalidOption.
+// (CURVE keys, ZAP domain, TCP keepalives). f must not keep the socket or
+// close it (Open then fails with ErrClosed), and should not block: Open
+// returns when its context ends, but the owner, and the socket, stay
+// until f returns. An error from f fails Open, wrapped with
+// ErrInvalidOption; a panic in f fails it with ErrPanic.
 func WithSetup(f func(*zmq.Socket) error) Option {
 	return optionFunc(func(o *options) {
 		if f == nil {
@@ -355,4 +362,32 @@ func WithSetup(f func(*zmq.Socket) error) Option {
 		}
 		o.set("setup", f)
 	})
+}
+
+// WithLifetime ties the socket to ctx: when ctx ends, the socket ends as
+// if Close had been called, and Err returns context.Cause(ctx). It is for
+// short programs and tests; a service closes its sockets in order with
+// Shutdown or a shutdown.Group instead. Default: the socket lives until
+// Close, Shutdown, its Context's termination or a fatal error, whatever
+// happens to the context given to Open.
+func WithLifetime(ctx context.Context) Option {
+	return optionFunc(func(o *options) {
+		if ctx == nil {
+			o.fail("nil lifetime context")
+		}
+		o.lifetime = ctx
+	})
+}
+
+// WithEmptyReplyOnCodecError makes a REP socket answer a request it cannot
+// hand on (the codec failed to decode it, or it had more frames than
+// WithMaxFrames) with an empty message, and go on. libzmq's REP must reply
+// to every request before it can take the next, so without this option
+// such a request ends the socket with an error wrapping ErrCodec: any
+// reply this package made up could be taken by the peer for a real one.
+// Turn it on when an empty reply means "refused" in your protocol (and
+// consider ROUTER for servers facing untrusted peers). Only valid on REP.
+// Default: off.
+func WithEmptyReplyOnCodecError(on bool) Option {
+	return optionFunc(func(o *options) { o.emptyReply = on })
 }

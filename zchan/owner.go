@@ -11,17 +11,12 @@ import (
 	"go.uber.org/zap"
 )
 
-// closedCh is always ready: the owner selects on it instead of the
-// waiter's ready channel after a turn that used its whole budget, so that
-// it looks at its Go channels once and goes on without a new edge.
-var closedCh = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
-
 // maxCloseDrain bounds how many messages the owner reads (and counts as
 // undelivered) out of libzmq's receive queue when the socket ends.
 const maxCloseDrain = 1 << 20
 
 // own is the owner goroutine: the only code that touches the zmq socket.
-func (s *Socket[T]) own(ctx context.Context, zc *Context, ready chan<- error) {
+func (s *Socket[T]) own(zc *Context, ready chan<- error) {
 	defer close(s.done)
 	if s.o.lockThread {
 		runtime.LockOSThread()
@@ -52,13 +47,11 @@ func (s *Socket[T]) own(ctx context.Context, zc *Context, ready chan<- error) {
 		fail(err)
 		return
 	}
-	s.w = w
 	ready <- nil
 
-	st := &ownerState[T]{s: s, sock: sock, w: w, d: newDirect(sock, s.o.pebbeOnly), inReady: true}
-	stopKick := context.AfterFunc(ctx, w.kickAlways)
-	reason := st.loop(ctx)
-	stopKick()
+	st := &ownerState[T]{s: s, sock: sock, w: w, d: newDirect(sock, s.o.pebbeOnly, s.log)}
+	s.stats.direct.Store(st.d.h != nil)
+	reason := st.loop()
 	s.reason = reason
 	close(s.stopping)
 	start := time.Now()
@@ -70,8 +63,8 @@ func (s *Socket[T]) own(ctx context.Context, zc *Context, ready chan<- error) {
 	if spent := time.Since(start); spent > time.Millisecond && !errors.Is(reason, ErrTerminated) {
 		_ = sock.SetLinger(max(s.o.linger-spent, 0))
 	}
-	if err := sock.Close(); err != nil {
-		s.closeErr = fmt.Errorf("zchan: close %s: %w", name, err)
+	if err := sock.Close(); err != nil && !isETERM(err) {
+		s.closeErr = newErr(ErrFatal, err, "close %s", name)
 	}
 	zc.forget(id)
 	close(s.in)
@@ -84,7 +77,10 @@ func (s *Socket[T]) setup(sock *zmq.Socket) (*fdWaiter, error) {
 		return nil, optionError("LINGER", err)
 	}
 	for _, so := range s.o.sockopts {
-		if err := so.set(sock); err != nil {
+		if err := runUser(so.name, sock, so.set); err != nil {
+			if errors.Is(err, ErrPanic) || errors.Is(err, ErrClosed) {
+				return nil, err
+			}
 			return nil, optionError(so.name, err)
 		}
 	}
@@ -108,18 +104,28 @@ func (s *Socket[T]) setup(sock *zmq.Socket) (*fdWaiter, error) {
 			return nil, endpointError("connect", ep, err)
 		}
 	}
-	fd, err := sock.GetFd()
-	if err != nil {
-		return nil, fmt.Errorf("zchan: ZMQ_FD: %w: %w", ErrUnsupported, err)
-	}
-	return newFDWaiter(fd)
+	return newFDWaiter(sock)
+}
+
+// runUser runs a user function on the socket (a WithSetup function, an
+// option's setter, a Do function): a panic becomes an error wrapping
+// ErrPanic, a libzmq errno is wrapped so errors.Is matches it, and a
+// socket the function closed is an error wrapping ErrClosed.
+func runUser(where string, sock *zmq.Socket, fn func(*zmq.Socket) error) (err error) {
+	defer func() {
+		if err == nil && isClosed(sock) {
+			err = newErr(ErrClosed, nil, "%s closed the socket", where)
+		}
+	}()
+	defer recoverInto(&err, where)
+	return errnoErr(fn(sock))
 }
 
 func optionError(name string, err error) error {
 	if isETERM(err) {
-		return fmt.Errorf("zchan: set %s: %w", name, ErrTerminated)
+		return newErr(ErrTerminated, nil, "set %s", name)
 	}
-	return fmt.Errorf("zchan: set %s: %w: %w", name, ErrInvalidOption, err)
+	return newErr(ErrInvalidOption, err, "set %s", name)
 }
 
 // ownerState is the owner's private state; only the owner goroutine
@@ -130,22 +136,130 @@ type ownerState[T any] struct {
 	w    *fdWaiter
 	d    direct // libzmq's handle for the hot path, or pebbe's
 
-	in     T    // decoded message waiting for the consumer
-	hasIn  bool //
-	out    [][]byte
+	in     T      // decoded message held for the consumer
+	inSize uint64 // its bytes
+	hasIn  bool
+	out    [][]byte // message held for libzmq
 	hasOut bool
-	armed  bool // the waiter has an arm token
+	armed  bool // the waiter has an arm token and has not answered
 	// REQ: a request was sent and its reply has not arrived.
 	// REP: a request arrived and its reply has not been sent.
-	turn bool
+	turn     bool
+	draining bool // Shutdown was called: end once nothing is in hand
+	inReady  bool // input may be waiting: false after a receive found none, until ZMQ_EVENTS says otherwise or the waiter wakes
+	stalled  bool // the held outbound message hit EAGAIN
+	dropping bool // a drop episode is under way
+	decoding bool // a decode-error episode is under way
+	idleSpin int  // ZMQ_EVENTS said ready but the turn moved nothing
+}
 
-	pendingFn func() bool // st.pending bound to the loop's context, made once
-	inReady   bool        // input may be waiting; false after a receive found none, until EVENTS or a wake
-	taken     uint64      // messages taken from sendq; Socket.queued counts those put in
-	stalled   bool        // the held outbound message hit EAGAIN
-	dropping  bool        // a drop episode is under way
-	decoding  bool        // a decode-error episode is under way
-	idleSpin  int         // EVENTS said ready but a turn moved nothing
+// alwaysReady is a closed channel: the wait after a turn that used its
+// whole budget selects on it, so that it looks at the Go channels and goes
+// straight on.
+var alwaysReady = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// loop runs until the socket must end and returns why. It is the owner's
+// only wait. Why no wake-up is lost:
+//
+//   - Everything on the Go side that the owner must react to (a consumer
+//     ready for In, a message from Send, a Do, Close, Shutdown, the
+//     lifetime context) is a case of the one select below, enabled
+//     whenever the owner can act on it.
+//   - On the libzmq side, ZMQ_FD is edge-triggered and a send or receive
+//     may consume the edge of input that is still there. So after every
+//     turn (its last send or receive) and before every wait, the owner
+//     reads ZMQ_EVENTS, and goes round again if it shows something it can
+//     act on. Otherwise it waits on the waiter, which it armed then or
+//     which is still armed from before: libzmq writes the signal fd for
+//     every change after that read (reading ZMQ_EVENTS leaves its mailbox
+//     asleep), and the waiter sees the write as the fd's level if it arms
+//     after it, or as an edge if it was already waiting.
+//   - A turn that used its whole budget (WithBudget) waits on alwaysReady
+//     instead, so a flood cannot keep the owner from its channels, and
+//     work goes on without an edge.
+//
+// Back pressure is the held message each way: the owner takes a message
+// off libzmq only when it holds none for the consumer (wantRecv), and
+// takes one from Send only when it holds none for libzmq (takeSends).
+func (st *ownerState[T]) loop() error {
+	s := st.s
+	var lifetime <-chan struct{}
+	if s.o.lifetime != nil {
+		lifetime = s.o.lifetime.Done()
+	}
+	drainReq := s.drainReq
+	for {
+		moved, exhausted, err := st.turnWork()
+		if err != nil {
+			return err
+		}
+		if moved > 0 {
+			st.idleSpin = 0
+		}
+		readyCh := alwaysReady
+		if !exhausted {
+			ev, err := st.d.events(st.sock)
+			if err != nil {
+				return st.fatal("events", err)
+			}
+			st.inReady = ev&zmq.POLLIN != 0
+			if (st.hasOut && ev&zmq.POLLOUT != 0) || (st.wantRecv() && st.inReady) {
+				// Ready now: go round again. A turn that moves nothing
+				// although ZMQ_EVENTS says ready happens when libzmq's
+				// POLLOUT is for the socket, not the peer (a ROUTER with
+				// ROUTER_MANDATORY and one full peer): then wait for an
+				// edge rather than spin.
+				if st.idleSpin++; st.idleSpin <= 2 {
+					continue
+				}
+				if st.idleSpin == 3 {
+					s.log.Debug("zchan: ZMQ_EVENTS reports ready but nothing moves", zap.Int("events", int(ev)))
+				}
+			} else if st.draining && st.drained() {
+				return ErrClosed
+			}
+			if !st.armed {
+				st.w.arm <- struct{}{}
+				st.armed = true
+			}
+			readyCh = st.w.ready
+		}
+
+		var inCh chan<- T
+		if st.hasIn {
+			inCh = s.in
+		}
+		var sendq <-chan [][]byte
+		if st.takeSends() {
+			sendq = s.sendq
+		}
+		select {
+		case inCh <- st.in:
+			st.delivered()
+		case m := <-sendq:
+			st.out, st.hasOut = m, true
+		case <-readyCh:
+			if readyCh == st.w.ready {
+				st.armed = false
+				st.inReady = true // woken: input may have come
+				if st.w.err != nil {
+					return st.w.err
+				}
+			}
+		case c := <-s.cmds:
+			err := runUser("Do", st.sock, c.fn)
+			c.reply <- err
+			if errors.Is(err, ErrPanic) || errors.Is(err, ErrClosed) {
+				return err
+			}
+		case <-drainReq:
+			st.draining, drainReq = true, nil
+		case <-lifetime:
+			return context.Cause(s.o.lifetime)
+		case <-s.closeReq:
+			return ErrClosed
+		}
+	}
 }
 
 // wantRecv reports whether the owner should take a message off the socket.
@@ -181,155 +295,23 @@ func (st *ownerState[T]) takeSends() bool {
 	return true
 }
 
-// loop runs until the socket must end and returns why.
-func (st *ownerState[T]) loop(ctx context.Context) error {
-	s := st.s
-	done := ctx.Done()
-	for {
-		moved, exhausted, err := st.turnWork()
-		if err != nil {
-			return err
-		}
-		if moved > 0 {
-			st.idleSpin = 0
-			if !exhausted {
-				// Let the goroutines this turn readied (a consumer of In, a
-				// blocked Send) run before the owner spends system calls on
-				// parking: a reply they send is then taken on the next turn
-				// instead of costing a kick and a wake.
-				runtime.Gosched()
-				if !st.pending(ctx) {
-					continue
-				}
-				// A command, Close or cancellation is waiting: look at the
-				// channels once, without waiting for an edge, so a steady
-				// trickle of messages cannot keep the owner from them.
-				exhausted = true
-			}
-		}
-		var readyCh <-chan struct{}
-		if exhausted {
-			readyCh = closedCh
-		} else {
-			// Read ZMQ_EVENTS after the last send or receive and before
-			// waiting: a send or receive may have consumed the edge while
-			// input or output is ready, and no new edge would come.
-			ev, err := st.d.events(st.sock)
-			if err != nil {
-				return st.fatal("events", err)
-			}
-			if ev&zmq.POLLIN != 0 {
-				st.inReady = true
-			}
-			if (st.hasOut && ev&zmq.POLLOUT != 0) || (st.wantRecv() && ev&zmq.POLLIN != 0) {
-				// Ready now: go round again. Consecutive turns that move
-				// nothing although EVENTS says ready should not happen
-				// (libzmq's EVENTS and its non-blocking calls agree); if
-				// they repeat, report it once and wait for an edge rather
-				// than spin.
-				if st.idleSpin++; st.idleSpin <= 3 {
-					continue
-				}
-				if st.idleSpin == 4 {
-					s.log.Warn("zchan: ZMQ_EVENTS reports ready but nothing moves", zap.Int("events", int(ev)))
-				}
-			}
-			// Nothing to deliver and no caller waiting on a channel: wait on
-			// ZMQ_FD right here, without the hop through the waiter.
-			// If something else needs it, select below.
-			if !st.hasIn && !st.armed && s.blocked.Load() == 0 {
-				if st.pendingFn == nil {
-					st.pendingFn = func() bool { return st.pending(ctx) }
-				}
-				busy, err := st.w.park(st.pendingFn)
-				if err != nil {
-					return fmt.Errorf("zchan: wait on ZMQ_FD: %w", err)
-				}
-				if !busy {
-					st.inReady = true // woken: input may have come
-					continue
-				}
-			}
-			if !st.armed {
-				st.w.arm <- struct{}{}
-				st.armed = true
-			}
-			readyCh = st.w.ready
-		}
-
-		var inCh chan<- T
-		if st.hasIn {
-			inCh = s.in
-		}
-		var sendq <-chan [][]byte
-		if st.takeSends() {
-			sendq = s.sendq
-		}
-		select {
-		case inCh <- st.in:
-			st.delivered()
-		case m := <-sendq:
-			st.tookSend(m)
-		case <-readyCh:
-			st.inReady = true
-			if !exhausted {
-				st.armed = false
-				if st.w.err != nil {
-					return fmt.Errorf("zchan: wait on ZMQ_FD: %w", st.w.err)
-				}
-			}
-		case c := <-s.cmds:
-			s.blocked.Add(-1)
-			c.reply <- c.fn(st.sock)
-		case <-done:
-			return context.Cause(ctx)
-		case <-s.closeReq:
-			return ErrClosed
-		}
-	}
-}
-
-// tookSend holds m, taken from sendq, for sending.
-func (st *ownerState[T]) tookSend(m [][]byte) {
-	st.out, st.hasOut = m, true
-	st.taken++
-	if cap(st.s.sendq) == 0 {
-		st.s.blocked.Add(-1) // the caller was counted as blocked; see Send
-	}
-}
-
-// pending reports whether something other than ZMQ_FD needs the owner:
-// a caller blocked on a channel, a queued message it can take, Close, or
-// cancellation. Every one of these wakers kicks a parked owner.
-func (st *ownerState[T]) pending(ctx context.Context) bool {
-	s := st.s
-	if s.blocked.Load() > 0 || (st.takeSends() && s.queued.Load() != st.taken) || ctx.Err() != nil {
-		return true
-	}
-	select {
-	case <-s.closeReq:
-		return true
-	default:
+// drained reports, during Shutdown, that nothing is left in hand: nothing
+// held either way, nothing queued by Send, no reply owed or awaited, and
+// (the caller has just read ZMQ_EVENTS) nothing in libzmq's receive queue.
+func (st *ownerState[T]) drained() bool {
+	if st.hasIn || st.hasOut || len(st.s.sendq) > 0 {
 		return false
 	}
+	if (st.s.typ == Req || st.s.typ == Rep) && st.turn {
+		return false
+	}
+	return !st.s.typ.canRecv() || !st.inReady
 }
 
 // turnWork moves messages until nothing more can move or the budget is
-// used up; it reports whether the budget ran out.
+// used up; it reports how many it moved and whether the budget ran out.
 func (st *ownerState[T]) turnWork() (n int, exhausted bool, err error) {
 	s := st.s
-	// A receive that finds nothing costs a system call in libzmq; after
-	// one, the owner receives again only once ZMQ_EVENTS shows input (read
-	// here once per turn, before every wait, and implied by a wake), so a
-	// socket that mostly sends (a one-way PAIR, a DEALER) does not pay a
-	// futile receive for every message it sends.
-	if !st.inReady && st.wantRecv() {
-		ev, err := st.d.events(st.sock)
-		if err != nil {
-			return 0, false, st.fatal("events", err)
-		}
-		st.inReady = ev&zmq.POLLIN != 0
-	}
 	for n < s.o.budget {
 		moved := false
 		if st.hasOut {
@@ -342,6 +324,10 @@ func (st *ownerState[T]) turnWork() (n int, exhausted bool, err error) {
 				n++
 			}
 		}
+		// A receive that finds nothing costs a system call in libzmq, so
+		// after one the owner receives again only once ZMQ_EVENTS shows
+		// input or the waiter wakes: a socket that mostly sends does not
+		// pay a futile receive per message sent.
 		if st.inReady && st.wantRecv() {
 			ok, err := st.tryRecv()
 			if err != nil {
@@ -364,7 +350,7 @@ func (st *ownerState[T]) turnWork() (n int, exhausted bool, err error) {
 		if st.takeSends() {
 			select {
 			case m := <-s.sendq:
-				st.tookSend(m)
+				st.out, st.hasOut = m, true
 				moved = true
 			default:
 			}
@@ -376,9 +362,12 @@ func (st *ownerState[T]) turnWork() (n int, exhausted bool, err error) {
 	return n, true, nil
 }
 
+// delivered records that the held inbound message was handed to In.
 func (st *ownerState[T]) delivered() {
 	var zero T
-	st.in, st.hasIn = zero, false
+	st.s.stats.msgsIn.Add(1)
+	st.s.stats.bytesIn.Add(st.inSize)
+	st.in, st.inSize, st.hasIn = zero, 0, false
 }
 
 // trySend offers the held message to libzmq without blocking.
@@ -417,7 +406,9 @@ func (st *ownerState[T]) trySend() (bool, error) {
 }
 
 // tryRecv takes one message off the socket without blocking, decodes it
-// and, if the consumer has room, delivers it.
+// and, if the consumer has room, delivers it. Every message it takes is
+// counted once: delivered (now or later), or as a decode error, an
+// oversized message, a drop, or (at the end) undelivered.
 func (st *ownerState[T]) tryRecv() (bool, error) {
 	s := st.s
 	frames, over, err := st.recvFrames()
@@ -427,6 +418,7 @@ func (st *ownerState[T]) tryRecv() (bool, error) {
 		}
 		return false, st.fatal("receive", err)
 	}
+	s.stats.received.Add(1)
 	switch s.typ {
 	case Req:
 		st.turn = false
@@ -437,18 +429,19 @@ func (st *ownerState[T]) tryRecv() (bool, error) {
 		s.stats.tooManyFrames.Add(1)
 		s.log.Warn("zchan: inbound message over the frame cap discarded",
 			zap.Int("frames", len(frames)), zap.Int("cap", s.o.maxFrames))
-		st.replyDiscarded()
-		return true, nil
+		return true, st.discarded(ErrTooManyFrames)
 	}
-	v, err := s.codec.Decode(frames)
+	v, err := st.decode(frames)
 	if err != nil {
 		n := s.stats.decodeErrors.Add(1)
+		if errors.Is(err, ErrPanic) {
+			return true, err
+		}
 		if !st.decoding {
 			st.decoding = true
 			s.log.Warn("zchan: undecodable message", zap.Error(err), zap.Uint64("decode_errors", n))
 		}
-		st.replyDiscarded()
-		return true, nil
+		return true, st.discarded(err)
 	}
 	if st.decoding {
 		st.decoding = false
@@ -471,9 +464,7 @@ func (st *ownerState[T]) tryRecv() (bool, error) {
 		st.dropping = false
 		s.log.Info("zchan: consumer caught up", zap.Uint64("dropped", s.stats.dropped.Load()))
 	}
-	s.stats.msgsIn.Add(1)
-	s.stats.bytesIn.Add(size(frames))
-	st.in, st.hasIn = v, true
+	st.in, st.inSize, st.hasIn = v, size(frames), true
 	select {
 	case s.in <- v:
 		st.delivered()
@@ -482,31 +473,48 @@ func (st *ownerState[T]) tryRecv() (bool, error) {
 	return true, nil
 }
 
-// replyDiscarded keeps REP usable after a request the consumer never
-// sees: the request has no reply coming, so the owner answers nothing and
-// lets the next request in. libzmq's REP would otherwise refuse to receive
-// (EFSM) until a reply is sent; an empty reply tells the REQ peer its
-// request was refused instead of leaving it waiting forever.
-func (st *ownerState[T]) replyDiscarded() {
+// decode runs the codec on the owner; a panic becomes an error wrapping
+// ErrPanic, which ends the socket.
+func (st *ownerState[T]) decode(frames [][]byte) (v T, err error) {
+	defer recoverInto(&err, "Decode")
+	return st.s.codec.Decode(frames)
+}
+
+// discarded handles a request the consumer will never see. A REP must
+// reply before it can receive again: with WithEmptyReplyOnCodecError the
+// owner answers it with an empty message and lets the next request in;
+// without, the socket ends with why, since any reply made up here could be
+// taken by the peer for a real one.
+func (st *ownerState[T]) discarded(why error) error {
 	if st.s.typ != Rep {
-		return
+		return nil
 	}
-	if _, err := st.sock.SendBytes(nil, zmq.DONTWAIT); err == nil {
-		st.turn = false
+	if !st.s.o.emptyReply {
+		return newErr(ErrCodec, why, "%s: request discarded, and REP must reply (WithEmptyReplyOnCodecError)", st.s.name)
 	}
+	if _, err := st.sock.SendBytes(nil, zmq.DONTWAIT); err != nil {
+		return st.fatal("empty reply", err)
+	}
+	st.turn = false
+	return nil
 }
 
 // recvFrames reads the frames of one message. over reports a message that
 // exceeded the frame cap; its frames past the cap were read and dropped.
+// An error after the first frame (ETERM when the context is terminated
+// between two frames) is returned as it is, for fatal to classify.
 func (st *ownerState[T]) recvFrames() (frames [][]byte, over bool, err error) {
 	max := st.s.o.maxFrames
 	for {
+		if len(frames) > 0 && testHookBetweenFrames != nil {
+			testHookBetweenFrames(st.sock)
+		}
 		f, more, err := st.d.recvFrame(st.sock)
 		if err != nil {
-			if len(frames) > 0 || over {
+			if (len(frames) > 0 || over) && isEAGAIN(err) {
 				// The rest of a message is always there once its first
-				// frame is; anything else is a fault.
-				return nil, false, fmt.Errorf("zchan: partial message: %w", err)
+				// frame is: EAGAIN here is a fault, not back pressure.
+				return nil, false, newErr(ErrFatal, err, "%s: partial message", st.s.name)
 			}
 			return nil, false, err
 		}
@@ -521,21 +529,26 @@ func (st *ownerState[T]) recvFrames() (frames [][]byte, over bool, err error) {
 	}
 }
 
+// testHookBetweenFrames, set by tests only, runs between two frames of a
+// multipart receive.
+var testHookBetweenFrames func(sock *zmq.Socket)
+
 // fatal turns a libzmq error into the socket's end reason.
 func (st *ownerState[T]) fatal(op string, err error) error {
-	if isETERM(err) {
-		return fmt.Errorf("zchan: %s: %w", st.s.name, ErrTerminated)
+	if errors.Is(err, ErrFatal) || errors.Is(err, ErrTerminated) {
+		return err
 	}
-	return fmt.Errorf("zchan: %s %s: %w", op, st.s.name, err)
+	return libzmqError(err, "%s %s", op, st.s.name)
 }
 
-// finish runs after the loop: it flushes the held outbound message within
-// the linger (unless the context is terminated), and counts what cannot be
-// delivered.
+// finish runs after the loop: it flushes the held outbound message and
+// those Send queued within the linger (unless the context is terminated),
+// and counts what cannot be delivered.
 func (st *ownerState[T]) finish(reason error) {
 	s := st.s
 	var undelivered uint64
-	terminated := errors.Is(reason, ErrTerminated)
+	terminated := errors.Is(reason, ErrTerminated) || errors.Is(reason, ErrFatal) ||
+		errors.Is(reason, ErrPanic) || isClosed(st.sock)
 	var deadline <-chan time.Time
 	if !terminated {
 		t := time.NewTimer(s.o.linger)
@@ -571,8 +584,10 @@ func (st *ownerState[T]) finish(reason error) {
 	}
 	if st.hasIn {
 		undelivered++
+		var zero T
+		st.in, st.hasIn = zero, false
 	}
-	if !errors.Is(reason, ErrTerminated) && s.typ.canRecv() {
+	if !errors.Is(reason, ErrTerminated) && s.typ.canRecv() && !isClosed(st.sock) {
 		// What libzmq already queued for us is lost when the socket closes:
 		// count it rather than lose it silently. (Also when the flush above
 		// gave up: that concerns the outbound side only.)
@@ -580,6 +595,7 @@ func (st *ownerState[T]) finish(reason error) {
 			if _, _, err := st.recvFrames(); err != nil {
 				break
 			}
+			s.stats.received.Add(1)
 			undelivered++
 		}
 	}
@@ -593,6 +609,7 @@ func (st *ownerState[T]) finish(reason error) {
 
 // flush tries to send the held message until libzmq takes it, the
 // deadline passes, or libzmq fails; it reports whether the message went.
+// It waits on the waiter like the loop, under the same edge rule.
 func (st *ownerState[T]) flush(deadline <-chan time.Time) bool {
 	for {
 		ok, err := st.trySend()

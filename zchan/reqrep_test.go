@@ -94,13 +94,15 @@ func TestReqRepAlternation(t *testing.T) {
 	})
 }
 
-// TestRepUndecodableRequest checks that a REP answers a request its codec
-// cannot decode with an empty reply, so the REQ peer is not left waiting,
-// and then serves the next request.
+// TestRepUndecodableRequest checks that a REP with
+// WithEmptyReplyOnCodecError answers a request its codec cannot decode
+// with an empty reply, so the REQ peer is not left waiting, and then
+// serves the next request.
 func TestRepUndecodableRequest(t *testing.T) {
 	ctx := testContext(t, watchdog)
 	zc := newContext(t)
-	rep := open(t, ctx, zchan.Rep, zchan.JSON[int](), zchan.WithContext(zc), zchan.WithBind(testutil.Inproc(t)))
+	rep := open(t, ctx, zchan.Rep, zchan.JSON[int](), zchan.WithContext(zc), zchan.WithBind(testutil.Inproc(t)),
+		zchan.WithEmptyReplyOnCodecError(true))
 	req := open(t, ctx, zchan.Req, zchan.Frames, zchan.WithContext(zc), zchan.WithConnect(rep.Endpoints()[0]))
 	if err := req.Send(ctx, zchan.NewMsg("not json")); err != nil {
 		t.Fatal(err)
@@ -123,4 +125,28 @@ func TestRepUndecodableRequest(t *testing.T) {
 	if st := rep.Stats(); st.DecodeErrors != 1 {
 		t.Errorf("REP DecodeErrors = %d, want 1", st.DecodeErrors)
 	}
+}
+
+// TestRepUndecodableRequestEnds checks the default: a REP that cannot
+// decode a request, and so cannot reply to it, ends with an error wrapping
+// ErrCodec instead of making up a reply; the request is counted.
+func TestRepUndecodableRequestEnds(t *testing.T) {
+	ctx := testContext(t, watchdog)
+	zc := newContext(t)
+	rep := open(t, ctx, zchan.Rep, zchan.JSON[int](), zchan.WithContext(zc), zchan.WithBind(testutil.Inproc(t)))
+	req := open(t, ctx, zchan.Req, zchan.Frames, zchan.WithContext(zc), zchan.WithConnect(rep.Endpoints()[0]))
+	if err := req.Send(ctx, zchan.NewMsg("not json")); err != nil {
+		t.Fatal(err)
+	}
+	if !testutil.Done(rep.Done(), watchdog) {
+		t.Fatal("REP still open after a request it cannot reply to")
+	}
+	if err := rep.Err(); !errors.Is(err, zchan.ErrCodec) {
+		t.Errorf("Err() = %v, want ErrCodec", err)
+	}
+	st := rep.Stats()
+	if st.DecodeErrors != 1 || st.Received != 1 {
+		t.Errorf("stats %+v, want the request received and counted as a decode error", st)
+	}
+	checkAccounting(t, rep.Name(), st)
 }

@@ -3,7 +3,6 @@ package zchan
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -30,14 +29,13 @@ type Socket[T any] struct {
 	in       chan T        // sent on and closed by the owner
 	sendq    chan [][]byte // WithSendBuffer; the owner receives only when it can send
 	senders  atomic.Int64  // Send calls under way, for the owner's final drain
-	queued   atomic.Uint64 // messages Send has put in sendq
-	blocked  atomic.Int64  // callers blocked on sendq or cmds: the owner must select
-	w        *fdWaiter     // written by the owner before Open returns
-	cmds     chan command  // unbuffered
-	closeReq chan struct{} // closed by Close
+	cmds     chan command  // unbuffered; the owner runs each one it receives
+	closeReq chan struct{} // closed by Close (and by Open when its ctx ends first)
+	drainReq chan struct{} // closed by Shutdown
 	stopping chan struct{} // closed by the owner when it stops taking work
 	done     chan struct{} // closed by the owner when it has exited
-	once     sync.Once
+	closeOne sync.Once
+	drainOne sync.Once
 	reason   error // why the socket ended; written before stopping is closed
 	closeErr error // error from zmq_close; written before done is closed
 
@@ -57,25 +55,29 @@ func Open(ctx context.Context, t Type, opts ...Option) (*Socket[Msg], error) {
 
 // OpenWith opens a socket of type t whose messages are values of T, mapped
 // to frames by codec. It starts the owner goroutine, which creates the
-// socket, applies the options, binds and connects; OpenWith returns when
-// that is done, or with an error wrapping ErrUnknownType, ErrUnsupported,
-// ErrInvalidOption, ErrBadEndpoint, ErrAddrInUse or ErrTerminated, in which
-// case nothing is left open.
+// socket, applies the options (running WithSetup functions), binds and
+// connects; OpenWith returns when that is done.
 //
-// The socket lives until ctx is done, Close is called, its Context is
-// terminated, or libzmq reports a fatal error; then its owner flushes what
-// it can within the linger, closes the socket and closes In.
+// ctx bounds the opening only: when it ends first, OpenWith returns
+// context.Cause(ctx) at once and the owner closes the socket as soon as
+// the setup it is running returns. Once open, the socket lives until Close
+// or Shutdown, until its zmq Context is terminated, until libzmq fails,
+// or until the context given to WithLifetime ends.
+//
+// Errors wrap ErrUnknownType, ErrUnsupported, ErrInvalidOption,
+// ErrBadEndpoint, ErrAddrInUse, ErrTooManySockets, ErrTerminated, ErrPanic
+// (a WithSetup function panicked) or ErrFatal; nothing is then left open.
 func OpenWith[T any](ctx context.Context, t Type, codec Codec[T], opts ...Option) (*Socket[T], error) {
 	if err := t.check(); err != nil {
 		return nil, err
 	}
 	if codec == nil {
-		return nil, fmt.Errorf("zchan: nil codec: %w", ErrInvalidOption)
+		return nil, newErr(ErrInvalidOption, nil, "nil codec")
 	}
 	o := defaultOptions()
 	for _, opt := range opts {
 		if opt == nil {
-			return nil, fmt.Errorf("zchan: nil option: %w", ErrInvalidOption)
+			return nil, newErr(ErrInvalidOption, nil, "nil option")
 		}
 		opt.apply(&o)
 	}
@@ -106,16 +108,25 @@ func OpenWith[T any](ctx context.Context, t Type, codec Codec[T], opts ...Option
 		sendq:    make(chan [][]byte, o.sendBuffer),
 		cmds:     make(chan command),
 		closeReq: make(chan struct{}),
+		drainReq: make(chan struct{}),
 		stopping: make(chan struct{}),
 		done:     make(chan struct{}),
 	}
-	ready := make(chan error, 1)
-	go s.own(ctx, zc, ready)
-	if err := <-ready; err != nil {
-		<-s.done
-		return nil, err
+	ready := make(chan error, 1) // the owner never blocks on it
+	go s.own(zc, ready)
+	select {
+	case err := <-ready:
+		if err != nil {
+			<-s.done
+			return nil, err
+		}
+		return s, nil
+	case <-ctx.Done():
+		// The owner is still in setup (a WithSetup function that blocks):
+		// it closes the socket when setup returns.
+		s.closeOne.Do(func() { close(s.closeReq) })
+		return nil, context.Cause(ctx)
 	}
-	return s, nil
 }
 
 // Name returns the socket's name (WithName, or the type and a number).
@@ -131,8 +142,9 @@ func (s *Socket[T]) Endpoints() []string { return append([]string(nil), s.endpoi
 // In returns the channel of inbound messages. The owner sends on it only
 // what the consumer can take, so a consumer that stops reading pushes back
 // to libzmq's receive HWM and on to the sender (unless WithDropWhenSlow).
-// The owner closes it when the socket ends; Err then tells why. For types
-// that cannot receive (PUB, PUSH) it is closed only at the end.
+// The owner closes it when the socket ends; Err then tells why. What is in
+// its buffer then stays readable. For types that cannot receive (PUB,
+// PUSH) it is closed only at the end.
 func (s *Socket[T]) In() <-chan T { return s.in }
 
 // Send hands v to the owner, which sends it as one message. It returns
@@ -141,31 +153,32 @@ func (s *Socket[T]) In() <-chan T { return s.in }
 // when it can send: not while libzmq's send HWM is reached or no peer is
 // there to take it, and for REQ not until the previous reply has arrived
 // (for REP until a request has). REQ and REP have no queue by default, so
-// their Send returns only when the owner takes the message. A nil return means the owner will send
-// the message, or count it in Stats.Undelivered if the socket ends first. The frames of v must
-// not be modified after Send is called.
+// their Send returns only when the owner takes the message. A nil return
+// means the message is counted in Stats.Accepted and the owner will send
+// it, or count it in Stats.Undelivered if the socket ends first. The
+// frames of v must not be modified after Send is called.
 //
-// Send returns context.Cause(ctx) if ctx ends first, the socket's end
-// reason (ErrClosed, ErrTerminated, ...) if the socket has ended, an error
-// wrapping ErrDecode if v cannot be encoded, ErrEmptyMessage or
-// ErrTooManyFrames. It is safe for concurrent use; concurrent messages are
+// Send returns context.Cause(ctx) if ctx ends first; an error wrapping
+// ErrClosed once Shutdown has begun (except on REP, whose replies to the
+// requests already delivered are still taken); the socket's end reason
+// (ErrClosed, ErrTerminated, ...) if the socket has ended; an error
+// wrapping ErrCodec if v cannot be encoded, or ErrPanic if the codec
+// panicked; ErrEmptyMessage; ErrTooManyFrames; ErrUnsupported on a type
+// that cannot send. It is safe for concurrent use; concurrent messages are
 // sent in the order the owner takes them.
 func (s *Socket[T]) Send(ctx context.Context, v T) error {
 	if !s.typ.canSend() {
-		return fmt.Errorf("zchan: send on %s: %w", s.typ, ErrUnsupported)
+		return newErr(ErrUnsupported, nil, "send on %s", s.typ)
 	}
-	frames, err := s.codec.Encode(v)
+	frames, err := s.encode(v)
 	if err != nil {
-		if !errors.Is(err, ErrDecode) {
-			err = fmt.Errorf("zchan: encode: %w: %w", ErrDecode, err)
-		}
 		return err
 	}
 	if len(frames) == 0 {
-		return ErrEmptyMessage
+		return newErr(ErrEmptyMessage, nil, "send on %s", s.name)
 	}
 	if s.o.maxFrames > 0 && len(frames) > s.o.maxFrames {
-		return fmt.Errorf("zchan: send %d frames, cap %d: %w", len(frames), s.o.maxFrames, ErrTooManyFrames)
+		return newErr(ErrTooManyFrames, nil, "send %d frames, cap %d", len(frames), s.o.maxFrames)
 	}
 	// The owner, once stopping is closed, drains sendq until no Send is
 	// under way; counting this call before looking at stopping means a
@@ -173,42 +186,41 @@ func (s *Socket[T]) Send(ctx context.Context, v T) error {
 	// behind in the queue.
 	s.senders.Add(1)
 	defer s.senders.Add(-1)
+	var draining <-chan struct{}
+	if s.typ != Rep {
+		draining = s.drainReq
+	}
 	select {
 	case <-s.stopping:
 		return s.reason
+	case <-draining:
+		return newErr(ErrClosed, nil, "send on %s: shutting down", s.name)
 	default:
 	}
-	if cap(s.sendq) > 0 {
-		select {
-		case s.sendq <- frames: // room in the queue: the common case
-			s.queued.Add(1)
-			s.w.kick()
-			return nil
-		default:
-		}
-	}
-	// About to block: the owner must select on sendq rather than park on
-	// ZMQ_FD. With an unbuffered queue the owner itself uncounts the caller
-	// when it takes the message, so that it can park again at once; every
-	// hand-over on an unbuffered queue goes through here, so each one is
-	// counted exactly once.
-	s.blocked.Add(1)
-	s.w.kick()
-	select {
-	case s.sendq <- frames:
-		if cap(s.sendq) > 0 {
-			s.blocked.Add(-1)
-		}
-		s.queued.Add(1)
-		s.w.kick()
-		return nil
-	case <-s.stopping:
-		s.blocked.Add(-1)
-		return s.reason
-	case <-ctx.Done():
-		s.blocked.Add(-1)
+	if ctx.Err() != nil {
 		return context.Cause(ctx)
 	}
+	select {
+	case s.sendq <- frames:
+		s.stats.accepted.Add(1)
+		return nil
+	case <-s.stopping:
+		return s.reason
+	case <-draining:
+		return newErr(ErrClosed, nil, "send on %s: shutting down", s.name)
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// encode runs the codec on the caller's goroutine, a panic included.
+func (s *Socket[T]) encode(v T) (frames [][]byte, err error) {
+	defer recoverInto(&err, "Encode")
+	frames, err = s.codec.Encode(v)
+	if err != nil && !errors.Is(err, ErrCodec) {
+		err = newErr(ErrCodec, err, "encode")
+	}
+	return frames, err
 }
 
 // Subscribe adds a subscription to a SUB socket at run time ("" matches
@@ -216,7 +228,7 @@ func (s *Socket[T]) Send(ctx context.Context, v T) error {
 // the socket ends.
 func (s *Socket[T]) Subscribe(ctx context.Context, prefix string) error {
 	if s.typ != Sub {
-		return fmt.Errorf("zchan: subscribe on %s: %w", s.typ, ErrUnsupported)
+		return newErr(ErrUnsupported, nil, "subscribe on %s", s.typ)
 	}
 	return s.Do(ctx, func(z *zmq.Socket) error { return z.SetSubscribe(prefix) })
 }
@@ -225,28 +237,30 @@ func (s *Socket[T]) Subscribe(ctx context.Context, prefix string) error {
 // blocks like Subscribe.
 func (s *Socket[T]) Unsubscribe(ctx context.Context, prefix string) error {
 	if s.typ != Sub {
-		return fmt.Errorf("zchan: unsubscribe on %s: %w", s.typ, ErrUnsupported)
+		return newErr(ErrUnsupported, nil, "unsubscribe on %s", s.typ)
 	}
 	return s.Do(ctx, func(z *zmq.Socket) error { return z.SetUnsubscribe(prefix) })
 }
 
 // Do runs fn on the owner goroutine, between two turns of its loop, and
-// returns fn's error. It is the escape hatch for socket options and calls
-// this package has no method for (a monitor, a last endpoint, a run-time
-// option). fn must not keep the socket, close it, send or receive on it,
-// or block. Do blocks until fn has run, ctx ends (fn may then still run)
-// or the socket ends.
+// returns fn's error (a libzmq errno in it wrapped so that errors.Is
+// matches it). It is the escape hatch for socket options and calls this
+// package has no method for (a monitor, a last endpoint, a run-time
+// option). fn must not keep the socket, send or receive on it, or block;
+// and it must not close it: a socket closed by fn ends with an error
+// wrapping ErrClosed. A panic in fn is recovered: Do returns an error
+// wrapping ErrPanic and the socket ends with it. Do blocks until fn has
+// run, ctx ends (fn may then still run) or the socket ends.
 func (s *Socket[T]) Do(ctx context.Context, fn func(*zmq.Socket) error) error {
+	if fn == nil {
+		return newErr(ErrInvalidOption, nil, "nil function for Do")
+	}
 	c := command{fn: fn, reply: make(chan error, 1)}
-	s.blocked.Add(1)
-	s.w.kick()
 	select {
-	case s.cmds <- c: // the owner uncounts the caller
+	case s.cmds <- c:
 	case <-s.stopping:
-		s.blocked.Add(-1)
 		return s.reason
 	case <-ctx.Done():
-		s.blocked.Add(-1)
 		return context.Cause(ctx)
 	}
 	select {
@@ -257,29 +271,52 @@ func (s *Socket[T]) Do(ctx context.Context, fn func(*zmq.Socket) error) error {
 	}
 }
 
-// Close stops the socket: Send and Do fail with ErrClosed from then on;
-// the owner sends the message it holds if libzmq takes it within the
-// linger, counts what it cannot deliver in Stats.Undelivered, closes the
-// socket (libzmq keeps sending what it queued, for up to the linger, while
-// the Context lives) and closes In. Close waits for the owner to exit,
-// which takes at most about the linger. It is idempotent and safe for
-// concurrent use; every call returns the error, if any, of zmq_close.
+// Close stops the socket at once: Send and Do fail with ErrClosed from
+// then on; the owner sends the message it holds and those Send queued if
+// libzmq takes them within the linger, counts what it cannot deliver in
+// Stats.Undelivered (including libzmq's receive queue), closes the socket
+// (libzmq keeps sending what it queued, for up to the linger, while the
+// Context lives) and closes In. Close waits for the owner to exit, which
+// takes at most about the linger. It is idempotent and safe for concurrent
+// use, also during Shutdown; every call returns the error, if any, of
+// zmq_close (wrapping ErrFatal).
 func (s *Socket[T]) Close() error {
-	s.once.Do(func() {
-		close(s.closeReq)
-		s.w.kickAlways()
-	})
+	s.closeOne.Do(func() { close(s.closeReq) })
 	<-s.done
 	return s.closeErr
 }
 
+// Shutdown closes the socket gracefully, as net/http's Server.Shutdown
+// does a server: Send refuses new messages at once (except a REP's
+// replies), and the owner goes on working both ways until nothing is left
+// in hand: it sends what Send queued, hands the consumer of In what libzmq
+// has already received (a REQ also waits for the reply to its request, a
+// REP for the reply to the request it delivered), and then closes the
+// socket as Close does. If ctx ends first, Shutdown closes the socket at
+// once (Close, bounded by the linger), and returns context.Cause(ctx);
+// what was abandoned is counted in Stats.Undelivered. Otherwise it returns
+// what Close returns. The consumer of In must keep reading for the drain
+// to finish. Shutdown is safe for concurrent use and may be called again
+// or after Close.
+func (s *Socket[T]) Shutdown(ctx context.Context) error {
+	s.drainOne.Do(func() { close(s.drainReq) })
+	select {
+	case <-s.done:
+		return s.closeErr
+	case <-ctx.Done():
+		_ = s.Close()
+		return context.Cause(ctx)
+	}
+}
+
 // Done returns a channel that is closed when the owner has exited: the
-// socket is closed and In is closed.
+// socket is closed, In is closed and the Stats are final.
 func (s *Socket[T]) Done() <-chan struct{} { return s.done }
 
-// Err returns why the socket ended: ErrClosed after Close, the context's
-// cause after cancellation, an error wrapping ErrTerminated after context
-// termination, or libzmq's fatal error. It returns nil while the socket is
+// Err returns why the socket ended: ErrClosed after Close or Shutdown, the
+// cause of the WithLifetime context, an error wrapping ErrTerminated after
+// context termination, ErrPanic after a panic in a user function on the
+// owner, or an error wrapping ErrFatal. It returns nil while the socket is
 // open.
 func (s *Socket[T]) Err() error {
 	select {
@@ -293,3 +330,14 @@ func (s *Socket[T]) Err() error {
 // Stats returns a snapshot of the socket's counters. It is safe to call
 // from any goroutine, at any time, also after the socket has ended.
 func (s *Socket[T]) Stats() Stats { return s.stats.snapshot() }
+
+// Undelivered returns Stats().Undelivered: what a shutdown coordinator
+// reports as lost.
+func (s *Socket[T]) Undelivered() uint64 { return s.stats.undelivered.Load() }
+
+// Progress returns a number that grows whenever the socket moves a message
+// (taken off libzmq, or handed to it): a shutdown coordinator watches it to
+// see when a socket has gone still.
+func (s *Socket[T]) Progress() uint64 {
+	return s.stats.received.Load() + s.stats.msgsOut.Load()
+}

@@ -3,13 +3,33 @@ package zchan
 import "sync/atomic"
 
 // Stats is a snapshot of a socket's counters.
+//
+// Every message is counted exactly once, when its fate is known: once the
+// socket has ended (Done is closed),
+//
+//	Accepted + Received == MsgsOut + MsgsIn + Dropped + DecodeErrors + TooManyFrames + Undelivered
+//
+// For a socket that only sends, Accepted == MsgsOut + Undelivered; for one
+// that only receives, Received == MsgsIn + Dropped + DecodeErrors +
+// TooManyFrames + Undelivered. While the socket is open, the difference is
+// what the owner holds (at most one message each way) and what Send has
+// queued. What libzmq queued on the sending side and never handed to a
+// peer (within the linger) is outside this accounting: libzmq does not say.
 type Stats struct {
-	// MsgsIn and BytesIn count messages received from the socket and
-	// handed to the consumer of In (bytes summed over frames).
+	// Accepted counts the messages Send accepted (returned nil for).
+	Accepted uint64
+	// Received counts the messages the owner took off the libzmq socket.
+	Received uint64
+	// MsgsIn and BytesIn count messages handed to the consumer: put in
+	// In's buffer or taken by a receiver (bytes summed over frames).
+	// Messages in In's buffer when the socket ends stay readable from In.
+	// The owner counts a hand-over just after it, so a receiver may see a
+	// message a moment before MsgsIn does.
 	MsgsIn, BytesIn uint64
 	// MsgsOut and BytesOut count messages accepted by libzmq.
 	MsgsOut, BytesOut uint64
-	// DecodeErrors counts inbound messages the codec could not decode.
+	// DecodeErrors counts inbound messages the codec could not decode (or
+	// panicked on).
 	DecodeErrors uint64
 	// TooManyFrames counts inbound messages discarded for exceeding
 	// WithMaxFrames.
@@ -20,28 +40,33 @@ type Stats struct {
 	// SendStalls counts the times a send found the socket unable to take
 	// it (high-water mark reached or no peer) and had to wait for POLLOUT.
 	SendStalls uint64
-	// Undelivered counts messages the socket held when it ended: accepted
-	// by Send but never taken by libzmq (within the linger), or received
-	// from libzmq but never put in In's buffer (this includes what was
-	// still queued in libzmq's receive queue at close). Messages already in
-	// In's buffer are not counted: they stay readable from In after it is
-	// closed, and a consumer that stops reading early owns that loss.
+	// Undelivered counts messages the socket held when it ended and could
+	// not hand on: accepted by Send but never taken by libzmq (within the
+	// linger), or taken off libzmq (including what was still in libzmq's
+	// receive queue at close) but never handed to the consumer.
 	Undelivered uint64
+	// DirectPath reports whether the owner receives through libzmq
+	// directly (the fast path, see the package doc) rather than through
+	// pebbe/zmq4.
+	DirectPath bool
 }
 
 type counters struct {
+	accepted, received                 atomic.Uint64
 	msgsIn, bytesIn, msgsOut, bytesOut atomic.Uint64
 	decodeErrors, tooManyFrames        atomic.Uint64
 	dropped, sendStalls, undelivered   atomic.Uint64
+	direct                             atomic.Bool
 }
 
 func (c *counters) snapshot() Stats {
 	return Stats{
+		Accepted: c.accepted.Load(), Received: c.received.Load(),
 		MsgsIn: c.msgsIn.Load(), BytesIn: c.bytesIn.Load(),
 		MsgsOut: c.msgsOut.Load(), BytesOut: c.bytesOut.Load(),
 		DecodeErrors: c.decodeErrors.Load(), TooManyFrames: c.tooManyFrames.Load(),
 		Dropped: c.dropped.Load(), SendStalls: c.sendStalls.Load(),
-		Undelivered: c.undelivered.Load(),
+		Undelivered: c.undelivered.Load(), DirectPath: c.direct.Load(),
 	}
 }
 

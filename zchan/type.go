@@ -10,6 +10,7 @@ import (
 type Type int
 
 // The classic socket types, all of which expose ZMQ_FD and can be bridged.
+// The zero value is not a type.
 const (
 	Pair Type = iota + 1
 	Pub
@@ -25,26 +26,10 @@ const (
 	Stream
 )
 
-// The thread-safe socket types of libzmq's draft API. They have no ZMQ_FD,
-// so they cannot be waited on without a timer; Open refuses them with
-// ErrUnsupported. They are named here so that the refusal is explicit.
-const (
-	Server Type = iota + 100
-	Client
-	Radio
-	Dish
-	Gather
-	Scatter
-	Peer
-	Channel
-)
-
 var typeNames = map[Type]string{
 	Pair: "PAIR", Pub: "PUB", Sub: "SUB", Req: "REQ", Rep: "REP",
 	Dealer: "DEALER", Router: "ROUTER", Pull: "PULL", Push: "PUSH",
 	XPub: "XPUB", XSub: "XSUB", Stream: "STREAM",
-	Server: "SERVER", Client: "CLIENT", Radio: "RADIO", Dish: "DISH",
-	Gather: "GATHER", Scatter: "SCATTER", Peer: "PEER", Channel: "CHANNEL",
 }
 
 var zmqTypes = map[Type]zmq.Type{
@@ -61,15 +46,14 @@ func (t Type) String() string {
 	return fmt.Sprintf("Type(%d)", int(t))
 }
 
-// check returns nil for a type Open can bridge.
+// check returns nil for a type Open can bridge. libzmq's draft
+// thread-safe types (SERVER, CLIENT, RADIO, DISH, ...) have no ZMQ_FD to
+// wait on without a timer, so this package has no constant for them.
 func (t Type) check() error {
 	if _, ok := zmqTypes[t]; ok {
 		return nil
 	}
-	if _, ok := typeNames[t]; ok {
-		return fmt.Errorf("zchan: socket type %s is thread-safe and has no ZMQ_FD: %w", t, ErrUnsupported)
-	}
-	return fmt.Errorf("zchan: %w: %d", ErrUnknownType, int(t))
+	return newErr(ErrUnknownType, nil, "socket type %d (the classic types only: PAIR to STREAM)", int(t))
 }
 
 // canRecv reports whether messages can arrive on the type.

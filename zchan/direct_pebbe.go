@@ -1,0 +1,27 @@
+//go:build !(unix && cgo) || zchan_nodirect
+
+package zchan
+
+import (
+	"unsafe"
+
+	zmq "github.com/pebbe/zmq4"
+	"go.uber.org/zap"
+)
+
+// Built without the direct path (the zchan_nodirect tag, or a platform
+// where direct.go does not build): the owner's hot path goes through
+// pebbe/zmq4 like everything else.
+
+type direct struct{ h unsafe.Pointer } // h is always nil
+
+func newDirect(*zmq.Socket, bool, *zap.Logger) direct { return direct{} }
+
+func (d *direct) free() {}
+
+func (d *direct) events(sock *zmq.Socket) (zmq.State, error) {
+	ev, err := sock.GetEvents()
+	return ev, errnoErr(err)
+}
+
+func (d *direct) recvFrame(sock *zmq.Socket) ([]byte, bool, error) { return pebbeRecvFrame(sock) }
