@@ -9,7 +9,7 @@ import (
 )
 
 // FuzzDecode feeds arbitrary frames to the event codec: it must never
-// panic, must fail only with ErrDecode, and what it decodes must encode
+// panic, must fail only with ErrCodec, and what it decodes must encode
 // back to the same frames.
 func FuzzDecode(f *testing.F) {
 	f.Add([]byte{0x00, 0x40, 0x90, 0x01, 0, 0}, []byte("tcp://127.0.0.1:5555"), false) // auth failure, 400
@@ -23,8 +23,8 @@ func FuzzDecode(f *testing.F) {
 		}
 		ev, err := monitor.Codec.Decode(frames)
 		if err != nil {
-			if !errors.Is(err, zchan.ErrDecode) {
-				t.Fatalf("error %v does not wrap ErrDecode", err)
+			if !errors.Is(err, zchan.ErrCodec) {
+				t.Fatalf("error %v does not wrap ErrCodec", err)
 			}
 			return
 		}

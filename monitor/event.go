@@ -208,7 +208,7 @@ type codec struct{}
 
 func (codec) Decode(f [][]byte) (Event, error) {
 	if len(f) != 2 || len(f[0]) != 6 {
-		return Event{}, fmt.Errorf("monitor: want 2 frames, the first of 6 bytes: %w", zchan.ErrDecode)
+		return Event{}, fmt.Errorf("monitor: want 2 frames, the first of 6 bytes: %w", zchan.ErrCodec)
 	}
 	bits := zmq.Event(binary.LittleEndian.Uint16(f[0]))
 	value := binary.LittleEndian.Uint32(f[0][2:])
@@ -217,7 +217,7 @@ func (codec) Decode(f [][]byte) (Event, error) {
 	}
 	m, ok := fromZMQ[bits]
 	if !ok {
-		return Event{}, fmt.Errorf("monitor: unknown event %#x: %w", uint16(bits), zchan.ErrDecode)
+		return Event{}, fmt.Errorf("monitor: unknown event %#x: %w", uint16(bits), zchan.ErrCodec)
 	}
 	return Event{Kind: m.k, Failure: m.f, Value: value, Endpoint: string(f[1])}, nil
 }
@@ -233,7 +233,7 @@ func (codec) Encode(e Event) ([][]byte, error) {
 		}
 	}
 	if bits == 0 {
-		return nil, fmt.Errorf("monitor: encode %v/%v: %w", e.Kind, e.Failure, zchan.ErrDecode)
+		return nil, fmt.Errorf("monitor: encode %v/%v: %w", e.Kind, e.Failure, zchan.ErrCodec)
 	}
 	head := make([]byte, 6)
 	binary.LittleEndian.PutUint16(head, uint16(bits))

@@ -102,7 +102,7 @@ func (i64Codec) Encode(v int64) ([][]byte, error) {
 
 func (i64Codec) Decode(f [][]byte) (int64, error) {
 	if len(f) != 1 || len(f[0]) != 8 {
-		return 0, fmt.Errorf("i64: bad frames: %w", zchan.ErrDecode)
+		return 0, fmt.Errorf("i64: bad frames: %w", zchan.ErrCodec)
 	}
 	return int64(binary.BigEndian.Uint64(f[0])), nil
 }
