@@ -17,11 +17,16 @@ var (
 	// ErrHandlerExists reports a second Authenticator for a zchan.Context:
 	// libzmq allows one ZAP handler per context.
 	ErrHandlerExists = errors.New("secure: a ZAP handler is already bound in this context")
-	// ErrAuthClosed reports a call on a closed Authenticator.
+	// ErrAuthClosed reports a call on an Authenticator whose handler has
+	// ended: closed by Close, or ended by its Context's termination or a
+	// fatal error, which the error then wraps too (see
+	// Authenticator.Err). It is also Err's value after Close.
 	ErrAuthClosed = errors.New("secure: authenticator closed")
 	// ErrNotEnforced reports a CURVE server that accepted a client with a
 	// random key: no working ZAP handler runs in its context, so libzmq
-	// lets every client that knows the server's public key in.
+	// lets every client that knows the server's public key in. Verify and
+	// Listen also report it, without a probe, for an Authenticator whose
+	// handler has ended (the error then wraps ErrAuthClosed too).
 	ErrNotEnforced = errors.New("secure: authentication not enforced")
 	// ErrProbe reports a probe of a server that did not end with a verdict
 	// (no handshake success or failure) within its deadline.

@@ -25,6 +25,9 @@ const ProbeTimeout = 10 * time.Second
 // is left open. Each probe counts as one denial in a's Stats and shows as
 // one authentication failure among the server's connection events.
 //
+// If a's handler has ended (a.Done is closed), Listen opens nothing and
+// fails with an error wrapping ErrNotEnforced and ErrAuthClosed.
+//
 // To watch the server's connection events, or to start from other
 // Limits, open it yourself with the same pieces: monitor.Open (or
 // zchan.OpenWith) with Limits.Options, Server(kp) and the bind options in
@@ -32,6 +35,9 @@ const ProbeTimeout = 10 * time.Second
 func Listen[T any](ctx context.Context, a *Authenticator, kp KeyPair, t zchan.Type, codec zchan.Codec[T], opts ...zchan.Option) (*zchan.Socket[T], error) {
 	if a == nil {
 		return nil, fmt.Errorf("secure: nil authenticator: %w", zchan.ErrInvalidOption)
+	}
+	if err := a.closedErr(); err != nil {
+		return nil, fmt.Errorf("secure: listen: %w: %w", ErrNotEnforced, err)
 	}
 	limits, err := DefaultLimits().Options()
 	if err != nil {
@@ -59,7 +65,14 @@ func Listen[T any](ctx context.Context, a *Authenticator, kp KeyPair, t zchan.Ty
 // other outcome, or none within ProbeTimeout or ctx, yields ErrProbe.
 // inproc endpoints are skipped: inproc has no handshake, so CURVE does
 // not apply to it. A wildcard host (0.0.0.0, ::) is probed on loopback.
+//
+// If a's handler has ended (Done is closed), Verify probes nothing and
+// fails with an error wrapping ErrNotEnforced and ErrAuthClosed: nothing
+// answers for a's Context any more.
 func (a *Authenticator) Verify(ctx context.Context, serverPublic string, endpoints ...string) error {
+	if err := a.closedErr(); err != nil {
+		return fmt.Errorf("secure: verify: %w: %w", ErrNotEnforced, err)
+	}
 	if err := CheckKey(serverPublic); err != nil {
 		return err
 	}
