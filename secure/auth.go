@@ -96,6 +96,10 @@ type Authenticator struct {
 // terminated; it is not tied to a context.Context on purpose: a handler
 // that goes away while CURVE servers still run in zc makes libzmq accept
 // every client again. Close the servers first, then the Authenticator.
+//
+// A nil zc or Option is an error wrapping zchan.ErrInvalidOption; a zc
+// that has a handler already, ErrHandlerExists; a terminated zc,
+// zchan.ErrTerminated.
 func NewAuthenticator(zc *zchan.Context, opts ...Option) (*Authenticator, error) {
 	if zc == nil {
 		return nil, fmt.Errorf("secure: nil context: %w", zchan.ErrInvalidOption)
@@ -241,14 +245,15 @@ func (a *Authenticator) Stats() AuthStats {
 // fails after the handshake interval. From then on libzmq lets in every
 // client of a CURVE server still open in the context (it has no handler
 // to ask): close those servers first. Close is idempotent and safe for
-// concurrent use. Close does not change Err once the handler has ended
-// for another reason.
+// concurrent use; an error is libzmq's from closing the socket, wrapping
+// ErrLibzmq. Close does not change Err once the handler has ended for
+// another reason.
 func (a *Authenticator) Close() error {
 	a.stop(ErrAuthClosed)
 	err := a.sock.Close()
 	<-a.done
 	if err != nil {
-		return fmt.Errorf("secure: close ZAP handler: %w", err)
+		return fmt.Errorf("secure: close ZAP handler: %w: %w", ErrLibzmq, err)
 	}
 	return nil
 }

@@ -3,7 +3,12 @@ package secure
 import "errors"
 
 // Sentinel errors. Every error returned by this package wraps one of these,
-// or a zchan sentinel when the failure is the socket's.
+// or a zchan sentinel when the failure is a socket's (NewAuthenticator
+// and Listen opening theirs; zchan.Open refusing Server, Client or
+// Limits.Options) or a nil argument's (zchan.ErrInvalidOption for a nil
+// Context, Authenticator or Option). The one exception: Listen returns
+// context.Cause(ctx) when its ctx is done before the server socket is
+// open (Verify wraps the cause in ErrProbe).
 var (
 	// ErrInvalidKey reports a CURVE key that is not 40 characters of Z85,
 	// a public key that does not belong to its secret key, or a zero
@@ -29,9 +34,15 @@ var (
 	// handler has ended (the error then wraps ErrAuthClosed too).
 	ErrNotEnforced = errors.New("secure: authentication not enforced")
 	// ErrProbe reports a probe of a server that did not end with a verdict
-	// (no handshake success or failure) within its deadline.
+	// (no handshake success or failure) within ProbeTimeout, or that could
+	// not be started (the error wraps why: a zchan sentinel, ErrLibzmq).
 	ErrProbe = errors.New("secure: probe inconclusive")
 	// ErrWatchdog reports a Watchdog that cannot run: a bad configuration,
 	// or no /proc to read memory and connections from.
 	ErrWatchdog = errors.New("secure: watchdog")
+	// ErrLibzmq reports a libzmq call of this package that failed where no
+	// other sentinel applies: making a key pair, deriving a public key,
+	// closing the ZAP handler's socket. The libzmq error (a zmq4.Errno)
+	// is wrapped too.
+	ErrLibzmq = errors.New("secure: libzmq")
 )

@@ -2,7 +2,6 @@ package secure
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -26,7 +25,10 @@ const ProbeTimeout = 10 * time.Second
 // one authentication failure among the server's connection events.
 //
 // If a's handler has ended (a.Done is closed), Listen opens nothing and
-// fails with an error wrapping ErrNotEnforced and ErrAuthClosed.
+// fails with an error wrapping ErrNotEnforced and ErrAuthClosed. A nil a
+// is an error wrapping zchan.ErrInvalidOption; a socket that cannot be
+// opened, an error of zchan.OpenWith (context.Cause(ctx) if ctx is done
+// before the socket is open).
 //
 // To watch the server's connection events, or to start from other
 // Limits, open it yourself with the same pieces: monitor.Open (or
@@ -62,13 +64,16 @@ func Listen[T any](ctx context.Context, a *Authenticator, kp KeyPair, t zchan.Ty
 // handshake's outcome. A refusal by the ZAP handler is the proof; a
 // handshake that succeeds means no handler answered (the server is in
 // another context, or a has been closed) and yields ErrNotEnforced; any
-// other outcome, or none within ProbeTimeout or ctx, yields ErrProbe.
-// inproc endpoints are skipped: inproc has no handshake, so CURVE does
-// not apply to it. A wildcard host (0.0.0.0, ::) is probed on loopback.
+// other outcome, or none within ProbeTimeout or before ctx ends, yields
+// ErrProbe (wrapping context.Cause(ctx) if ctx ended), as does a probe
+// that cannot be started. inproc endpoints are skipped: inproc has no
+// handshake, so CURVE does not apply to it. A wildcard host (0.0.0.0, ::)
+// is probed on loopback.
 //
 // If a's handler has ended (Done is closed), Verify probes nothing and
 // fails with an error wrapping ErrNotEnforced and ErrAuthClosed: nothing
-// answers for a's Context any more.
+// answers for a's Context any more. An invalid serverPublic is an error
+// wrapping ErrInvalidKey.
 func (a *Authenticator) Verify(ctx context.Context, serverPublic string, endpoints ...string) error {
 	if err := a.closedErr(); err != nil {
 		return fmt.Errorf("secure: verify: %w: %w", ErrNotEnforced, err)
@@ -106,7 +111,7 @@ func probeTarget(ep string) (string, bool) {
 func (a *Authenticator) probe(ctx context.Context, serverPublic, target string) error {
 	kp, err := NewKeyPair()
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", ErrProbe, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, ProbeTimeout)
 	defer cancel()
@@ -115,7 +120,7 @@ func (a *Authenticator) probe(ctx context.Context, serverPublic, target string) 
 		// One attempt is enough: no reconnect within the probe's bound.
 		zchan.WithReconnect(time.Hour, 0), zchan.WithConnect(target))
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: open probe: %w", ErrProbe, err)
 	}
 	defer func() {
 		cli.Close()
@@ -136,11 +141,7 @@ func (a *Authenticator) probe(ctx context.Context, serverPublic, target string) 
 				return fmt.Errorf("%w: %v", ErrProbe, ev)
 			}
 		case <-ctx.Done():
-			err := context.Cause(ctx)
-			if errors.Is(err, context.DeadlineExceeded) {
-				return fmt.Errorf("%w: no verdict: %w", ErrProbe, err)
-			}
-			return err
+			return fmt.Errorf("%w: no verdict: %w", ErrProbe, context.Cause(ctx))
 		}
 	}
 }
