@@ -3,7 +3,9 @@ package metrics
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,10 +15,12 @@ import (
 
 // Sentinel errors.
 var (
-	// ErrDuplicate reports an Add of a socket whose name is already
-	// collected: the "socket" label would not tell them apart.
+	// ErrDuplicate reports an Add of a socket whose label (its name, made
+	// valid UTF-8: see Collector.Add) is already collected: the "socket"
+	// label would not tell them apart.
 	ErrDuplicate = errors.New("metrics: duplicate socket name")
-	// ErrNilSource reports an Add of a nil Source.
+	// ErrNilSource reports an Add of a nil Source, or of a nil pointer
+	// (such as the *zchan.Socket of a failed Open).
 	ErrNilSource = errors.New("metrics: nil source")
 )
 
@@ -47,37 +51,71 @@ var counters = []counter{
 
 // Collector is a prometheus.Collector of the counters of a set of
 // sockets, each labelled socket="<name>". It is safe for concurrent use.
-// Its zero value is not usable: create one with NewCollector.
+// Its zero value is usable, as NewCollector("", nil); it must not be
+// copied after first use.
 type Collector struct {
-	descs []*prometheus.Desc // in the order of counters
+	once  sync.Once
+	descs []*prometheus.Desc // in the order of counters; set by once
 
 	mu      sync.Mutex
-	sources map[string]Source
+	sources map[string]Source // by label
 }
 
 // NewCollector returns a Collector whose metrics are named
 // namespace_<counter>, such as "zmqchan_messages_received_total"; an
 // empty namespace means "zmqchan". constLabels are added to every metric
-// (nil for none).
+// (nil for none). A namespace or constLabels that Prometheus refuses (a
+// constant label named "socket", a label value that is not UTF-8, ...)
+// makes Register fail with Prometheus's error, and a Collect that is not
+// through a registry sends invalid metrics (prometheus.NewInvalidMetric)
+// that carry it; nothing panics.
 func NewCollector(namespace string, constLabels prometheus.Labels) *Collector {
+	c := &Collector{}
+	c.once.Do(func() { c.init(namespace, constLabels) })
+	return c
+}
+
+func (c *Collector) init(namespace string, constLabels prometheus.Labels) {
 	if namespace == "" {
 		namespace = "zmqchan"
 	}
-	c := &Collector{sources: make(map[string]Source)}
+	c.sources = make(map[string]Source)
 	for _, k := range counters {
 		c.descs = append(c.descs, prometheus.NewDesc(
 			prometheus.BuildFQName(namespace, "", k.name), k.help, []string{"socket"}, constLabels))
 	}
-	return c
 }
 
-// Add collects s from the next scrape on. It fails with ErrDuplicate if a
-// socket of the same name is collected already.
+// ready makes a zero Collector one of NewCollector("", nil).
+func (c *Collector) ready() { c.once.Do(func() { c.init("", nil) }) }
+
+// label is the value of the "socket" label for a socket named name.
+// Prometheus label values must be UTF-8, and a zchan socket name need not
+// be: each run of invalid bytes becomes U+FFFD. Replacing is chosen over
+// sending prometheus.NewInvalidMetric for such a socket because an
+// invalid metric fails the whole Gather, and promhttp's default
+// (HTTPErrorOnError) answers that scrape with a 500: every other socket's
+// metrics would be lost with it. (A panic, which the registry recovers,
+// fails the Gather the same way.) Two names that differ only in their
+// invalid bytes get the same label, which Add refuses (ErrDuplicate),
+// since a repeated label fails the whole Gather too.
+func label(name string) string { return strings.ToValidUTF8(name, "\uFFFD") }
+
+// Add collects s from the next scrape on, labelled with its name made
+// valid UTF-8 (each run of invalid bytes replaced by U+FFFD, as
+// strings.ToValidUTF8 does). It fails with ErrNilSource if s is nil or a
+// nil pointer, and with ErrDuplicate if a socket with the same label is
+// collected already.
 func (c *Collector) Add(s Source) error {
 	if s == nil {
 		return ErrNilSource
 	}
-	name := s.Name()
+	if v := reflect.ValueOf(s); v.Kind() == reflect.Pointer && v.IsNil() {
+		// Its Name and Stats would panic, at every scrape for Stats.
+		return fmt.Errorf("%w: nil %T", ErrNilSource, s)
+	}
+	c.ready()
+	name := label(s.Name())
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.sources[name]; ok {
@@ -87,9 +125,11 @@ func (c *Collector) Add(s Source) error {
 	return nil
 }
 
-// Remove stops collecting the socket named name; it reports whether it
-// was collected.
+// Remove stops collecting the socket named name (the socket's own name,
+// or its label); it reports whether it was collected.
 func (c *Collector) Remove(name string) bool {
+	c.ready()
+	name = label(name)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	_, ok := c.sources[name]
@@ -100,14 +140,18 @@ func (c *Collector) Remove(name string) bool {
 // Describe sends the descriptors of every metric. It implements
 // prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	c.ready()
 	for _, d := range c.descs {
 		ch <- d
 	}
 }
 
 // Collect reads the Stats of every collected socket and sends one counter
-// per field. It implements prometheus.Collector.
+// per field. It implements prometheus.Collector. It does not panic: a
+// metric Prometheus refuses (see NewCollector) is sent as an invalid
+// metric carrying the error.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	c.ready()
 	c.mu.Lock()
 	names := make([]string, 0, len(c.sources))
 	for n := range c.sources {
@@ -122,7 +166,11 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	for i, s := range srcs {
 		st := s.Stats()
 		for j, k := range counters {
-			ch <- prometheus.MustNewConstMetric(c.descs[j], prometheus.CounterValue, float64(k.get(st)), names[i])
+			m, err := prometheus.NewConstMetric(c.descs[j], prometheus.CounterValue, float64(k.get(st)), names[i])
+			if err != nil {
+				m = prometheus.NewInvalidMetric(c.descs[j], err)
+			}
+			ch <- m
 		}
 	}
 }

@@ -3,6 +3,7 @@ package metrics_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -114,3 +115,181 @@ zmqchan_sent_bytes_total{service="test",socket="push"} 6
 		t.Fatalf("%d metrics after Remove, want 9", n)
 	}
 }
+
+func newContext(t *testing.T) *zchan.Context {
+	t.Helper()
+	zc, err := zchan.NewContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := zc.Term(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	return zc
+}
+
+func open(t *testing.T, zc *zchan.Context, typ zchan.Type, opts ...zchan.Option) *zchan.Socket[string] {
+	t.Helper()
+	s, err := zchan.OpenWith(t.Context(), typ, zchan.String, append(opts, zchan.WithContext(zc))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// TestInvalidUTF8Name: a socket whose name is not valid UTF-8 (a label
+// value Prometheus refuses) is scraped under its name made valid, and
+// the scrape carries every other socket's metrics too.
+func TestInvalidUTF8Name(t *testing.T) {
+	ctx := t.Context()
+	zc := newContext(t)
+	bad := open(t, zc, zchan.Pull, zchan.WithName("\xff\xfe"), zchan.WithBind("inproc://metrics-utf8"))
+	good := open(t, zc, zchan.Push, zchan.WithName("push"), zchan.WithConnect("inproc://metrics-utf8"))
+	c := metrics.NewCollector("", nil)
+	for _, s := range []metrics.Source{bad, good} {
+		if err := c.Add(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(c); err != nil {
+		t.Fatal(err)
+	}
+	if err := good.Send(ctx, "abc"); err != nil {
+		t.Fatal(err)
+	}
+	timer := time.NewTimer(10 * time.Second)
+	defer timer.Stop()
+	select {
+	case <-bad.In():
+	case <-timer.C:
+		t.Fatal("no message")
+	}
+	if err := good.Close(); err != nil { // its counts are final once closed
+		t.Fatal(err)
+	}
+	// Outside a registry, which would recover a panic of Collect, and
+	// through one.
+	if n := len(collect(c)); n != 2*9 {
+		t.Fatalf("Collect sent %d metrics, want 18", n)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatalf("Gather: %v", err)
+	}
+	for _, mf := range mfs {
+		var got []string
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "socket" {
+					got = append(got, l.GetValue())
+				}
+			}
+		}
+		if want := []string{"push", "\uFFFD"}; !slices.Equal(got, want) {
+			t.Errorf("%s: sockets %q, want %q", mf.GetName(), got, want)
+		}
+	}
+	if len(mfs) != 9 {
+		t.Errorf("%d metric families, want 9", len(mfs))
+	}
+	want := "# HELP zmqchan_received_bytes_total Bytes of the messages received, summed over frames.\n" +
+		"# TYPE zmqchan_received_bytes_total counter\n" +
+		"zmqchan_received_bytes_total{socket=\"push\"} 0\n" +
+		"zmqchan_received_bytes_total{socket=\"\uFFFD\"} 3\n"
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "zmqchan_received_bytes_total"); err != nil {
+		t.Fatal(err)
+	}
+	if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {
+		t.Fatalf("lint: %v %v", problems, err)
+	}
+	// Another name that differs only in its invalid bytes would get the
+	// same label, and fail the whole scrape: Add refuses it.
+	twin := open(t, zc, zchan.Pair, zchan.WithName("\xfe"))
+	if err := c.Add(twin); !errors.Is(err, metrics.ErrDuplicate) {
+		t.Errorf("Add of a name with the same label: %v, want ErrDuplicate", err)
+	}
+	// The socket's own name removes it.
+	if !c.Remove(bad.Name()) {
+		t.Fatal("Remove of the socket's name did not find it")
+	}
+	if n := testutil.CollectAndCount(c); n != 9 {
+		t.Fatalf("%d metrics after Remove, want 9", n)
+	}
+}
+
+// collect calls c.Collect directly, as a registry would but without its
+// checks, and returns what it sent.
+func collect(c prometheus.Collector) []prometheus.Metric {
+	ch := make(chan prometheus.Metric, 64) // Collect sends 9 per socket
+	c.Collect(ch)
+	close(ch)
+	var out []prometheus.Metric
+	for m := range ch {
+		out = append(out, m)
+	}
+	return out
+}
+
+// TestCollectorMisuse: what used to panic is an error (Add, Register) or
+// an invalid metric (Collect), and a zero Collector works.
+func TestCollectorMisuse(t *testing.T) {
+	zc := newContext(t)
+	s := open(t, zc, zchan.Pair, zchan.WithName("pair"))
+
+	var nilSocket *zchan.Socket[zchan.Msg] // as from a failed Open
+	for _, src := range []metrics.Source{nil, nilSocket} {
+		if err := metrics.NewCollector("", nil).Add(src); !errors.Is(err, metrics.ErrNilSource) {
+			t.Errorf("Add(%#v): %v, want ErrNilSource", src, err)
+		}
+	}
+
+	var zero metrics.Collector
+	if err := zero.Add(s); err != nil {
+		t.Fatalf("zero Collector: %v", err)
+	}
+	if n := testutil.CollectAndCount(&zero, "zmqchan_messages_received_total"); n != 1 {
+		t.Fatalf("zero Collector: %d metrics, want 1", n)
+	}
+
+	bad := []struct {
+		name        string
+		namespace   string
+		constLabels prometheus.Labels
+	}{
+		{"namespace not UTF-8", "\xff", nil},
+		{"constant label named socket", "", prometheus.Labels{"socket": "x"}},
+		{"constant label value not UTF-8", "", prometheus.Labels{"service": "\xff"}},
+	}
+	for _, b := range bad {
+		c := metrics.NewCollector(b.namespace, b.constLabels)
+		if err := c.Add(s); err != nil {
+			t.Fatalf("%s: Add: %v", b.name, err)
+		}
+		if err := prometheus.NewPedanticRegistry().Register(c); err == nil {
+			t.Errorf("%s: Register accepted it", b.name)
+		}
+		if n := len(collect(c)); n != 9 {
+			t.Errorf("%s: Collect sent %d metrics, want 9", b.name, n)
+		}
+		// Through a registry that does not check descriptors, the scrape
+		// reports the error instead of panicking.
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(unchecked{c})
+		if _, err := reg.Gather(); err == nil {
+			t.Errorf("%s: Gather reported no error", b.name)
+		}
+	}
+}
+
+// unchecked is a collector that describes nothing, which a registry
+// accepts without looking at its descriptors.
+type unchecked struct{ c prometheus.Collector }
+
+func (unchecked) Describe(chan<- *prometheus.Desc)      {}
+func (u unchecked) Collect(ch chan<- prometheus.Metric) { u.c.Collect(ch) }

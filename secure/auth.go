@@ -30,8 +30,8 @@ type options struct{ logger *zap.Logger }
 
 // WithLogger logs each verdict (allowed or denied, with the client's
 // public key, address and the reason; never a secret) at debug level, and
-// handler failures at error level. Default: no logging; nil means the
-// same.
+// handler failures at error level, among them the handler's end when it
+// ends other than by Close. Default: no logging; nil means the same.
 func WithLogger(l *zap.Logger) Option {
 	return optionFunc(func(o *options) {
 		if l == nil {
@@ -62,6 +62,14 @@ type AuthStats struct {
 // libzmq allows one handler per context: a second NewAuthenticator for
 // the same Context fails with ErrHandlerExists.
 //
+// Its handler ends on Close, when its Context is terminated, or on a
+// fatal error of its socket. When it ends, libzmq has no handler to ask
+// and lets in every client of a CURVE server still open in the context:
+// Done and Err are how a program learns that the handler has ended, and
+// why. An end other than by Close is also logged at error level (see
+// WithLogger). From then on every method that changes or checks the
+// lists, and Verify, fails with an error wrapping ErrAuthClosed.
+//
 // An Authenticator is safe for concurrent use; its lists can change at
 // any time, and each handshake sees them as they are when libzmq asks.
 // A change does not affect connections already authenticated. Its zero
@@ -78,8 +86,9 @@ type Authenticator struct {
 	deny  []netip.Prefix
 
 	allowed, denied atomic.Uint64
-	stop            context.CancelFunc
-	done            chan struct{}
+	stop            context.CancelCauseFunc
+	done            chan struct{} // closed by run when the handler has ended
+	reason          error         // why it ended; written by run before done is closed
 }
 
 // NewAuthenticator binds the ZAP handler of zc and starts the goroutine
@@ -87,6 +96,10 @@ type Authenticator struct {
 // terminated; it is not tied to a context.Context on purpose: a handler
 // that goes away while CURVE servers still run in zc makes libzmq accept
 // every client again. Close the servers first, then the Authenticator.
+//
+// A nil zc or Option is an error wrapping zchan.ErrInvalidOption; a zc
+// that has a handler already, ErrHandlerExists; a terminated zc,
+// zchan.ErrTerminated.
 func NewAuthenticator(zc *zchan.Context, opts ...Option) (*Authenticator, error) {
 	if zc == nil {
 		return nil, fmt.Errorf("secure: nil context: %w", zchan.ErrInvalidOption)
@@ -107,7 +120,7 @@ func NewAuthenticator(zc *zchan.Context, opts ...Option) (*Authenticator, error)
 		}
 		return nil, fmt.Errorf("secure: bind ZAP handler: %w", err)
 	}
-	ctx, stop := context.WithCancel(context.Background())
+	ctx, stop := context.WithCancelCause(context.Background())
 	a := &Authenticator{
 		zc: zc, sock: sock, log: o.logger,
 		keys: make(map[string]struct{}),
@@ -122,8 +135,12 @@ func (a *Authenticator) Context() *zchan.Context { return a.zc }
 
 // Allow adds client public keys (Z85 text, 40 characters) to the allow
 // list. If any key is invalid, none is added and the error wraps
-// ErrInvalidKey.
+// ErrInvalidKey. Once the handler has ended (Done is closed), Allow adds
+// nothing and fails with an error wrapping ErrAuthClosed.
 func (a *Authenticator) Allow(keys ...string) error {
+	if err := a.ended("allow"); err != nil {
+		return err
+	}
 	for _, k := range keys {
 		if err := CheckKey(k); err != nil {
 			return err
@@ -138,8 +155,13 @@ func (a *Authenticator) Allow(keys ...string) error {
 }
 
 // Revoke removes client public keys from the allow list. Invalid keys are
-// refused as by Allow. Connections already authenticated stay up.
+// refused as by Allow. Connections already authenticated stay up. Once
+// the handler has ended, Revoke fails with an error wrapping
+// ErrAuthClosed.
 func (a *Authenticator) Revoke(keys ...string) error {
+	if err := a.ended("revoke"); err != nil {
+		return err
+	}
 	for _, k := range keys {
 		if err := CheckKey(k); err != nil {
 			return err
@@ -157,8 +179,12 @@ func (a *Authenticator) Revoke(keys ...string) error {
 // clients whose address matches one of its entries (an IP address such as
 // "10.0.0.7" or a CIDR prefix such as "10.0.0.0/8") get to the key check.
 // No entries clears the list. If any entry is invalid, the list is left
-// as it was and the error wraps ErrInvalidAddress.
+// as it was and the error wraps ErrInvalidAddress. Once the handler has
+// ended, SetIPAllow fails with an error wrapping ErrAuthClosed.
 func (a *Authenticator) SetIPAllow(entries ...string) error {
+	if err := a.ended("set IP allow list"); err != nil {
+		return err
+	}
 	p, err := parsePrefixes(entries)
 	if err != nil {
 		return err
@@ -171,8 +197,11 @@ func (a *Authenticator) SetIPAllow(entries ...string) error {
 
 // SetIPDeny replaces the IP deny list: clients whose address matches one
 // of its entries are refused, whatever their key. It is checked before the
-// allow list. Entries are as for SetIPAllow.
+// allow list. Entries and errors are as for SetIPAllow.
 func (a *Authenticator) SetIPDeny(entries ...string) error {
+	if err := a.ended("set IP deny list"); err != nil {
+		return err
+	}
 	p, err := parsePrefixes(entries)
 	if err != nil {
 		return err
@@ -204,7 +233,8 @@ func parsePrefixes(entries []string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
-// Stats returns the verdicts so far. Safe to call at any time.
+// Stats returns the verdicts so far. Safe to call at any time, also after
+// the handler has ended (the counts are then final).
 func (a *Authenticator) Stats() AuthStats {
 	return AuthStats{Allowed: a.allowed.Load(), Denied: a.denied.Load()}
 }
@@ -215,31 +245,108 @@ func (a *Authenticator) Stats() AuthStats {
 // fails after the handshake interval. From then on libzmq lets in every
 // client of a CURVE server still open in the context (it has no handler
 // to ask): close those servers first. Close is idempotent and safe for
-// concurrent use.
+// concurrent use; an error is libzmq's from closing the socket, wrapping
+// ErrLibzmq. Close does not change Err once the handler has ended for
+// another reason.
 func (a *Authenticator) Close() error {
-	a.stop()
+	a.stop(ErrAuthClosed)
 	err := a.sock.Close()
 	<-a.done
 	if err != nil {
-		return fmt.Errorf("secure: close ZAP handler: %w", err)
+		return fmt.Errorf("secure: close ZAP handler: %w: %w", ErrLibzmq, err)
 	}
 	return nil
 }
 
-// run answers ZAP requests until the socket ends.
+// Done returns a channel that is closed when the handler's goroutine has
+// ended, for whatever reason (Close, the Context's termination, a fatal
+// error); Err then says why. Once it is closed, nothing answers libzmq's
+// ZAP requests in the Context: see Close for what that means for CURVE
+// servers still open there.
+func (a *Authenticator) Done() <-chan struct{} { return a.done }
+
+// Err returns nil while the handler runs, and once Done is closed, why it
+// ended: ErrAuthClosed after Close, an error wrapping
+// zchan.ErrTerminated after the Context's termination, or the error that
+// ended its socket. It does not change after Done is closed.
+func (a *Authenticator) Err() error {
+	select {
+	case <-a.done:
+		return a.reason
+	default:
+		return nil
+	}
+}
+
+// ended returns, once the handler has ended, an error for op wrapping
+// ErrAuthClosed (and the reason, when it is not Close); nil before.
+func (a *Authenticator) ended(op string) error {
+	if err := a.closedErr(); err != nil {
+		return fmt.Errorf("secure: %s: %w", op, err)
+	}
+	return nil
+}
+
+// closedErr returns ErrAuthClosed, or ErrAuthClosed wrapped with the
+// reason when it is not Close, once the handler has ended; nil before.
+func (a *Authenticator) closedErr() error {
+	select {
+	case <-a.done:
+	default:
+		return nil
+	}
+	if a.reason == ErrAuthClosed {
+		return ErrAuthClosed
+	}
+	return fmt.Errorf("%w: %w", ErrAuthClosed, a.reason)
+}
+
+// run answers ZAP requests until the socket ends or Close stops it, then
+// records why and closes done.
 func (a *Authenticator) run(ctx context.Context) {
-	defer close(a.done)
+	reason := a.serve(ctx)
+	// After Close the reason is ErrAuthClosed, unless the Context's
+	// termination ended the socket first.
+	if context.Cause(ctx) != nil && !errors.Is(reason, zchan.ErrTerminated) {
+		reason = ErrAuthClosed
+	}
+	if reason == nil { // an ended zchan socket has a reason; Err must not be nil
+		reason = fmt.Errorf("secure: ZAP handler ended: %w", zchan.ErrClosed)
+	}
+	if reason != ErrAuthClosed {
+		// Nobody called Close, so nobody is waiting for an error: the log
+		// is the one place to say it, besides Done and Err.
+		a.log.Error("secure: ZAP handler ended without Close: nothing authenticates CURVE clients in its context",
+			zap.Error(reason))
+	}
+	// A reply that failed while the socket lives (not seen: a ROUTER send
+	// fails only when the socket ends) leaves the socket bound and
+	// unread, on purpose: handshakes then wait and fail after the
+	// handshake interval, whereas an unbound handler would let every
+	// client in. Close unbinds it.
+	a.reason = reason
+	close(a.done)
+}
+
+// serve answers ZAP requests until the socket ends or a reply cannot be
+// sent, and returns why.
+func (a *Authenticator) serve(ctx context.Context) error {
 	for req := range a.sock.In() {
 		reply, ok := a.answer(req)
 		if !ok {
 			continue
 		}
 		// A ROUTER never blocks a send (it drops what it cannot route),
-		// so this returns promptly; it fails only when the socket ends.
+		// so this returns promptly; it fails only when the socket ends
+		// or Close cancels ctx.
 		if err := a.sock.Send(ctx, reply); err != nil {
-			return
+			if serr := a.sock.Err(); serr != nil {
+				return serr
+			}
+			return err
 		}
 	}
+	return a.sock.Err()
 }
 
 // answer builds the reply to one ZAP request. The request arrives as

@@ -251,16 +251,14 @@ func TestVerifyDetectsMissingHandler(t *testing.T) {
 	}
 
 	// Once the handler is closed, its own context is open to all: Listen
-	// must refuse to start there.
+	// must refuse to start there. It knows without a probe (which, before
+	// libzmq has reaped the closed handler's endpoint, would wait a
+	// handshake interval for an answer that never comes).
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
-	// libzmq unbinds the handler's endpoint when it reaps the closed
-	// socket: a probe in between is left unanswered and fails after the
-	// handshake interval (ErrProbe); after it, a random key gets in
-	// (ErrNotEnforced). Either way Listen must refuse to start.
 	_, err = secure.Listen(t.Context(), a, skp, zchan.Router, zchan.Frames, zchan.WithBind("tcp://127.0.0.1:*"))
-	if !errors.Is(err, secure.ErrNotEnforced) && !errors.Is(err, secure.ErrProbe) {
+	if !errors.Is(err, secure.ErrNotEnforced) || !errors.Is(err, secure.ErrAuthClosed) {
 		t.Fatalf("Listen without a handler: %v", err)
 	}
 	if open := zc.Sockets(); len(open) != 0 {
@@ -337,5 +335,138 @@ func TestNullMechanism(t *testing.T) {
 	}
 	if s := a.Stats(); s.Denied != 1 || s.Allowed != 0 {
 		t.Fatalf("stats %+v, want one denial", s)
+	}
+}
+
+// TestAuthenticatorClosed: after Close, Done is closed, Err is
+// ErrAuthClosed, every method that changes or checks the lists fails with
+// ErrAuthClosed (Verify and Listen with ErrNotEnforced too), and nothing
+// is logged at error level: Close is no failure.
+func TestAuthenticatorClosed(t *testing.T) {
+	zc := newContext(t)
+	core, logs := observer.New(zapcore.ErrorLevel)
+	a := newAuth(t, zc, secure.WithLogger(zap.New(core)))
+	kp := newKeyPair(t)
+	select {
+	case <-a.Done():
+		t.Fatal("Done closed while the handler runs")
+	default:
+	}
+	if err := a.Err(); err != nil {
+		t.Fatalf("Err while the handler runs: %v", err)
+	}
+	if err := a.Allow(kp.Public()); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Close waits for the handler's goroutine, so Done is closed already.
+	select {
+	case <-a.Done():
+	default:
+		t.Fatal("Done not closed when Close returned")
+	}
+	if err := a.Err(); err != secure.ErrAuthClosed {
+		t.Fatalf("Err after Close: %v, want ErrAuthClosed", err)
+	}
+	calls := []struct {
+		name        string
+		call        func() error
+		notEnforced bool
+	}{
+		{"Allow", func() error { return a.Allow(newKeyPair(t).Public()) }, false},
+		{"Allow invalid key", func() error { return a.Allow("short") }, false},
+		{"Revoke", func() error { return a.Revoke(kp.Public()) }, false},
+		{"SetIPAllow", func() error { return a.SetIPAllow("127.0.0.1") }, false},
+		{"SetIPAllow none", func() error { return a.SetIPAllow() }, false},
+		{"SetIPDeny", func() error { return a.SetIPDeny("10.0.0.0/8") }, false},
+		{"Verify", func() error { return a.Verify(t.Context(), kp.Public(), "tcp://127.0.0.1:1") }, true},
+		{"Listen", func() error {
+			// Not even for a moment may Listen open a CURVE server that
+			// nothing answers for: it would let any client in.
+			opened := false
+			s, err := secure.Listen(t.Context(), a, kp, zchan.Router, zchan.Frames, zchan.WithBind("tcp://127.0.0.1:*"),
+				zchan.WithSetup(func(*zmq.Socket) error { opened = true; return nil }))
+			if s != nil {
+				s.Close()
+			}
+			if opened {
+				t.Errorf("Listen after Close opened a server socket")
+			}
+			return err
+		}, true},
+	}
+	for _, c := range calls {
+		err := c.call()
+		if !errors.Is(err, secure.ErrAuthClosed) {
+			t.Errorf("%s after Close: %v, want ErrAuthClosed", c.name, err)
+		}
+		if c.notEnforced && !errors.Is(err, secure.ErrNotEnforced) {
+			t.Errorf("%s after Close: %v, want ErrNotEnforced", c.name, err)
+		}
+	}
+	if open := zc.Sockets(); len(open) != 0 {
+		t.Errorf("sockets open after Close: %v", open)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if err := a.Err(); err != secure.ErrAuthClosed {
+		t.Fatalf("Err after a second Close: %v", err)
+	}
+	if logs.Len() != 0 {
+		t.Fatalf("Close logged at error level: %v", logs.All())
+	}
+}
+
+// TestAuthenticatorEndsWithContext: terminating the zchan.Context ends
+// the handler without Close. Done closes, Err wraps zchan.ErrTerminated,
+// the end is logged at error level (nobody else is told that CURVE
+// servers in the context would let every client in), the methods fail
+// with ErrAuthClosed, and a later Close does not change Err.
+func TestAuthenticatorEndsWithContext(t *testing.T) {
+	zc, err := zchan.NewContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	core, logs := observer.New(zapcore.ErrorLevel)
+	a, err := secure.NewAuthenticator(zc, secure.WithLogger(zap.New(core)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := zc.Term(ctx); err != nil {
+		t.Fatal(err)
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-a.Done():
+	case <-timer.C:
+		t.Fatalf("Done not closed within %v of the context's termination", wait)
+	}
+	reason := a.Err()
+	if !errors.Is(reason, zchan.ErrTerminated) || errors.Is(reason, secure.ErrAuthClosed) {
+		t.Fatalf("Err after termination: %v, want zchan.ErrTerminated", reason)
+	}
+	err = a.Allow(newKeyPair(t).Public())
+	if !errors.Is(err, secure.ErrAuthClosed) || !errors.Is(err, zchan.ErrTerminated) {
+		t.Fatalf("Allow after termination: %v, want ErrAuthClosed and zchan.ErrTerminated", err)
+	}
+	if err := a.SetIPDeny("127.0.0.1"); !errors.Is(err, secure.ErrAuthClosed) {
+		t.Fatalf("SetIPDeny after termination: %v, want ErrAuthClosed", err)
+	}
+	ended := logs.FilterMessageSnippet("ZAP handler ended").FilterLevelExact(zapcore.ErrorLevel)
+	if ended.Len() != 1 {
+		t.Fatalf("%d error-level logs of the handler's end, want 1; all: %v", ended.Len(), logs.All())
+	}
+	if err := a.Close(); err != nil {
+		t.Fatalf("Close after termination: %v", err)
+	}
+	if err := a.Err(); err != reason {
+		t.Fatalf("Err changed by Close: %v, was %v", err, reason)
 	}
 }

@@ -16,13 +16,18 @@ import (
 // before it returns, or Authenticator.Verify.
 //
 // A zero or invalid kp makes zchan.Open fail with an error wrapping both
-// zchan.ErrInvalidOption and ErrInvalidKey. The secret key is handed to
-// libzmq and never logged.
+// zchan.ErrInvalidOption and ErrInvalidKey; libzmq refusing a CURVE
+// option (a libzmq built without CURVE) makes it fail with
+// zchan.ErrInvalidOption. The secret key is handed to libzmq and never
+// logged.
 func Server(kp KeyPair) zchan.Option {
 	return zchan.WithSetup(func(s *zmq.Socket) error {
 		if !kp.valid() {
 			return fmt.Errorf("secure: server key pair: %w", ErrInvalidKey)
 		}
+		// libzmq's errors go back unwrapped, here and in Client: zchan
+		// wraps them with ErrInvalidOption, and tells a terminated context
+		// (ETERM) from a refusal only by the bare zmq4.Errno.
 		if err := s.SetCurveServer(1); err != nil {
 			return err
 		}

@@ -27,9 +27,15 @@
 // client with a fresh random key is refused, or closes the socket and
 // fails with ErrNotEnforced. Verify does the same for sockets opened
 // otherwise (with monitor.Open, for instance). The handler lives until
-// Close or the context's termination, never until a context.Context is
-// cancelled: a handler that disappears opens every CURVE server of its
-// context, so close the servers first.
+// Close, the context's termination or a fatal error of its socket, never
+// until a context.Context is cancelled: a handler that disappears opens
+// every CURVE server of its context, so close the servers first. A
+// program learns that it has disappeared from Authenticator.Done, closed
+// when the handler ends for whatever reason, and why from
+// Authenticator.Err; an end other than by Close is also logged at error
+// level. From then on the Authenticator's list methods fail with
+// ErrAuthClosed, and Listen and Verify with ErrNotEnforced (and
+// ErrAuthClosed).
 //
 // The handler authenticates CURVE only. It refuses NULL and PLAIN when
 // libzmq asks about them, which it does only for sockets with a ZAP domain

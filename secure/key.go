@@ -91,18 +91,21 @@ type KeyPair struct {
 	secret string
 }
 
-// NewKeyPair makes a fresh key pair with libzmq (zmq_curve_keypair).
+// NewKeyPair makes a fresh key pair with libzmq (zmq_curve_keypair). It
+// fails, with an error wrapping ErrLibzmq, when libzmq cannot make one (a
+// libzmq built without CURVE).
 func NewKeyPair() (KeyPair, error) {
 	pub, sec, err := zmq.NewCurveKeypair()
 	if err != nil {
-		return KeyPair{}, fmt.Errorf("secure: new key pair: %w", err)
+		return KeyPair{}, fmt.Errorf("secure: new key pair: %w: %w", ErrLibzmq, err)
 	}
 	return KeyPair{public: pub, secret: sec}, nil
 }
 
 // ParseKeyPair checks a key pair given as Z85 text: both keys well formed
 // and the public key the one that belongs to the secret key. Errors wrap
-// ErrInvalidKey and never quote the secret key.
+// ErrInvalidKey (and ErrLibzmq when libzmq could not derive the public
+// key) and never quote the secret key.
 func ParseKeyPair(public, secret string) (KeyPair, error) {
 	if err := CheckKey(public); err != nil {
 		return KeyPair{}, fmt.Errorf("secure: public key: %w", err)
@@ -112,7 +115,7 @@ func ParseKeyPair(public, secret string) (KeyPair, error) {
 	}
 	derived, err := zmq.AuthCurvePublic(secret)
 	if err != nil {
-		return KeyPair{}, fmt.Errorf("secure: derive public key: %w: %w", ErrInvalidKey, err)
+		return KeyPair{}, fmt.Errorf("secure: derive public key: %w: %w: %w", ErrInvalidKey, ErrLibzmq, err)
 	}
 	if subtle.ConstantTimeCompare([]byte(derived), []byte(public)) != 1 {
 		return KeyPair{}, fmt.Errorf("secure: public key does not belong to the secret key: %w", ErrInvalidKey)

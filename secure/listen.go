@@ -2,7 +2,6 @@ package secure
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -25,6 +24,12 @@ const ProbeTimeout = 10 * time.Second
 // is left open. Each probe counts as one denial in a's Stats and shows as
 // one authentication failure among the server's connection events.
 //
+// If a's handler has ended (a.Done is closed), Listen opens nothing and
+// fails with an error wrapping ErrNotEnforced and ErrAuthClosed. A nil a
+// is an error wrapping zchan.ErrInvalidOption; a socket that cannot be
+// opened, an error of zchan.OpenWith (context.Cause(ctx) if ctx is done
+// before the socket is open).
+//
 // To watch the server's connection events, or to start from other
 // Limits, open it yourself with the same pieces: monitor.Open (or
 // zchan.OpenWith) with Limits.Options, Server(kp) and the bind options in
@@ -32,6 +37,9 @@ const ProbeTimeout = 10 * time.Second
 func Listen[T any](ctx context.Context, a *Authenticator, kp KeyPair, t zchan.Type, codec zchan.Codec[T], opts ...zchan.Option) (*zchan.Socket[T], error) {
 	if a == nil {
 		return nil, fmt.Errorf("secure: nil authenticator: %w", zchan.ErrInvalidOption)
+	}
+	if err := a.closedErr(); err != nil {
+		return nil, fmt.Errorf("secure: listen: %w: %w", ErrNotEnforced, err)
 	}
 	limits, err := DefaultLimits().Options()
 	if err != nil {
@@ -56,10 +64,20 @@ func Listen[T any](ctx context.Context, a *Authenticator, kp KeyPair, t zchan.Ty
 // handshake's outcome. A refusal by the ZAP handler is the proof; a
 // handshake that succeeds means no handler answered (the server is in
 // another context, or a has been closed) and yields ErrNotEnforced; any
-// other outcome, or none within ProbeTimeout or ctx, yields ErrProbe.
-// inproc endpoints are skipped: inproc has no handshake, so CURVE does
-// not apply to it. A wildcard host (0.0.0.0, ::) is probed on loopback.
+// other outcome, or none within ProbeTimeout or before ctx ends, yields
+// ErrProbe (wrapping context.Cause(ctx) if ctx ended), as does a probe
+// that cannot be started. inproc endpoints are skipped: inproc has no
+// handshake, so CURVE does not apply to it. A wildcard host (0.0.0.0, ::)
+// is probed on loopback.
+//
+// If a's handler has ended (Done is closed), Verify probes nothing and
+// fails with an error wrapping ErrNotEnforced and ErrAuthClosed: nothing
+// answers for a's Context any more. An invalid serverPublic is an error
+// wrapping ErrInvalidKey.
 func (a *Authenticator) Verify(ctx context.Context, serverPublic string, endpoints ...string) error {
+	if err := a.closedErr(); err != nil {
+		return fmt.Errorf("secure: verify: %w: %w", ErrNotEnforced, err)
+	}
 	if err := CheckKey(serverPublic); err != nil {
 		return err
 	}
@@ -93,7 +111,7 @@ func probeTarget(ep string) (string, bool) {
 func (a *Authenticator) probe(ctx context.Context, serverPublic, target string) error {
 	kp, err := NewKeyPair()
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", ErrProbe, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, ProbeTimeout)
 	defer cancel()
@@ -102,7 +120,7 @@ func (a *Authenticator) probe(ctx context.Context, serverPublic, target string) 
 		// One attempt is enough: no reconnect within the probe's bound.
 		zchan.WithReconnect(time.Hour, 0), zchan.WithConnect(target))
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: open probe: %w", ErrProbe, err)
 	}
 	defer func() {
 		cli.Close()
@@ -123,11 +141,7 @@ func (a *Authenticator) probe(ctx context.Context, serverPublic, target string) 
 				return fmt.Errorf("%w: %v", ErrProbe, ev)
 			}
 		case <-ctx.Done():
-			err := context.Cause(ctx)
-			if errors.Is(err, context.DeadlineExceeded) {
-				return fmt.Errorf("%w: no verdict: %w", ErrProbe, err)
-			}
-			return err
+			return fmt.Errorf("%w: no verdict: %w", ErrProbe, context.Cause(ctx))
 		}
 	}
 }
