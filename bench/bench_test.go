@@ -116,7 +116,7 @@ func corrupt(n int) func(int, [][]byte) [][][]byte {
 }
 
 func testVariants() []*Variant {
-	return []*Variant{zchanVariant("zmqchan", false), rawVariant(rawName, false)}
+	return []*Variant{zchanVariant("zmqchan", false), zchanOldVariant(), rawVariant(rawName, false)}
 }
 
 // runCase runs case c with v, through fault if it is set, with a short
