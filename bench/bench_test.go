@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -116,7 +117,7 @@ func corrupt(n int) func(int, [][]byte) [][][]byte {
 }
 
 func testVariants() []*Variant {
-	return []*Variant{zchanVariant("zmqchan", false), rawVariant(rawName, false)}
+	return []*Variant{zchanVariant("zmqchan", false), zchanOldVariant(), rawVariant(rawName, false)}
 }
 
 // runCase runs case c with v, through fault if it is set, with a short
@@ -221,6 +222,37 @@ func TestRatioToRaw(t *testing.T) {
 	md := rep.markdown()
 	if len(md) == 0 {
 		t.Fatal("no markdown")
+	}
+}
+
+// TestRatioToOld: zmqchan's records carry their ratio to zmqchan-old's,
+// and the report shows them side by side (temporary, issue 10).
+func TestRatioToOld(t *testing.T) {
+	rep := &report{Variants: []variantInfo{{Name: "zmqchan"}, {Name: rawName}, {Name: oldName}}}
+	thr := &Case{Scenario: "throughput", Transport: "tcp", Size: 64, N: 1001}
+	rtt := &Case{Scenario: "rtt-req-rep", Transport: "tcp", Size: 64, N: 3}
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	aggs := []*agg{
+		{c: thr, v: &Variant{Name: "zmqchan"}, runs: []result{{msgs: 1000, w: window{wall: ms(200)}}}},
+		{c: thr, v: &Variant{Name: rawName}, runs: []result{{msgs: 1000, w: window{wall: ms(100)}}}},
+		{c: thr, v: &Variant{Name: oldName}, runs: []result{{msgs: 1000, w: window{wall: ms(250)}}}},
+		{c: rtt, v: &Variant{Name: "zmqchan"}, runs: []result{{msgs: 3, w: window{wall: ms(1)}, rtts: []time.Duration{30, 30, 90}}}},
+		{c: rtt, v: &Variant{Name: rawName}, runs: []result{{msgs: 3, w: window{wall: ms(1)}, rtts: []time.Duration{10, 20, 20}}}},
+		{c: rtt, v: &Variant{Name: oldName}, runs: []result{{msgs: 3, w: window{wall: ms(1)}, rtts: []time.Duration{10, 20, 20}}}},
+	}
+	rep.build(aggs)
+	want := map[string]float64{"throughput/zmqchan": 1.25, "rtt-req-rep/zmqchan": 1.5}
+	for _, r := range rep.Records {
+		k := fmt.Sprintf("%s/%s", r.Scenario, r.Variant)
+		if r.RatioToOld != want[k] {
+			t.Errorf("%s: ratio_to_old %v, want %v", k, r.RatioToOld, want[k])
+		}
+	}
+	md := rep.markdown()
+	for _, s := range []string{"zmqchan against zmqchan-old", "| throughput/tcp/64B | msgs/s (higher is better) | 5k | 4k | 1.25 |", "| rtt-req-rep/tcp/64B | median µs (lower is better) | 0.03 | 0.02 | 1.50 |"} {
+		if !strings.Contains(md, s) {
+			t.Errorf("markdown lacks %q:\n%s", s, md)
+		}
 	}
 }
 

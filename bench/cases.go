@@ -87,6 +87,9 @@ func variants() []*Variant {
 	return []*Variant{
 		zchanVariant("zmqchan", false),
 		rawVariant(rawName, false),
+		// Temporary (issue 10): zchan before the owner rewrite, next to
+		// raw pebbe as zmqchan is, so that the three run close together.
+		zchanOldVariant(),
 		zchanVariant("zmqchan-lock", true),
 		rawVariant("pebbe-lock", true),
 		reactorVariant(),

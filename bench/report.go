@@ -47,7 +47,11 @@ type Record struct {
 	// (above 1 is faster), rtt_p50_us over raw's for rtt-* (below 1 is
 	// faster), cpu over raw's for idle, time per socket over raw's for
 	// open-close.
-	RatioToRaw float64            `json:"ratio_to_raw"`
+	RatioToRaw float64 `json:"ratio_to_raw"`
+	// RatioToOld is set on zmqchan's records while the temporary variant
+	// zmqchan-old runs (issue 10): the same paired ratio, with zmqchan-old
+	// (zchan before the owner rewrite) in the same run as the base.
+	RatioToOld float64            `json:"ratio_to_old,omitempty"`
 	Extra      map[string]float64 `json:"extra,omitempty"`
 	Errors     []string           `json:"errors,omitempty"`
 	// Skipped says why the variant did not run the case.
@@ -136,9 +140,13 @@ func (r *Record) headline() float64 {
 
 func (rep *report) build(order []*agg) {
 	raw := make(map[string]*agg)
+	old := make(map[string]*agg)
 	for _, a := range order {
-		if a.v.Name == rawName {
+		switch a.v.Name {
+		case rawName:
 			raw[a.c.id()] = a
+		case oldName:
+			old[a.c.id()] = a
 		}
 	}
 	for _, a := range order {
@@ -150,6 +158,9 @@ func (rep *report) build(order []*agg) {
 		}
 		if base := raw[c.id()]; base != nil {
 			rec.RatioToRaw = round3(pairedRatio(a, base))
+		}
+		if base := old[a.c.id()]; base != nil && a.v.Name == "zmqchan" && len(a.runs) > 0 {
+			rec.RatioToOld = round3(pairedRatio(a, base))
 		}
 		rep.Records = append(rep.Records, rec)
 	}
