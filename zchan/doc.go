@@ -1,87 +1,96 @@
-// Package zchan bridges ZeroMQ sockets to Go channels.
+// Package zchan bridges ZeroMQ sockets to Go channels: a Socket's inbound
+// messages arrive on a channel, outbound ones go through a Send that takes
+// a context, and its life ends with Close, Shutdown or its zmq Context.
+//
+//	pull, err := zchan.Open(ctx, zchan.Pull, zchan.WithBind("tcp://*:5557"))
+//	if err != nil { ... }
+//	defer pull.Close()
+//	for msg := range pull.In() { ... } // closed when the socket ends; pull.Err() says why
+//
+// # Lifetime
+//
+// Open's context bounds the opening only (the owner goroutine creates the
+// socket, applies the options, binds and connects; Open returns when that
+// is done or its context ends). A socket then lives until one of: Close
+// (at once: what cannot be handed on within the linger is counted as
+// undelivered), Shutdown(ctx) (gracefully, as net/http's Server.Shutdown:
+// Send refuses new messages, the owner sends what was queued and hands In
+// what libzmq has already received, then closes; bounded by ctx), the
+// termination of its zmq Context (Context.Term: every owner wakes and ends
+// with ErrTerminated), a fatal libzmq error, a panic in a user function
+// that runs on the owner, or the end of the context given to WithLifetime
+// (for short programs). In is then closed (what its buffer holds stays
+// readable), Done is closed, and Err tells why.
 //
 // # Ownership
 //
 // Every Socket is created, configured, used and closed by exactly one
-// goroutine, its owner, started by Open or OpenWith. Nothing else touches
-// the libzmq socket: Send, Subscribe, Do and Close talk to the owner over
-// channels. libzmq sockets are not thread-safe, but they only need a full
-// memory barrier when they move between threads, which the Go scheduler
-// provides when it moves a goroutine; single ownership, not an OS-thread
-// lock, is what keeps a socket safe. WithLockOSThread locks the owner to
-// its thread anyway; it is off by default because every wake of a locked
-// goroutine is a hand-off to one particular OS thread. Measured on a
-// 2-core machine against raw pebbe/zmq4 in the same run (REQ/REP, both
-// ends bridged, inproc): locked, about 220 µs per round trip, 15 to 17
-// times raw; unlocked, 1.4 to 1.9 times raw, with 0.2 context switches
-// per round trip against raw's 2.2. On ipc and tcp the round trip is 2 to
-// 3 times raw: the reply reaches the owner as a signal from libzmq's I/O
-// thread, and a goroutine woken through Go's netpoller by a thread outside
-// the runtime takes 60 to 75 µs on that machine where a thread blocked in
-// poll(2) takes 9 to 14 (bench/wakeprobe measures it). bench/ has the full
-// comparison.
+// goroutine, its owner. Nothing else touches the libzmq socket: Send,
+// Subscribe, Do, Shutdown and Close talk to the owner over channels.
+// libzmq sockets are not thread-safe, but they only need a full memory
+// barrier when they move between threads, which the Go scheduler provides
+// when it moves a goroutine; single ownership, not an OS-thread lock, is
+// what keeps a socket safe (WithLockOSThread adds the lock, at a cost that
+// bench/README.md measures). A socket costs two goroutines: the owner, and
+// a waiter parked in Go's netpoller on the socket's ZMQ_FD.
 //
 // # Waiting
 //
-// The owner waits on the socket's ZMQ_FD (a dup of it, registered with Go's
-// netpoller) and on its Go channels at once; it never polls on a timer, so
-// an idle socket costs no CPU. ZMQ_FD is edge-triggered: it signals that
-// libzmq has commands to process, not that a message is ready. The owner
-// therefore reads ZMQ_EVENTS after its last send or receive and before
+// The owner never polls on a timer, so an idle socket costs no CPU. It has
+// one way of waiting: a select over its Go channels and the waiter's
+// report that ZMQ_FD became readable. ZMQ_FD is edge-triggered (it says
+// that libzmq has commands to process, not that a message is ready), so
+// the owner reads ZMQ_EVENTS after its last send or receive and before
 // every wait, drains input until EAGAIN, and waits only when ZMQ_EVENTS
-// shows nothing it can act on. Each turn moves at most WithBudget messages
-// (default 64) before the owner looks at its channels again, so sends,
-// commands and cancellation stay prompt on a flooded socket; after a turn
-// that used its whole budget it goes on without waiting for an edge.
-// When nothing is held for the consumer and no caller waits on a channel,
-// the owner parks on the descriptor itself; Send, Do, Close and
-// cancellation wake it by expiring the descriptor's read deadline. After
-// a turn that moved messages it yields once before parking, so that the
-// goroutines it readied run first and their replies are taken without a
-// wake-up. REQ
-// and REP report EFSM when asked to act out of turn; the owner treats it as
-// "would block" and keeps the alternation itself: a REQ takes the next
-// request only after the reply has arrived, a REP takes a reply only after
-// a request.
-//
-// # Channels
-//
-// In returns a channel the owner sends on and closes when the socket ends;
-// Err then tells why (ErrClosed, the cancellation cause, ErrTerminated, or
-// a fatal libzmq error). Outbound messages go through Send, which blocks
-// and watches a context; the library never closes a channel the caller
-// sends on. Messages are values of T, mapped to frames by a Codec: Frames
-// (raw multipart, the default), Bytes, String and JSON are built in. A
-// message that fails to decode is counted (Stats.DecodeErrors) and logged
-// once per episode, never delivered half-decoded. A REP socket answers a
-// request it cannot decode with an empty reply, so that its REQ peer is
-// not left waiting.
+// shows nothing it can act on; the argument that no wake-up is lost is in
+// one comment, on the owner's loop (owner.go). Each turn moves at most
+// WithBudget messages (default 64) before the owner looks at its channels
+// again, so sends, commands and Close stay prompt on a flooded socket.
 //
 // # Back pressure
 //
-// The owner takes a message off the socket only when the consumer of In can
-// take it (it holds at most one, plus WithRecvBuffer), so a slow consumer
-// pushes back to libzmq's receive HWM and from there to the sender. Send
-// hands a message to the owner only when the owner can send it: when the
-// send HWM is reached or no peer is there, the owner keeps the one message
-// it holds, takes no more, and waits for POLLOUT. Nothing is buffered
-// without bound and nothing is dropped unless WithDropWhenSlow asks for it;
-// drops are then counted (Stats.Dropped) and logged once per episode.
+// The owner takes a message off the socket only when the consumer of In
+// can take it (it holds at most one, plus WithRecvBuffer), so a slow
+// consumer pushes back to libzmq's receive HWM and from there to the
+// sender. Send hands a message to the owner only when the owner can send
+// it: when the send HWM is reached or no peer is there, the owner keeps
+// the one message it holds, takes no more, and waits for POLLOUT. Nothing
+// is buffered without bound and nothing is dropped unless WithDropWhenSlow
+// asks for it; drops are then counted (Stats.Dropped) and logged once per
+// episode.
 //
-// # Shutdown
+// # Accounting
 //
-// A socket ends when its context is cancelled, Close is called, its zmq
-// Context is terminated (ETERM) or libzmq fails. The owner then stops
-// taking sends, sends the message it holds if libzmq takes it within the
-// linger (set at creation, 1s by default, never infinite), closes the
-// socket and closes In. Messages it could not hand on are counted in
-// Stats.Undelivered: one held for sending, one held for the consumer, and
-// whatever libzmq had queued for receiving. libzmq itself goes on sending
-// what it queued for up to the linger; those messages are invisible to
-// this package. Close is idempotent and returns within about the linger.
-// Context.Term wakes every owner in the context through its ZMQ_FD, so a
-// termination never waits on a forgotten Socket of this package, and is
-// bounded by its own context for everything else.
+// Every message is counted once, when its fate is known: handed to libzmq
+// (Stats.MsgsOut) or to the consumer (MsgsIn), dropped, undecodable, over
+// the frame cap, or undelivered: held by the owner, queued by Send or
+// still in libzmq's receive queue when the socket ended. Once a socket has
+// ended, Accepted + Received equals the sum of those (see Stats). What
+// libzmq queued on the sending side and never handed to a peer within the
+// linger is outside it: libzmq does not say. Over ipc, libzmq 4.3 drops
+// what a closing socket had queued (libzmq#4660); use inproc or tcp where
+// every message must be counted.
+//
+// # Errors and panics
+//
+// Every error wraps one of the sentinels of this package (a call whose
+// context ends returns context.Cause(ctx) instead), and the errno
+// libzmq reported, if any (errors.Is(err, syscall.EADDRINUSE) works). A
+// message that fails to decode is counted (Stats.DecodeErrors) and logged
+// once per episode, never delivered half-decoded. A panic in a user
+// function that runs on the owner (Codec.Decode, a Do or WithSetup
+// function) is recovered into an error wrapping ErrPanic, with the value
+// and the stack, and ends the socket in order; a panic in Codec.Encode
+// becomes Send's error. This package does not panic.
+//
+// # REQ and REP
+//
+// REQ and REP report EFSM when asked to act out of turn; the owner treats
+// it as "would block" and keeps the alternation itself: a REQ takes the
+// next request only after the reply has arrived, a REP takes a reply only
+// after a request. A REP that cannot hand on a request (decode error,
+// frame cap) cannot reply to it either: it ends with ErrCodec, unless
+// WithEmptyReplyOnCodecError lets it answer with an empty message.
 //
 // # EINTR
 //
@@ -90,23 +99,21 @@
 // preemption signal) to arbitrary threads, and a blocking libzmq call such
 // as zmq_ctx_term interrupted halfway would otherwise fail once and, in
 // pebbe's one-shot Term and Close, never be retried. The owner's own
-// calls into libzmq (below) retry after EINTR the same way.
+// calls into libzmq retry after EINTR the same way.
 //
-// # The hot path
+// # The receive path
 //
 // The owner reads ZMQ_EVENTS and receives frames by calling libzmq
 // directly rather than through pebbe/zmq4, whose getsockopt and receive
-// allocate on every call (their arguments escape to the Go heap) and take
-// six cgo calls per received frame where two do; the frame is copied out
-// of libzmq's buffer in Go, so no Go pointer crosses into C. Measured in
-// bench/, this halved the allocations per message and per round trip (2
-// per message against raw pebbe's 4; 4 per REQ/REP round trip against 8)
-// and lifted 64-byte throughput from 0.7 to 0.8 times raw pebbe to 0.9 to
-// 1.4 times.
-// Everything else (creating, configuring, binding, sending, closing) goes
-// through pebbe. The direct calls need libzmq's socket handle, which pebbe
-// keeps in an unexported field; the package checks at start-up that the
-// field is where it reads it, and checks every socket's handle against
-// pebbe's answer for ZMQ_TYPE, and uses pebbe for everything should either
-// check fail.
+// allocate on every call and take six cgo calls per received frame where
+// two do (bench/README.md has the numbers). Everything else goes through
+// pebbe. The direct calls need libzmq's socket handle, which pebbe keeps in
+// an unexported field: the package checks at start-up that the field is
+// where it reads it, and every socket's handle against pebbe's answer for
+// ZMQ_TYPE; should either check fail (another pebbe/zmq4 version), the
+// owner uses pebbe for everything, warns once per process, and
+// Stats.DirectPath is false. The build tag zchan_nodirect turns the direct
+// path off. The package builds on unix systems; elsewhere Open fails with
+// ErrUnsupported, since ZMQ_FD is not a descriptor Go's netpoller can wait
+// on.
 package zchan

@@ -413,7 +413,12 @@ func (st *ownerState[T]) tryRecv() (bool, error) {
 	s := st.s
 	frames, over, err := st.recvFrames()
 	if err != nil {
-		if isEAGAIN(err) {
+		if len(frames) > 0 {
+			// Part of a message was read when libzmq failed (ETERM between
+			// two frames): it was received and can never be delivered.
+			s.stats.received.Add(1)
+			s.stats.undelivered.Add(1)
+		} else if isEAGAIN(err) {
 			return false, nil
 		}
 		return false, st.fatal("receive", err)
@@ -502,7 +507,8 @@ func (st *ownerState[T]) discarded(why error) error {
 // recvFrames reads the frames of one message. over reports a message that
 // exceeded the frame cap; its frames past the cap were read and dropped.
 // An error after the first frame (ETERM when the context is terminated
-// between two frames) is returned as it is, for fatal to classify.
+// between two frames) is returned as it is, for fatal to classify, with
+// the frames read so far.
 func (st *ownerState[T]) recvFrames() (frames [][]byte, over bool, err error) {
 	max := st.s.o.maxFrames
 	for {
@@ -514,9 +520,9 @@ func (st *ownerState[T]) recvFrames() (frames [][]byte, over bool, err error) {
 			if (len(frames) > 0 || over) && isEAGAIN(err) {
 				// The rest of a message is always there once its first
 				// frame is: EAGAIN here is a fault, not back pressure.
-				return nil, false, newErr(ErrFatal, err, "%s: partial message", st.s.name)
+				return frames, false, newErr(ErrFatal, err, "%s: partial message", st.s.name)
 			}
-			return nil, false, err
+			return frames, false, err
 		}
 		if max == 0 || len(frames) < max {
 			frames = append(frames, f)
@@ -592,7 +598,11 @@ func (st *ownerState[T]) finish(reason error) {
 		// count it rather than lose it silently. (Also when the flush above
 		// gave up: that concerns the outbound side only.)
 		for i := 0; i < maxCloseDrain; i++ {
-			if _, _, err := st.recvFrames(); err != nil {
+			if frames, _, err := st.recvFrames(); err != nil {
+				if len(frames) > 0 {
+					s.stats.received.Add(1)
+					undelivered++
+				}
 				break
 			}
 			s.stats.received.Add(1)

@@ -13,13 +13,13 @@ import (
 	"github.com/zmqchan/zmqchan/zchan"
 )
 
-// TestParkKickRoundTrips drives the owner's two ways of waiting (parked on
-// ZMQ_FD itself, or selecting with the waiter goroutine) through every
-// hand-over: REQ/REP round trips, where each Send on the unbuffered queue
-// must wake a parked owner, alternate with Do commands and with round
-// trips whose caller arrives while the owner selects. A lost kick leaves a
-// caller blocked with the owner parked: the per-step watchdog fails it.
-func TestParkKickRoundTrips(t *testing.T) {
+// TestWaitRoundTrips drives the owner's one wait (a select over its Go
+// channels and the waiter's report of ZMQ_FD) through every hand-over:
+// REQ/REP round trips, where each Send on the unbuffered queue must wake
+// an owner waiting on ZMQ_FD, alternate with Do commands and with round
+// trips whose caller arrives while the owner is busy. A lost wake-up
+// leaves a caller blocked: the per-step watchdog fails it.
+func TestWaitRoundTrips(t *testing.T) {
 	eachTransport(t, func(t *testing.T, zc *zchan.Context, tr testutil.Transport) {
 		ctx := testContext(t, 2*time.Minute)
 		rep, req := pair(t, ctx, zc, tr, zchan.Rep, zchan.Req, zchan.String, nil, nil)
@@ -48,7 +48,7 @@ func TestParkKickRoundTrips(t *testing.T) {
 			case <-step.Done():
 				t.Fatalf("round trip %d: no reply within %v: lost wake-up", i, watchdog)
 			}
-			if i%97 == 0 { // a command between round trips: kicks a parked owner
+			if i%97 == 0 { // a command between round trips: wakes a waiting owner
 				if err := req.Do(step, func(*zmq.Socket) error { return nil }); err != nil {
 					t.Fatalf("round trip %d: do: %v", i, err)
 				}
@@ -63,10 +63,10 @@ func TestParkKickRoundTrips(t *testing.T) {
 	})
 }
 
-// TestParkKickStopAndGo sends bursts with idle gaps in between, so the
-// receiving owner parks on ZMQ_FD between bursts and the sending owner
-// parks with an empty queue; every burst must arrive in full.
-func TestParkKickStopAndGo(t *testing.T) {
+// TestWaitStopAndGo sends bursts with idle gaps in between, so the
+// receiving owner waits on ZMQ_FD between bursts and the sending owner
+// waits with an empty queue; every burst must arrive in full.
+func TestWaitStopAndGo(t *testing.T) {
 	eachTransport(t, func(t *testing.T, zc *zchan.Context, tr testutil.Transport) {
 		ctx := testContext(t, 2*time.Minute)
 		pull, push := pair(t, ctx, zc, tr, zchan.Pull, zchan.Push, zchan.String, nil, nil)
