@@ -95,10 +95,11 @@ func (o *options) validate(t Type) error {
 	return nil
 }
 
-// checkPort refuses a tcp endpoint whose port is a number outside 0 to
-// 65535: libzmq 4.3 accepts it and binds or connects to the port modulo
-// 65536, which is never what was meant. Everything else about an endpoint
-// is left to libzmq.
+// checkPort refuses a tcp endpoint whose port is not "*" or a number from
+// 0 to 65535 written in digits only: libzmq 4.3 takes "-1" as 65535,
+// "5999x" as 5999 and " 5" as 5, and wraps numbers above 65535 modulo
+// 65536, which is never what was meant. Everything else about an
+// endpoint is left to libzmq.
 func checkPort(ep string) error {
 	rest, ok := strings.CutPrefix(ep, "tcp://")
 	if !ok {
@@ -106,15 +107,17 @@ func checkPort(ep string) error {
 	}
 	i := strings.LastIndexByte(rest, ':')
 	if i < 0 {
-		return nil
+		return nil // no port: libzmq refuses it
 	}
 	port := rest[i+1:]
-	n, err := strconv.Atoi(port)
-	if err != nil || port == "" || port[0] == '+' || port[0] == '-' {
-		return nil // "*", a service name or garbage: libzmq decides
+	if port == "*" {
+		return nil
 	}
-	if n > 65535 {
-		return newErr(ErrBadEndpoint, nil, "endpoint %q: port %d out of range", ep, n)
+	if port == "" || strings.TrimLeft(port, "0123456789") != "" {
+		return newErr(ErrBadEndpoint, nil, "endpoint %q: port %q is not a number or *", ep, port)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n > 65535 {
+		return newErr(ErrBadEndpoint, nil, "endpoint %q: port %s out of range 0 to 65535", ep, port)
 	}
 	return nil
 }
