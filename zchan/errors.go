@@ -133,6 +133,16 @@ func errnoErr(err error) error {
 // errnoOf returns the libzmq errno err carries, however deeply wrapped,
 // or 0.
 func errnoOf(err error) zmq.Errno {
+	switch e := err.(type) { // the owner's hot path (EAGAIN): no allocation
+	case nil:
+		return 0
+	case errnoError:
+		return e.e
+	case zmq.Errno:
+		return e
+	case syscall.Errno:
+		return zmq.Errno(e)
+	}
 	var ee errnoError
 	if errors.As(err, &ee) {
 		return ee.e

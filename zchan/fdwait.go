@@ -29,7 +29,8 @@ type fdWaiter struct {
 	done  chan struct{}
 	err   error // written before the last send on ready
 
-	pfd []unix.PollFd // the level check's argument, made once
+	pfd      []unix.PollFd     // the level check's argument, made once
+	readable func(uintptr) bool // w.level, bound once: a method value allocates
 }
 
 // newFDWaiter starts the waiter for sock's ZMQ_FD.
@@ -63,6 +64,7 @@ func newFDWaiter(sock *zmq.Socket) (*fdWaiter, error) {
 		done:  make(chan struct{}),
 		pfd:   []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}},
 	}
+	w.readable = w.level
 	go w.run()
 	return w, nil
 }
@@ -96,8 +98,8 @@ func (w *fdWaiter) run() {
 	}
 }
 
-// readable polls the descriptor's level without blocking.
-func (w *fdWaiter) readable(uintptr) bool {
+// level polls the descriptor's level without blocking.
+func (w *fdWaiter) level(uintptr) bool {
 	for {
 		w.pfd[0].Revents = 0
 		n, err := unix.Poll(w.pfd, 0)

@@ -150,7 +150,7 @@ type ownerState[T any] struct {
 	stalled  bool // the held outbound message hit EAGAIN
 	dropping bool // a drop episode is under way
 	decoding bool // a decode-error episode is under way
-	idleSpin int  // ZMQ_EVENTS said ready but the turn moved nothing
+	idleSpin int  // turns in a row since one moved a message, while ZMQ_EVENTS said ready
 }
 
 // alwaysReady is a closed channel: the wait after a turn that used its
@@ -174,9 +174,11 @@ var alwaysReady = func() chan struct{} { c := make(chan struct{}); close(c); ret
 //     every change after that read (reading ZMQ_EVENTS leaves its mailbox
 //     asleep), and the waiter sees the write as the fd's level if it arms
 //     after it, or as an edge if it was already waiting.
-//   - A turn that used its whole budget (WithBudget) waits on alwaysReady
-//     instead, so a flood cannot keep the owner from its channels, and
-//     work goes on without an edge.
+//   - When there is work already (the turn used its whole budget, or
+//     ZMQ_EVENTS shows something to act on), the select takes alwaysReady
+//     instead of the waiter: every turn passes through the select, so a
+//     flood cannot keep the owner from its channels, and work goes on
+//     without an edge.
 //
 // Back pressure is the held message each way: the owner takes a message
 // off libzmq only when it holds none for the consumer (wantRecv), and
@@ -196,6 +198,12 @@ func (st *ownerState[T]) loop() error {
 		if moved > 0 {
 			st.idleSpin = 0
 		}
+		// Wait for the descriptor, unless there is work already: the budget
+		// ran out, or ZMQ_EVENTS (read after the last send or receive)
+		// shows something the owner can act on. A turn that moves nothing
+		// although ZMQ_EVENTS says ready happens when libzmq's POLLOUT is
+		// for the socket, not the peer (a ROUTER with ROUTER_MANDATORY and
+		// one full peer): after two, wait for an edge rather than spin.
 		readyCh := alwaysReady
 		if !exhausted {
 			ev, err := st.d.events(st.sock)
@@ -203,26 +211,19 @@ func (st *ownerState[T]) loop() error {
 				return st.fatal("events", err)
 			}
 			st.inReady = ev&zmq.POLLIN != 0
-			if (st.hasOut && ev&zmq.POLLOUT != 0) || (st.wantRecv() && st.inReady) {
-				// Ready now: go round again. A turn that moves nothing
-				// although ZMQ_EVENTS says ready happens when libzmq's
-				// POLLOUT is for the socket, not the peer (a ROUTER with
-				// ROUTER_MANDATORY and one full peer): then wait for an
-				// edge rather than spin.
-				if st.idleSpin++; st.idleSpin <= 2 {
-					continue
-				}
-				if st.idleSpin == 3 {
-					s.log.Debug("zchan: ZMQ_EVENTS reports ready but nothing moves", zap.Int("events", int(ev)))
-				}
-			} else if st.draining && st.drained() {
+			actionable := (st.hasOut && ev&zmq.POLLOUT != 0) || (st.wantRecv() && st.inReady)
+			if !actionable && st.draining && st.drained() {
 				return ErrClosed
 			}
-			if !st.armed {
-				st.w.arm <- struct{}{}
-				st.armed = true
+			if actionable && st.idleSpin < 2 {
+				st.idleSpin++
+			} else {
+				if !st.armed {
+					st.w.arm <- struct{}{}
+					st.armed = true
+				}
+				readyCh = st.w.ready
 			}
-			readyCh = st.w.ready
 		}
 
 		var inCh chan<- T
