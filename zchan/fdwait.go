@@ -29,7 +29,7 @@ type fdWaiter struct {
 	done  chan struct{}
 	err   error // written before the last send on ready
 
-	pfd      []unix.PollFd     // the level check's argument, made once
+	pfd      []unix.PollFd      // the level check's argument, made once
 	readable func(uintptr) bool // w.level, bound once: a method value allocates
 }
 

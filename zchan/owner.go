@@ -151,6 +151,8 @@ type ownerState[T any] struct {
 	dropping bool // a drop episode is under way
 	decoding bool // a decode-error episode is under way
 	idleSpin int  // turns in a row since one moved a message, while ZMQ_EVENTS said ready
+
+	sinceSelect int // messages moved since the owner last looked at its channels
 }
 
 // alwaysReady is a closed channel: the wait after a turn that used its
@@ -174,11 +176,10 @@ var alwaysReady = func() chan struct{} { c := make(chan struct{}); close(c); ret
 //     every change after that read (reading ZMQ_EVENTS leaves its mailbox
 //     asleep), and the waiter sees the write as the fd's level if it arms
 //     after it, or as an edge if it was already waiting.
-//   - When there is work already (the turn used its whole budget, or
-//     ZMQ_EVENTS shows something to act on), the select takes alwaysReady
-//     instead of the waiter: every turn passes through the select, so a
-//     flood cannot keep the owner from its channels, and work goes on
-//     without an edge.
+//   - While ZMQ_EVENTS shows work, the owner goes round again without the
+//     select, but only until it has moved WithBudget messages; then the
+//     select takes alwaysReady instead of the waiter, so a flood cannot
+//     keep the owner from its channels, and work goes on without an edge.
 //
 // Back pressure is the held message each way: the owner takes a message
 // off libzmq only when it holds none for the consumer (wantRecv), and
@@ -191,21 +192,23 @@ func (st *ownerState[T]) loop() error {
 	}
 	drainReq := s.drainReq
 	for {
-		moved, exhausted, err := st.turnWork()
+		moved, err := st.turnWork(s.o.budget - st.sinceSelect)
 		if err != nil {
 			return err
 		}
+		st.sinceSelect += moved
 		if moved > 0 {
 			st.idleSpin = 0
 		}
-		// Wait for the descriptor, unless there is work already: the budget
-		// ran out, or ZMQ_EVENTS (read after the last send or receive)
-		// shows something the owner can act on. A turn that moves nothing
-		// although ZMQ_EVENTS says ready happens when libzmq's POLLOUT is
-		// for the socket, not the peer (a ROUTER with ROUTER_MANDATORY and
-		// one full peer): after two, wait for an edge rather than spin.
+		// Go round again while ZMQ_EVENTS (read after the last send or
+		// receive) shows work and the budget lasts; once it is spent, look
+		// at the channels without waiting (alwaysReady); with no work,
+		// wait for the descriptor too. A turn that moves nothing although
+		// ZMQ_EVENTS says ready happens when libzmq's POLLOUT is for the
+		// socket, not the peer (a ROUTER with ROUTER_MANDATORY and one full
+		// peer): after two, wait for an edge rather than spin.
 		readyCh := alwaysReady
-		if !exhausted {
+		if st.sinceSelect < s.o.budget {
 			ev, err := st.d.events(st.sock)
 			if err != nil {
 				return st.fatal("events", err)
@@ -217,14 +220,15 @@ func (st *ownerState[T]) loop() error {
 			}
 			if actionable && st.idleSpin < 2 {
 				st.idleSpin++
-			} else {
-				if !st.armed {
-					st.w.arm <- struct{}{}
-					st.armed = true
-				}
-				readyCh = st.w.ready
+				continue
 			}
+			if !st.armed {
+				st.w.arm <- struct{}{}
+				st.armed = true
+			}
+			readyCh = st.w.ready
 		}
+		st.sinceSelect = 0
 
 		var inCh chan<- T
 		if st.hasIn {
@@ -309,16 +313,16 @@ func (st *ownerState[T]) drained() bool {
 	return !st.s.typ.canRecv() || !st.inReady
 }
 
-// turnWork moves messages until nothing more can move or the budget is
-// used up; it reports how many it moved and whether the budget ran out.
-func (st *ownerState[T]) turnWork() (n int, exhausted bool, err error) {
+// turnWork moves messages until nothing more can move or it has moved
+// budget of them; it reports how many it moved.
+func (st *ownerState[T]) turnWork(budget int) (n int, err error) {
 	s := st.s
-	for n < s.o.budget {
+	for n < budget {
 		moved := false
 		if st.hasOut {
 			ok, err := st.trySend()
 			if err != nil {
-				return n, false, err
+				return n, err
 			}
 			if ok {
 				moved = true
@@ -332,7 +336,7 @@ func (st *ownerState[T]) turnWork() (n int, exhausted bool, err error) {
 		if st.inReady && st.wantRecv() {
 			ok, err := st.tryRecv()
 			if err != nil {
-				return n, false, err
+				return n, err
 			}
 			if ok {
 				moved = true
@@ -357,10 +361,10 @@ func (st *ownerState[T]) turnWork() (n int, exhausted bool, err error) {
 			}
 		}
 		if !moved {
-			return n, false, nil
+			return n, nil
 		}
 	}
-	return n, true, nil
+	return n, nil
 }
 
 // delivered records that the held inbound message was handed to In.

@@ -186,19 +186,31 @@ func (s *Socket[T]) Send(ctx context.Context, v T) error {
 	// behind in the queue.
 	s.senders.Add(1)
 	defer s.senders.Add(-1)
-	var draining <-chan struct{}
-	if s.typ != Rep {
-		draining = s.drainReq
-	}
+	// The checks and the first attempt are single-case selects: the
+	// runtime does those without locking the channels (measured: the
+	// multi-case select here cost a fifth of 64-byte throughput).
 	select {
 	case <-s.stopping:
 		return s.reason
-	case <-draining:
-		return newErr(ErrClosed, nil, "send on %s: shutting down", s.name)
 	default:
+	}
+	var draining <-chan struct{}
+	if s.typ != Rep {
+		draining = s.drainReq
+		select {
+		case <-draining:
+			return newErr(ErrClosed, nil, "send on %s: shutting down", s.name)
+		default:
+		}
 	}
 	if ctx.Err() != nil {
 		return context.Cause(ctx)
+	}
+	select {
+	case s.sendq <- frames: // room in the queue: the common case
+		s.stats.accepted.Add(1)
+		return nil
+	default:
 	}
 	select {
 	case s.sendq <- frames:
