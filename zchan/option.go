@@ -337,7 +337,7 @@ func WithLogger(l *zap.Logger) Option {
 // WithLockOSThread locks the owner goroutine to its OS thread. libzmq only
 // needs a full memory barrier when a socket moves between threads, which
 // the Go scheduler provides, so the lock is not needed for safety; it costs
-// a thread hand-off on every wake (see the package doc for numbers).
+// a thread hand-off on every wake (bench/README.md has the numbers).
 // Default: off.
 func WithLockOSThread(on bool) Option {
 	return optionFunc(func(o *options) { o.lockThread = on })
