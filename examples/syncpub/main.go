@@ -75,7 +75,10 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 		return err
 	}
 	defer publisher.Close()
-	// Socket to receive signals.
+	// Socket to receive signals. A check-in that is not one frame is not
+	// from a syncsub: it ends the batch with ErrCodec rather than being
+	// counted as a subscriber or answered with a made-up reply
+	// (WithEmptyReplyOnCodecError is left off).
 	syncService, err := zchan.OpenWith(ctx, zchan.Rep, zchan.String, zchan.WithContext(zc), zchan.WithBind(*syncEP))
 	if err != nil {
 		return err
