@@ -23,7 +23,9 @@
 // until the Context is terminated (the reading end then ends on ETERM like
 // every zchan socket, so it is always closed before termination completes;
 // pebbe/zmq4 documents crashes when a monitor outlives its context). It is
-// not tied to the ctx given to Open. Events is closed when it ends.
+// not tied to the ctx given to Open, which bounds only the opening, as for
+// zchan.OpenWith: neither is the watched socket. Events is closed when it
+// ends.
 //
 // # Slow consumers
 //

@@ -28,6 +28,11 @@ var (
 	ErrNilContext = errors.New("monitor: nil context")
 )
 
+// errAbandoned is what the attach returns, on the watched socket's owner,
+// once Open has returned: nobody sees it but the owner, which then closes
+// the socket.
+var errAbandoned = errors.New("monitor: open abandoned")
+
 var seq atomic.Uint64
 
 // Monitor delivers the connection events of one socket. It is safe for
@@ -56,7 +61,17 @@ type Monitor struct {
 // is not tied to ctx, because a reading end that went away while the
 // watched socket lives would block libzmq's I/O thread on its next event.
 //
-// On error nothing is left open: neither the socket nor the monitor.
+// ctx bounds the opening only, as for zchan.OpenWith: once Open has
+// returned, the socket lives until it is closed (or its Context is
+// terminated), whatever happens to ctx. If ctx ends first, Open returns
+// context.Cause(ctx) at once, unless the monitor was already attached: it
+// then waits for the owner to finish the setup (the binds and connects
+// that follow) and close the socket, which is prompt.
+//
+// On error the monitor is closed, and so is the socket, except that a
+// WithSetup function of opts still running when ctx ended goes on; the
+// socket's owner closes the socket when it returns, without attaching
+// the monitor.
 func Open[T any](ctx context.Context, zc *zchan.Context, t zchan.Type, codec zchan.Codec[T], opts ...zchan.Option) (*zchan.Socket[T], *Monitor, error) {
 	if zc == nil {
 		return nil, nil, ErrNilContext
@@ -66,12 +81,44 @@ func Open[T any](ctx context.Context, zc *zchan.Context, t zchan.Type, codec zch
 	if err != nil {
 		return nil, nil, err
 	}
-	attach := zchan.WithSetup(func(s *zmq.Socket) error { return s.Monitor(addr, zmq.EVENT_ALL) })
+	// The attach runs on the watched socket's owner, during its setup. If
+	// ctx ends first, OpenWith returns at once while the owner goes on
+	// with setup and only then closes the socket; libzmq would then send
+	// the bind's or connect's event, with a blocking call on the owner, to
+	// a reading end that is gone. So once Open has given up, the attach
+	// refuses to run; and if it ran already, the reading end stays until
+	// libzmq's MONITOR_STOPPED, which comes when the owner has closed the
+	// socket.
+	var mu sync.Mutex
+	attached, abandoned := false, false
+	attach := zchan.WithSetup(func(s *zmq.Socket) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if abandoned {
+			return errAbandoned
+		}
+		if err := s.Monitor(addr, zmq.EVENT_ALL); err != nil {
+			return err
+		}
+		attached = true
+		return nil
+	})
 	opts = append(append(opts[:len(opts):len(opts)], attach), zchan.WithContext(zc))
 	sock, err := zchan.OpenWith(ctx, t, codec, opts...)
 	if err != nil {
-		// The socket is closed, so libzmq's monitor is gone with it.
-		m.shut()
+		mu.Lock()
+		abandoned = true
+		wasAttached := attached
+		mu.Unlock()
+		if wasAttached {
+			// The owner has closed the socket or is about to (setup
+			// has no user function left to run after the attach), and
+			// libzmq's final event ends the reading end; termination of
+			// zc would too.
+			<-m.done
+		} else {
+			m.shut() // no monitor is attached, and none will be
+		}
 		return nil, nil, err
 	}
 	m.detach = func() error {

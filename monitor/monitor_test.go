@@ -6,8 +6,10 @@ import (
 	"testing"
 	"time"
 
+	zmq "github.com/pebbe/zmq4"
 	"go.uber.org/goleak"
 
+	"github.com/zmqchan/zmqchan/internal/testutil"
 	"github.com/zmqchan/zmqchan/monitor"
 	"github.com/zmqchan/zmqchan/zchan"
 )
@@ -192,5 +194,37 @@ func TestEventString(t *testing.T) {
 	}
 	if got := (monitor.Event{Kind: monitor.Accepted}).Reason(); got != "" {
 		t.Fatalf("Reason of accepted = %q", got)
+	}
+}
+
+// TestOpenCancelledDuringSetup cancels Open's ctx while the watched
+// socket's owner is still in setup (a WithSetup that blocks): Open returns
+// the cause at once, and the owner goes on with setup and then closes the
+// socket. The monitor must not have gone away under libzmq meanwhile
+// (libzmq sends the bind's event with a blocking call, which would hold
+// the owner), and nothing may be left open.
+func TestOpenCancelledDuringSetup(t *testing.T) {
+	zc := newContext(t)
+	ctx, cancel := context.WithCancelCause(t.Context())
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	block := zchan.WithSetup(func(*zmq.Socket) error {
+		entered <- struct{}{}
+		<-release
+		return nil
+	})
+	opened := make(chan error, 1)
+	go func() {
+		_, _, err := monitor.Open(ctx, zc, zchan.Pull, zchan.String, block, zchan.WithBind("tcp://127.0.0.1:*"))
+		opened <- err
+	}()
+	testutil.MustRecv(t, entered, 10*time.Second, "setup to begin")
+	cause := errors.New("gave up")
+	cancel(cause)
+	if err := testutil.MustRecv(t, opened, 10*time.Second, "Open to return on cancel"); !errors.Is(err, cause) {
+		t.Fatalf("Open cancelled during setup: %v, want the cause", err)
+	}
+	close(release)
+	if !testutil.Eventually(10*time.Second, func() bool { return len(zc.Sockets()) == 0 }) {
+		t.Fatalf("sockets still open after an abandoned Open: %v", zc.Sockets())
 	}
 }

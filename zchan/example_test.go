@@ -2,7 +2,9 @@ package zchan_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/zmqchan/zmqchan/zchan"
 )
@@ -42,25 +44,31 @@ func ExampleSocket_In() {
 
 // A REQ client and a REP server over inproc with a JSON codec. The REQ
 // owner keeps the request/reply alternation: the next Send waits for the
-// reply to the last request.
+// reply to the last request. The context given to OpenWith bounds only
+// the opening: the sockets live until they are closed, and closing the
+// REP closes its In, which ends the server's loop.
 func ExampleOpenWith() {
 	type sum struct{ A, B, Total int }
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx := context.Background()
 	codec := zchan.JSON[sum]()
 	rep, err := zchan.OpenWith(ctx, zchan.Rep, codec, zchan.WithBind("inproc://example-sum"))
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	defer rep.Close()
-	go func() { // the server: answers until its socket ends
+	served := make(chan struct{})
+	go func() { // the server: answers until its socket is closed
+		defer close(served)
 		for q := range rep.In() {
 			q.Total = q.A + q.B
 			if rep.Send(ctx, q) != nil {
 				return
 			}
 		}
+	}()
+	defer func() {
+		rep.Close()
+		<-served
 	}()
 	req, err := zchan.OpenWith(ctx, zchan.Req, codec, zchan.WithConnect("inproc://example-sum"))
 	if err != nil {
@@ -80,4 +88,105 @@ func ExampleOpenWith() {
 	// 1 + 10 = 11
 	// 2 + 20 = 22
 	// 3 + 30 = 33
+}
+
+// Shutdown closes a socket gracefully, as net/http's Server.Shutdown does
+// a server: Send refuses new messages, what is in hand is delivered, then
+// the socket closes, all within the caller's deadline. Shut down upstream
+// first: once the PUSH has handed everything Send accepted to libzmq, the
+// PULL's Shutdown hands its consumer everything libzmq received, then
+// closes In. Nothing is lost, and the counters say so.
+func ExampleSocket_Shutdown() {
+	ctx := context.Background()
+	pull, err := zchan.OpenWith(ctx, zchan.Pull, zchan.String, zchan.WithBind("inproc://example-shutdown"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer pull.Close()
+	push, err := zchan.OpenWith(ctx, zchan.Push, zchan.String, zchan.WithConnect("inproc://example-shutdown"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer push.Close()
+
+	// The consumer reads until In is closed.
+	consumed := make(chan struct{})
+	go func() {
+		defer close(consumed)
+		for task := range pull.In() {
+			fmt.Println(task)
+		}
+	}()
+	for i := range 5 {
+		if err := push.Send(ctx, fmt.Sprint("task ", i)); err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
+
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := push.Shutdown(sctx); err != nil {
+		fmt.Println("push:", err) // the deadline passed; Undelivered counts what was left
+	}
+	if err := pull.Shutdown(sctx); err != nil {
+		fmt.Println("pull:", err)
+	}
+	<-consumed
+	fmt.Println("send after shutdown refused:", errors.Is(push.Send(ctx, "late"), zchan.ErrClosed))
+	st := pull.Stats()
+	fmt.Printf("received %d, handed to In %d, undelivered %d\n", st.Received, st.MsgsIn, st.Undelivered+push.Undelivered())
+	// Output:
+	// task 0
+	// task 1
+	// task 2
+	// task 3
+	// task 4
+	// send after shutdown refused: true
+	// received 5, handed to In 5, undelivered 0
+}
+
+// WithLifetime ties a socket to a context, for short programs and tests:
+// when the context ends, the socket closes, and so does In, which ends a
+// loop over it. A service closes its sockets in order instead (Shutdown,
+// or a shutdown.Group), because a socket that ends on the signal ends
+// before the sockets upstream of it have drained.
+func ExampleWithLifetime() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pull, err := zchan.OpenWith(ctx, zchan.Pull, zchan.String,
+		zchan.WithBind("inproc://example-lifetime"), zchan.WithLifetime(ctx))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer pull.Close() // when the function returns another way
+	push, err := zchan.OpenWith(ctx, zchan.Push, zchan.String, zchan.WithConnect("inproc://example-lifetime"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer push.Close()
+	for _, word := range []string{"one", "two", "three"} {
+		if err := push.Send(ctx, word); err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
+
+	n := 0
+	for word := range pull.In() {
+		fmt.Println(word)
+		if n++; n == 3 {
+			cancel() // as Ctrl-C would cancel a signal context
+		}
+	}
+	fmt.Println("ended:", pull.Err())
+	// Output:
+	// one
+	// two
+	// three
+	// ended: context canceled
 }

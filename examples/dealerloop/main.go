@@ -151,8 +151,9 @@ func send(ctx context.Context, socket *zchan.Socket[string], c config, out io.Wr
 	}
 }
 
-// stopped tells a clean stop (Ctrl-C ended ctx, and the socket with it)
-// from a failure.
+// stopped tells a clean stop (Ctrl-C ended ctx, and a call waiting on it
+// returned its cause) from a failure. The socket itself is closed by run's
+// deferred Close.
 func stopped(ctx context.Context, err error) error {
 	if err != nil && ctx.Err() != nil {
 		return nil

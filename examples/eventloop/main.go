@@ -79,7 +79,10 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 		}
 	}()
 
-	server, err := zchan.OpenWith(ctx, zchan.Rep, zchan.String, zchan.WithContext(zc), zchan.WithBind(*repEP))
+	// A request that is not one frame gets an empty reply instead of
+	// ending the server (see hwserver).
+	server, err := zchan.OpenWith(ctx, zchan.Rep, zchan.String, zchan.WithContext(zc),
+		zchan.WithBind(*repEP), zchan.WithEmptyReplyOnCodecError(true))
 	if err != nil {
 		return stopped(ctx, err)
 	}
@@ -143,8 +146,8 @@ func (s stats) String() string {
 	return fmt.Sprintf("%d requests, %d updates (%d bad), average temperature %s", s.requests, s.updates, s.bad, avg)
 }
 
-// stop prints the summary and tells a clean stop (ctx ended, and the
-// sockets with it) from a failure.
+// stop prints the summary and tells a clean stop (ctx ended) from a
+// failure.
 func (s stats) stop(ctx context.Context, out io.Writer, err error) error {
 	if ctx.Err() == nil && err != nil {
 		return err
@@ -153,8 +156,9 @@ func (s stats) stop(ctx context.Context, out io.Writer, err error) error {
 	return nil
 }
 
-// stopped tells a clean stop (Ctrl-C ended ctx, and the sockets with it)
-// from a failure.
+// stopped tells a clean stop (Ctrl-C ended ctx, and a call waiting on it
+// returned its cause) from a failure. The sockets themselves are closed by
+// run's deferred Closes.
 func stopped(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return nil

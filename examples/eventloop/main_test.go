@@ -69,6 +69,26 @@ func TestEventLoop(t *testing.T) {
 			t.Fatalf("reply %q, want World", rep)
 		}
 	}
+	// A request the String codec cannot decode (two frames) gets an empty
+	// reply, and the loop goes on; it is not counted as a request.
+	raw, err := zchan.Open(ctx, zchan.Req, zchan.WithConnect(repEP), zchan.WithLinger(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if err := raw.Send(ctx, zchan.NewMsg("Hello", "and more")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case rep := <-raw.In():
+		if len(rep) != 1 || len(rep[0]) != 0 {
+			t.Fatalf("reply to an undecodable request %q, want one empty frame", rep)
+		}
+	case <-loop.Done():
+		t.Fatalf("eventloop ended on an undecodable request: %v", loop.Wait(t))
+	case <-ctx.Done():
+		t.Fatal("no reply to an undecodable request")
+	}
 
 	loop.Stop()
 	if err := loop.Wait(t); err != nil {

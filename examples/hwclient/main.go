@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/zmqchan/zmqchan/shutdown"
 	"github.com/zmqchan/zmqchan/zchan"
@@ -26,7 +27,7 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, args []string, out io.Writer) error {
+func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	fs := flag.NewFlagSet("hwclient", flag.ContinueOnError)
 	connect := fs.String("connect", "tcp://localhost:5555", "endpoint of the hello world server")
 	n := fs.Int("n", 10, "number of requests")
@@ -48,7 +49,16 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer zc.Term(context.Background())
+	// Deferred before the sockets are opened, so it runs after their
+	// deferred Closes: Term then returns once libzmq has sent what they
+	// queued (at most their 1s linger), and the bound covers the rest.
+	defer func() {
+		tctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if terr := zc.Term(tctx); terr != nil && err == nil {
+			err = terr
+		}
+	}()
 
 	fmt.Fprintln(out, "Connecting to hello world server...")
 	requester, err := zchan.OpenWith(ctx, zchan.Req, zchan.String,

@@ -89,3 +89,50 @@ func TestBadEndpoint(t *testing.T) {
 		t.Errorf("run with a bad endpoint: %v, want ErrBadEndpoint", err)
 	}
 }
+
+// TestGarbageRequest sends a request of two frames, which the String codec
+// cannot decode: the server must answer it with an empty reply (so that
+// the peer is not left waiting) and go on serving.
+func TestGarbageRequest(t *testing.T) {
+	ep := exampletest.TCP(t)
+	var out exampletest.Output
+	server := exampletest.Go(t, "hwserver", time.Minute, func(ctx context.Context) error {
+		return run(ctx, []string{"-bind", ep, "-work", "0s"}, &out)
+	})
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	req, err := zchan.Open(ctx, zchan.Req, zchan.WithConnect(ep), zchan.WithLinger(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer req.Close()
+	for _, tc := range []struct {
+		request zchan.Msg
+		want    string
+	}{
+		{zchan.NewMsg("Hello", "and more"), ""},
+		{zchan.NewMsg("Hello"), "World"},
+	} {
+		if err := req.Send(ctx, tc.request); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case reply := <-req.In():
+			if len(reply) != 1 || string(reply[0]) != tc.want {
+				t.Fatalf("reply to %q: %q, want [%q]", tc.request, reply, tc.want)
+			}
+		case <-server.Done():
+			t.Fatalf("hwserver ended on request %q: %v", tc.request, server.Wait(t))
+		case <-ctx.Done():
+			t.Fatalf("no reply to %q: %v", tc.request, ctx.Err())
+		}
+	}
+	server.Stop()
+	if err := server.Wait(t); err != nil {
+		t.Errorf("hwserver after interrupt: %v, want nil", err)
+	}
+	if n := out.Count("Received"); n != 1 {
+		t.Errorf("hwserver printed %d requests, want 1 (the undecodable one is not delivered):\n%s", n, out.String())
+	}
+}

@@ -4,8 +4,11 @@
 //
 // In the guide, a signal handler sets a flag and every blocking call must
 // be checked for EINTR. Here the signal cancels a context: the select that
-// waits for requests sees ctx.Done(), the socket's owner sees the same
-// context and closes the socket, and the deferred calls close the rest.
+// waits for requests sees ctx.Done() and run returns; its deferred calls
+// then close the socket (at once, within its linger) and terminate the
+// zmq context (within a deadline). The socket does not watch the signal
+// (the context given to zchan.OpenWith bounds only the opening): the loop
+// does, and the socket is closed when the loop is done with it.
 //
 // Usage:
 //
@@ -63,7 +66,10 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 		}
 	}()
 
-	socket, err := zchan.OpenWith(ctx, zchan.Rep, zchan.String, zchan.WithContext(zc), zchan.WithBind(*bind))
+	// A request that is not one frame gets an empty reply instead of
+	// ending the server (see hwserver).
+	socket, err := zchan.OpenWith(ctx, zchan.Rep, zchan.String, zchan.WithContext(zc),
+		zchan.WithBind(*bind), zchan.WithEmptyReplyOnCodecError(true))
 	if err != nil {
 		return err
 	}

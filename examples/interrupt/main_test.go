@@ -74,3 +74,37 @@ func hello(t *testing.T, ep string) {
 		t.Fatal("no reply")
 	}
 }
+
+// TestGarbageRequest sends a request of two frames, which the String codec
+// cannot decode: the server must answer it with an empty reply and go on.
+func TestGarbageRequest(t *testing.T) {
+	ep := exampletest.TCP(t)
+	tk := exampletest.Go(t, "interrupt", time.Minute, func(ctx context.Context) error {
+		return run(ctx, []string{"-bind", ep}, &exampletest.Output{})
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, err := zchan.Open(ctx, zchan.Req, zchan.WithConnect(ep), zchan.WithLinger(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer req.Close()
+	if err := req.Send(ctx, zchan.NewMsg("Hello", "and more")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case rep := <-req.In():
+		if len(rep) != 1 || len(rep[0]) != 0 {
+			t.Fatalf("reply %q, want one empty frame", rep)
+		}
+	case <-tk.Done():
+		t.Fatalf("server ended on an undecodable request: %v", tk.Wait(t))
+	case <-ctx.Done():
+		t.Fatal("no reply")
+	}
+	hello(t, ep)
+	tk.Stop()
+	if err := tk.Wait(t); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+}

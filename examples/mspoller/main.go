@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/zmqchan/zmqchan/shutdown"
 	"github.com/zmqchan/zmqchan/zchan"
@@ -31,7 +32,7 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, args []string, out io.Writer) error {
+func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	fs := flag.NewFlagSet("mspoller", flag.ContinueOnError)
 	tasksEP := fs.String("tasks", "tcp://localhost:5557", "endpoint of the task ventilator")
 	weatherEP := fs.String("weather", "tcp://localhost:5556", "endpoint of the weather server")
@@ -54,7 +55,16 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer zc.Term(context.Background())
+	// Deferred before the sockets are opened, so it runs after their
+	// deferred Closes: Term then returns once libzmq has sent what they
+	// queued (at most their 1s linger), and the bound covers the rest.
+	defer func() {
+		tctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if terr := zc.Term(tctx); terr != nil && err == nil {
+			err = terr
+		}
+	}()
 
 	// Connect to the task ventilator.
 	receiver, err := zchan.OpenWith(ctx, zchan.Pull, zchan.String,

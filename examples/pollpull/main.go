@@ -150,8 +150,9 @@ func readDatagrams(ctx context.Context, conn net.PacketConn, ch chan<- string) {
 	}
 }
 
-// stopped tells a clean stop (Ctrl-C ended ctx, and the sockets with it)
-// from a failure.
+// stopped tells a clean stop (Ctrl-C ended ctx, and a call waiting on it
+// returned its cause) from a failure. The sockets themselves are closed by
+// run's deferred Closes.
 func stopped(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return nil

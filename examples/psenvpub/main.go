@@ -93,8 +93,9 @@ func run(ctx context.Context, args []string, _ io.Writer) (err error) {
 	}
 }
 
-// stopped tells a clean stop (Ctrl-C ended ctx, and the socket with it)
-// from a failure.
+// stopped tells a clean stop (Ctrl-C ended ctx, and a call waiting on it
+// returned its cause) from a failure. The socket itself is closed by run's
+// deferred Close.
 func stopped(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return nil

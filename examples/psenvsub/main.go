@@ -68,32 +68,29 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 
 	// Prepare our subscriber: the subscription is in place before it
 	// connects. It sends nothing but the subscription, so it need not
-	// linger at exit.
-	subscriber, err := zchan.Open(ctx, zchan.Sub, zchan.WithContext(zc),
+	// linger at exit. WithLifetime ties it to ctx: Ctrl-C ends the socket,
+	// which closes In and so ends the loop below.
+	subscriber, err := zchan.Open(ctx, zchan.Sub, zchan.WithContext(zc), zchan.WithLifetime(ctx),
 		zchan.WithSubscribe(*key), zchan.WithLinger(0), zchan.WithConnect(*connect))
 	if err != nil {
 		return stopped(ctx, err)
 	}
-	defer subscriber.Close()
+	defer subscriber.Close() // when -count ends the loop first
 
-	for n := 0; *count == 0 || n < *count; n++ {
-		select {
-		case m, ok := <-subscriber.In():
-			if !ok {
-				return stopped(ctx, subscriber.Err())
-			}
-			// The envelope (the key) is the first frame, the contents
-			// the rest: one frame from psenvpub.
-			fmt.Fprintf(out, "[%s] %s\n", m[0], bytes.Join(m[1:], []byte(" ")))
-		case <-ctx.Done():
+	n := 0
+	for m := range subscriber.In() {
+		// The envelope (the key) is the first frame, the contents the
+		// rest: one frame from psenvpub.
+		fmt.Fprintf(out, "[%s] %s\n", m[0], bytes.Join(m[1:], []byte(" ")))
+		if n++; n == *count {
 			return nil
 		}
 	}
-	return nil
+	return stopped(ctx, subscriber.Err())
 }
 
-// stopped tells a clean stop (Ctrl-C ended ctx, and the socket with it)
-// from a failure.
+// stopped tells a clean stop (Ctrl-C ended ctx, and with it the socket's
+// lifetime) from a failure.
 func stopped(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return nil

@@ -36,9 +36,25 @@ func TestPSEnvSub(t *testing.T) {
 	}
 }
 
-// TestPSEnvSubStop stops a subscriber with no publisher, as Ctrl-C would:
-// it must return nil promptly.
+// TestPSEnvSubStop stops a subscriber that is receiving, with no -count,
+// as Ctrl-C would: it must return nil promptly (the watchdog of Wait).
 func TestPSEnvSubStop(t *testing.T) {
+	ep := exampletest.TCP(t)
+	exampletest.Start(t, time.Minute, python(t), "-c", psenvpubPy, ep, "0.01")
+	var out exampletest.Output
+	sub := exampletest.Go(t, "psenvsub", time.Minute, func(ctx context.Context) error {
+		return run(ctx, []string{"-connect", ep}, &out)
+	})
+	out.WaitFor(t, "[B]", 30*time.Second)
+	sub.Stop()
+	if err := sub.Wait(t); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+}
+
+// TestPSEnvSubStopUnconnected stops a subscriber with no publisher: it
+// must return nil promptly too.
+func TestPSEnvSubStopUnconnected(t *testing.T) {
 	sub := exampletest.Go(t, "psenvsub", time.Minute, func(ctx context.Context) error {
 		return run(ctx, []string{"-connect", exampletest.TCP(t)}, &exampletest.Output{})
 	})

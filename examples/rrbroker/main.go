@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/zmqchan/zmqchan/shutdown"
 	"github.com/zmqchan/zmqchan/zchan"
@@ -28,7 +29,7 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, args []string, out io.Writer) error {
+func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	fs := flag.NewFlagSet("rrbroker", flag.ContinueOnError)
 	frontendEP := fs.String("frontend", "tcp://*:5559", "endpoint to bind the ROUTER for clients to")
 	backendEP := fs.String("backend", "tcp://*:5560", "endpoint to bind the DEALER for workers to")
@@ -50,7 +51,16 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer zc.Term(context.Background())
+	// Deferred before the sockets are opened, so it runs after their
+	// deferred Closes: Term then returns once libzmq has sent what they
+	// queued (at most their 1s linger), and the bound covers the rest.
+	defer func() {
+		tctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if terr := zc.Term(tctx); terr != nil && err == nil {
+			err = terr
+		}
+	}()
 
 	// Raw multipart messages (zchan.Open): a request arrives on the ROUTER
 	// as [client identity, "", body] and leaves the DEALER unchanged; the

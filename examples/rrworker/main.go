@@ -29,7 +29,7 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, args []string, out io.Writer) error {
+func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	fs := flag.NewFlagSet("rrworker", flag.ContinueOnError)
 	connect := fs.String("connect", "tcp://localhost:5560", "endpoint of the broker's backend")
 	work := fs.Duration("work", time.Second, "pretend work per request")
@@ -51,10 +51,22 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer zc.Term(context.Background())
+	// Deferred before the sockets are opened, so it runs after their
+	// deferred Closes: Term then returns once libzmq has sent what they
+	// queued (at most their 1s linger), and the bound covers the rest.
+	defer func() {
+		tctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if terr := zc.Term(tctx); terr != nil && err == nil {
+			err = terr
+		}
+	}()
 
+	// The broker passes on whatever its clients send: a request that is
+	// not one frame gets an empty reply instead of ending the worker (see
+	// hwserver).
 	responder, err := zchan.OpenWith(ctx, zchan.Rep, zchan.String,
-		zchan.WithContext(zc), zchan.WithConnect(*connect))
+		zchan.WithContext(zc), zchan.WithConnect(*connect), zchan.WithEmptyReplyOnCodecError(true))
 	if err != nil {
 		return err
 	}

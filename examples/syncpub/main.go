@@ -75,7 +75,10 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 		return err
 	}
 	defer publisher.Close()
-	// Socket to receive signals.
+	// Socket to receive signals. A check-in that is not one frame is not
+	// from a syncsub: it ends the batch with ErrCodec rather than being
+	// counted as a subscriber or answered with a made-up reply
+	// (WithEmptyReplyOnCodecError is left off).
 	syncService, err := zchan.OpenWith(ctx, zchan.Rep, zchan.String, zchan.WithContext(zc), zchan.WithBind(*syncEP))
 	if err != nil {
 		return err
@@ -107,11 +110,23 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	if err := publisher.Send(ctx, "END"); err != nil {
 		return interrupted(ctx, err)
 	}
+	// Send has returned for every update, but the last ones may still be
+	// in the socket's send queue. Shutdown returns once the owner has
+	// handed them all, END included, to libzmq, which sends them on for up
+	// to the linger (the termination deferred above waits for that). A PUB
+	// takes every message at once (at its high-water mark it drops rather
+	// than waits), so this is prompt; the bound is a safety net.
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := publisher.Shutdown(sctx); err != nil {
+		return interrupted(ctx, fmt.Errorf("%d updates not sent: %w", publisher.Undelivered(), err))
+	}
 	return nil
 }
 
 // interrupted returns the reason a batch stopped early: the signal (or
-// cancellation) if ctx ended, which also ends the sockets, else err.
+// cancellation) if ctx ended, else err. Either way run returns, and its
+// deferred calls close the sockets and terminate the context.
 func interrupted(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("interrupted: %w", context.Cause(ctx))

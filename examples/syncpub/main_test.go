@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/zmqchan/zmqchan/examples/internal/exampletest"
+	"github.com/zmqchan/zmqchan/zchan"
 )
 
 func TestMain(m *testing.M) { exampletest.Main(m) }
@@ -56,6 +58,37 @@ func TestSyncPubInterrupted(t *testing.T) {
 	tk.Stop()
 	if err := tk.Wait(t); err == nil {
 		t.Fatalf("run: no error after cancellation\n%s", out.String())
+	}
+}
+
+// TestMalformedCheckIn sends a check-in of two frames, which the String
+// codec cannot decode: syncpub does not answer it with a made-up reply
+// (WithEmptyReplyOnCodecError is off), it fails with ErrCodec.
+func TestMalformedCheckIn(t *testing.T) {
+	syncEP := exampletest.TCP(t)
+	var out exampletest.Output
+	tk := exampletest.Go(t, "syncpub", time.Minute, func(ctx context.Context) error {
+		return run(ctx, []string{"-bind", exampletest.TCP(t), "-sync", syncEP, "-subscribers", "1", "-updates", "1"}, &out)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	req, err := zchan.Open(ctx, zchan.Req, zchan.WithConnect(syncEP), zchan.WithLinger(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer req.Close()
+	if err := req.Send(ctx, zchan.NewMsg("", "extra")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-tk.Done():
+	case rep := <-req.In():
+		t.Fatalf("malformed check-in answered with %q", rep)
+	case <-ctx.Done():
+		t.Fatal("syncpub neither answered nor ended")
+	}
+	if err := tk.Wait(t); !errors.Is(err, zchan.ErrCodec) {
+		t.Fatalf("run after a malformed check-in: %v, want ErrCodec", err)
 	}
 }
 

@@ -150,7 +150,8 @@ func waitEvent(ctx context.Context, monitor *zchan.Socket[zchan.Msg], event zmq.
 }
 
 // interrupted returns why the program stopped early: the signal (or
-// cancellation) if ctx ended, which also ends the sockets, else err.
+// cancellation) if ctx ended, else err. Either way run returns, and its
+// deferred calls close the sockets and terminate the context.
 func interrupted(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("interrupted: %w", context.Cause(ctx))

@@ -30,7 +30,7 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, args []string, out io.Writer) error {
+func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	fs := flag.NewFlagSet("tasksink", flag.ContinueOnError)
 	bind := fs.String("bind", "tcp://*:5558", "endpoint to bind the PULL socket to")
 	tasks := fs.Int("tasks", 100, "number of results in a batch")
@@ -52,7 +52,16 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer zc.Term(context.Background())
+	// Deferred before the sockets are opened, so it runs after their
+	// deferred Closes: Term then returns once libzmq has sent what they
+	// queued (at most their 1s linger), and the bound covers the rest.
+	defer func() {
+		tctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if terr := zc.Term(tctx); terr != nil && err == nil {
+			err = terr
+		}
+	}()
 
 	receiver, err := zchan.OpenWith(ctx, zchan.Pull, zchan.String,
 		zchan.WithContext(zc), zchan.WithBind(*bind))

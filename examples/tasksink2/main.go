@@ -30,7 +30,7 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, args []string, out io.Writer) error {
+func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	fs := flag.NewFlagSet("tasksink2", flag.ContinueOnError)
 	bind := fs.String("bind", "tcp://*:5558", "endpoint to bind the PULL socket for results to")
 	control := fs.String("control", "tcp://*:5559", "endpoint to bind the PUB socket for the kill signal to")
@@ -53,8 +53,16 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// Term waits, at most the 1s linger, for KILL to reach the workers.
-	defer zc.Term(context.Background())
+	// Deferred before the sockets are opened, so it runs after their
+	// deferred Closes: Term waits, at most the 1s linger, for KILL to
+	// reach the workers; the bound covers the rest.
+	defer func() {
+		tctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if terr := zc.Term(tctx); terr != nil && err == nil {
+			err = terr
+		}
+	}()
 
 	receiver, err := zchan.OpenWith(ctx, zchan.Pull, zchan.String,
 		zchan.WithContext(zc), zchan.WithBind(*bind))
@@ -97,8 +105,15 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "\nTotal elapsed time: %d msec\n", time.Since(start).Milliseconds())
 
-	// Send the kill signal to the workers.
+	// Send the kill signal to the workers. Send returns once the socket's
+	// owner has it; Shutdown returns once the owner has handed it to
+	// libzmq (a PUB never waits for subscribers, so that is prompt).
 	if err := controller.Send(ctx, "KILL"); err != nil {
+		return fmt.Errorf("kill signal: %w", err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if err := controller.Shutdown(sctx); err != nil {
 		return fmt.Errorf("kill signal: %w", err)
 	}
 	return nil

@@ -28,7 +28,15 @@ func TestKill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer zc.Term(context.Background())
+	// A cleanup, so that it runs after the one of Handshakes, which closes
+	// its socket in zc.
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := zc.Term(ctx); err != nil {
+			t.Error(err)
+		}
+	})
 	watch, handshake := exampletest.Handshakes(t, zc)
 	sub, err := zchan.Open(ctx, zchan.Sub, zchan.WithContext(zc), watch, zchan.WithSubscribe(""), zchan.WithConnect(control))
 	if err != nil {

@@ -6,7 +6,9 @@
 //
 // It waits for Enter before sending, so that all workers have time to
 // connect (-wait=false starts at once), then exits 0 once every task is on
-// its way. Ctrl-C or SIGTERM stops it early with an error. Pair it with
+// its way: handed to libzmq, which sends it on (a graceful Shutdown of the
+// socket, bounded by -drain, and the context's termination, bounded by
+// the linger). Ctrl-C or SIGTERM stops it early with an error. Pair it with
 // taskwork (or taskwork2) and tasksink (or tasksink2).
 //
 //	go run ./examples/taskvent
@@ -21,6 +23,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/zmqchan/zmqchan/shutdown"
 	"github.com/zmqchan/zmqchan/zchan"
@@ -33,15 +36,16 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, args []string, stdin io.Reader, out io.Writer) error {
+func run(ctx context.Context, args []string, stdin io.Reader, out io.Writer) (err error) {
 	fs := flag.NewFlagSet("taskvent", flag.ContinueOnError)
 	bind := fs.String("bind", "tcp://*:5557", "endpoint to bind the PUSH socket the workers connect to")
 	sinkEP := fs.String("sink", "tcp://localhost:5558", "endpoint of the sink")
 	tasks := fs.Int("tasks", 100, "number of tasks")
 	maxCost := fs.Int("maxcost", 100, "largest workload of a task, in milliseconds (each is 1 to maxcost)")
 	wait := fs.Bool("wait", true, "wait for Enter before sending the tasks")
+	drain := fs.Duration("drain", 10*time.Second, "how long the last tasks may wait for a worker before taskvent gives up")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: taskvent [-bind endpoint] [-sink endpoint] [-tasks n] [-maxcost ms] [-wait=false]")
+		fmt.Fprintln(fs.Output(), "usage: taskvent [-bind endpoint] [-sink endpoint] [-tasks n] [-maxcost ms] [-wait=false] [-drain duration]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -53,6 +57,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, out io.Writer) err
 	if *maxCost < 1 {
 		return fmt.Errorf("-maxcost %d: want at least 1", *maxCost)
 	}
+	if *drain <= 0 {
+		return fmt.Errorf("-drain %v: want a positive duration", *drain)
+	}
 
 	ctx, stop := shutdown.NotifyContext(ctx)
 	defer stop()
@@ -61,9 +68,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, out io.Writer) err
 	if err != nil {
 		return err
 	}
-	// Term returns once the tasks have left, or after the 1s linger: the
-	// guide's "give 0MQ time to deliver" sleep, bounded and no longer.
-	defer zc.Term(context.Background())
+	// Deferred before the sockets are opened, so it runs after their
+	// deferred Closes: Term returns once libzmq has sent what they queued,
+	// or after their 1s linger; the bound covers the rest.
+	defer func() {
+		tctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if terr := zc.Term(tctx); terr != nil && err == nil {
+			err = terr
+		}
+	}()
 
 	sender, err := zchan.OpenWith(ctx, zchan.Push, zchan.String,
 		zchan.WithContext(zc), zchan.WithBind(*bind))
@@ -99,6 +113,22 @@ func run(ctx context.Context, args []string, stdin io.Reader, out io.Writer) err
 		}
 	}
 	fmt.Fprintf(out, "Total expected cost: %d msec\n", total)
+
+	// The guide sleeps a second here to "give 0MQ time to deliver". Send
+	// has returned for every task, but the last ones may still wait in the
+	// socket's send queue for a worker to take them: Shutdown returns once
+	// the owner has handed them all to libzmq, which sends them on while
+	// the context lives (Term above waits for that, up to the linger).
+	// Ctrl-C or the drain bound cuts the wait short, and the tasks left
+	// behind are counted.
+	dctx, cancel := context.WithTimeout(ctx, *drain)
+	defer cancel()
+	if err := sink.Shutdown(dctx); err != nil {
+		return fmt.Errorf("start of batch not delivered: %w", err)
+	}
+	if err := sender.Shutdown(dctx); err != nil {
+		return fmt.Errorf("%d tasks not delivered: %w", sender.Undelivered(), err)
+	}
 	return nil
 }
 

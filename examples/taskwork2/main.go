@@ -30,7 +30,7 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, args []string, out io.Writer) error {
+func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	fs := flag.NewFlagSet("taskwork2", flag.ContinueOnError)
 	tasksEP := fs.String("connect", "tcp://localhost:5557", "endpoint of the ventilator")
 	sinkEP := fs.String("sink", "tcp://localhost:5558", "endpoint of the sink")
@@ -53,7 +53,16 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer zc.Term(context.Background())
+	// Deferred before the sockets are opened, so it runs after their
+	// deferred Closes: Term then returns once libzmq has sent what they
+	// queued (at most their 1s linger), and the bound covers the rest.
+	defer func() {
+		tctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if terr := zc.Term(tctx); terr != nil && err == nil {
+			err = terr
+		}
+	}()
 
 	receiver, err := zchan.OpenWith(ctx, zchan.Pull, zchan.String,
 		zchan.WithContext(zc), zchan.WithConnect(*tasksEP))

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/zmqchan/zmqchan/shutdown"
 	"github.com/zmqchan/zmqchan/zchan"
@@ -29,7 +30,7 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, args []string, out io.Writer) error {
+func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	fs := flag.NewFlagSet("wuclient", flag.ContinueOnError)
 	connect := fs.String("connect", "tcp://localhost:5556", "endpoint of the weather server")
 	n := fs.Int("n", 100, "number of updates to collect")
@@ -63,7 +64,16 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer zc.Term(context.Background())
+	// Deferred before the sockets are opened, so it runs after their
+	// deferred Closes: Term then returns once libzmq has sent what they
+	// queued (at most their 1s linger), and the bound covers the rest.
+	defer func() {
+		tctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if terr := zc.Term(tctx); terr != nil && err == nil {
+			err = terr
+		}
+	}()
 
 	fmt.Fprintln(out, "Collecting updates from weather server...")
 	// Subscribing to "10001 " rather than "10001" keeps out 100010 and up,

@@ -18,11 +18,14 @@
 //     "ipc://" path in a directory removed when the test ends, so tests never
 //     use the guide's fixed ports and can run in parallel with other packages.
 //   - Go runs a function such as a program's run(ctx, args, out) on a new
-//     goroutine with a context that ends after a timeout; Task.Wait fails the
-//     test if it has not returned a grace period later (the watchdog).
+//     goroutine with a context that ends after a timeout or at Stop (as
+//     Ctrl-C would); Task.Wait fails the test if it has not returned Grace
+//     after that (the watchdog, which is also the check that a stopped
+//     program does not hang).
 //   - Start runs a child process (a built peer, or python3) with its output
-//     collected; Proc.Wait kills it and fails the test if it does not exit in
-//     time, and the test's cleanup kills it if the test forgot.
+//     collected; it is killed at its timeout, Proc.Wait fails the test if it
+//     has not exited Grace after a Signal or after the timeout, and the
+//     test's cleanup kills it if the test forgot.
 //   - Output is an io.Writer, safe for concurrent use, that keeps what was
 //     written line by line; WaitFor blocks until a line contains a string.
 //
@@ -52,9 +55,12 @@ import (
 // Module is the import path of the module the examples live in.
 const Module = "github.com/zmqchan/zmqchan"
 
-// Grace is how long the watchdogs of Go and Start wait, after the timeout
-// given to them, for the function or process to return before they fail the
-// test. A program that honours its context returns well within it.
+// Grace is how long the watchdogs of Go and Start wait, after a function's
+// context has ended (Stop, or the timeout given to Go) or after a process
+// was sent a signal (Signal) or reached its timeout, for it to return
+// before they fail the test. A program that honours its context or its
+// signal returns well within it: closing a socket takes at most its 1s
+// linger, and the examples bound the zmq context's termination.
 const Grace = 5 * time.Second
 
 var (
@@ -159,11 +165,11 @@ func IPC(t testing.TB, name string) string {
 
 // Task is a function running on its own goroutine, started by Go.
 type Task struct {
-	name    string
-	timeout time.Duration
-	cancel  context.CancelFunc
-	done    chan struct{}
-	err     error
+	name   string
+	ctx    context.Context // fn's; ends at Stop, at the timeout or at cleanup
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error
 }
 
 // Go runs fn on a new goroutine with a context that is cancelled after
@@ -178,7 +184,7 @@ type Task struct {
 func Go(t testing.TB, name string, timeout time.Duration, fn func(ctx context.Context) error) *Task {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	tk := &Task{name: name, timeout: timeout, cancel: cancel, done: make(chan struct{})}
+	tk := &Task{name: name, ctx: ctx, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(tk.done)
 		tk.err = fn(ctx)
@@ -202,17 +208,23 @@ func (tk *Task) Stop() { tk.cancel() }
 func (tk *Task) Done() <-chan struct{} { return tk.done }
 
 // Wait waits for the function to return and returns its error. If it has
-// not returned Grace after its timeout (its context has ended by then),
-// Wait fails the test with t.Fatalf: that is the watchdog.
+// not returned Grace after its context ended (Stop, as Ctrl-C would, or
+// the timeout), Wait fails the test with t.Fatalf: that is the watchdog,
+// and the check that a stopped program does not hang.
 func (tk *Task) Wait(t testing.TB) error {
 	t.Helper()
-	watchdog := time.NewTimer(tk.timeout + Grace)
+	select {
+	case <-tk.done:
+		return tk.err
+	case <-tk.ctx.Done():
+	}
+	watchdog := time.NewTimer(Grace)
 	defer watchdog.Stop()
 	select {
 	case <-tk.done:
 		return tk.err
 	case <-watchdog.C:
-		t.Fatalf("exampletest: watchdog: %s still running %v after it was started", tk.name, tk.timeout+Grace)
+		t.Fatalf("exampletest: watchdog: %s still running %v after it was stopped (%v)", tk.name, Grace, context.Cause(tk.ctx))
 		return nil
 	}
 }
@@ -222,11 +234,13 @@ type Proc struct {
 	// Stdout and Stderr collect what the process writes.
 	Stdout, Stderr *Output
 
-	name    string
-	cmd     *exec.Cmd
-	timeout time.Duration
-	done    chan struct{}
-	err     error
+	name      string
+	cmd       *exec.Cmd
+	timeout   time.Duration
+	done      chan struct{}
+	err       error
+	sigOnce   sync.Once
+	signalled chan struct{} // closed by the first Signal
 }
 
 // Start starts the program path with args as a child process whose output
@@ -245,11 +259,12 @@ func Start(t testing.TB, timeout time.Duration, path string, args ...string) *Pr
 func StartInput(t testing.TB, timeout time.Duration, input io.Reader, path string, args ...string) *Proc {
 	t.Helper()
 	p := &Proc{
-		Stdout:  &Output{},
-		Stderr:  &Output{},
-		name:    filepath.Base(path),
-		timeout: timeout,
-		done:    make(chan struct{}),
+		Stdout:    &Output{},
+		Stderr:    &Output{},
+		name:      filepath.Base(path),
+		timeout:   timeout,
+		done:      make(chan struct{}),
+		signalled: make(chan struct{}),
 	}
 	p.cmd = exec.Command(path, args...)
 	p.cmd.Stdout = p.Stdout
@@ -284,25 +299,46 @@ func StartInput(t testing.TB, timeout time.Duration, input io.Reader, path strin
 	return p
 }
 
-// Signal sends sig to the process.
-func (p *Proc) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
+// Signal sends sig to the process. From then on Wait gives the process
+// Grace to exit.
+func (p *Proc) Signal(sig os.Signal) error {
+	err := p.cmd.Process.Signal(sig)
+	if err == nil {
+		p.sigOnce.Do(func() { close(p.signalled) })
+	}
+	return err
+}
 
 // Done returns a channel closed when the process has exited.
 func (p *Proc) Done() <-chan struct{} { return p.done }
 
 // Wait waits for the process to exit and returns its exit error (nil for
-// exit status 0). If it has not exited Grace after its timeout (it is
-// killed at the timeout), Wait fails the test: that is the watchdog.
+// exit status 0). If it has not exited Grace after it was sent a signal
+// (Signal), or Grace after its timeout (it is killed at the timeout), Wait
+// fails the test: that is the watchdog, and the check that a program
+// stops promptly on Ctrl-C or SIGTERM.
 func (p *Proc) Wait(t testing.TB) error {
 	t.Helper()
-	watchdog := time.NewTimer(p.timeout + Grace)
-	defer watchdog.Stop()
-	select {
-	case <-p.done:
-		return p.err
-	case <-watchdog.C:
-		t.Fatalf("exampletest: watchdog: %s still running %v after it was started", p.name, p.timeout+Grace)
-		return nil
+	timeout := time.NewTimer(p.timeout + Grace)
+	defer timeout.Stop()
+	var afterSignal <-chan time.Time
+	signalled := p.signalled
+	for {
+		select {
+		case <-p.done:
+			return p.err
+		case <-signalled:
+			signalled = nil
+			grace := time.NewTimer(Grace)
+			defer grace.Stop()
+			afterSignal = grace.C
+		case <-afterSignal:
+			t.Fatalf("exampletest: watchdog: %s still running %v after it was signalled", p.name, Grace)
+			return nil
+		case <-timeout.C:
+			t.Fatalf("exampletest: watchdog: %s still running %v after it was started", p.name, p.timeout+Grace)
+			return nil
+		}
 	}
 }
 

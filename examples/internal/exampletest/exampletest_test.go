@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -72,5 +74,75 @@ func TestBuild(t *testing.T) {
 	p.Wait(t) // exit status of -h is the program's business
 	if !strings.Contains(p.Stderr.String(), "Usage") && !strings.Contains(p.Stderr.String(), "usage") {
 		t.Errorf("hwserver -h printed no usage:\n%s", p.Stderr.String())
+	}
+}
+
+// fatalTB records a Fatalf and ends the calling goroutine, as testing.T
+// does, so that a test can watch the watchdog fire.
+type fatalTB struct {
+	testing.TB
+	msg chan string // buffered 1
+}
+
+func (f *fatalTB) Helper() {}
+
+func (f *fatalTB) Fatalf(format string, args ...any) {
+	f.msg <- fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+// watchdog runs wait with a fatalTB and returns what it reported, or ""
+// if wait returned without failing.
+func watchdog(t *testing.T, wait func(testing.TB)) string {
+	t.Helper()
+	f := &fatalTB{TB: t, msg: make(chan string, 1)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		wait(f)
+	}()
+	select {
+	case <-done:
+	case <-time.After(3 * exampletest.Grace):
+		t.Fatalf("Wait still blocked %v after a stop it should have reported", 3*exampletest.Grace)
+	}
+	select {
+	case m := <-f.msg:
+		return m
+	default:
+		return ""
+	}
+}
+
+// TestGoWatchdogAfterStop: a function that ignores its context after Stop
+// (a program that hangs on Ctrl-C) fails the test Grace after the Stop,
+// not at the end of its much longer timeout.
+func TestGoWatchdogAfterStop(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	tk := exampletest.Go(t, "hang", time.Hour, func(context.Context) error {
+		<-release
+		return nil
+	})
+	defer close(release)
+	tk.Stop()
+	if m := watchdog(t, func(tb testing.TB) { tk.Wait(tb) }); !strings.Contains(m, "after it was stopped") {
+		t.Errorf("Wait after Stop of a hanging function reported %q, want the watchdog", m)
+	}
+}
+
+// TestStartWatchdogAfterSignal: a process that ignores SIGTERM fails the
+// test Grace after the signal, not at the end of its timeout.
+func TestStartWatchdogAfterSignal(t *testing.T) {
+	t.Parallel()
+	// The shell says it is ready once the trap is set; exec keeps the
+	// ignored disposition, so sleep ignores SIGTERM too.
+	p := exampletest.Start(t, time.Hour, "sh", "-c", `trap "" TERM; echo ready; exec sleep 3600`)
+	p.Stdout.WaitFor(t, "ready", 30*time.Second)
+	if err := p.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if m := watchdog(t, func(tb testing.TB) { p.Wait(tb) }); !strings.Contains(m, "after it was signalled") {
+		t.Errorf("Wait after SIGTERM to a process that ignores it reported %q, want the watchdog", m)
 	}
 }
