@@ -314,13 +314,13 @@ func TestBroker(t *testing.T) {
 	}
 }
 
-// TestDeviceCancel: cancelling a device's context stops it while a
-// direction is blocked (a streamer with nobody on its backend); Close
+// TestDeviceCancel: cancelling a device's lifetime context stops it while
+// a direction is blocked (a streamer with nobody on its backend); Close
 // then returns promptly with the cause.
 func TestDeviceCancel(t *testing.T) {
 	ctx := testCtx(t, time.Minute)
 	cctx, cancel := context.WithCancelCause(ctx)
-	d, err := pipeline.Streamer(cctx, "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", pipeline.WithLinger(0))
+	d, err := pipeline.Streamer(ctx, "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", pipeline.WithLinger(0), pipeline.WithLifetime(cctx))
 	if err != nil {
 		t.Fatal(err)
 	}
