@@ -66,7 +66,7 @@ type options struct {
 
 func newOptions(kind uint8, opts []Option) (options, error) {
 	o := options{
-		kind:      kind,
+		kind:    kind,
 		logger:  zap.NewNop(),
 		workers: 1,
 		linger:  zchan.DefaultLinger,
