@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zmqchan/zmqchan/internal/testutil"
 	"github.com/zmqchan/zmqchan/pipeline"
 	"github.com/zmqchan/zmqchan/zchan"
 )
@@ -22,8 +23,8 @@ func numberedPlan(s2 ...pipeline.StageOption) pipeline.Plan[int64, int64] {
 }
 
 // runNumbered sends n numbered values through c while a consumer with
-// random pauses checks that each comes out once and in order, then closes
-// c and checks that it drained cleanly.
+// random pauses checks that each comes out once and in order, then shuts
+// c down and checks that it drained cleanly.
 func runNumbered(t *testing.T, ctx context.Context, c *pipeline.Chain[int64, int64], n int64) {
 	t.Helper()
 	start := time.Now()
@@ -63,14 +64,14 @@ func runNumbered(t *testing.T, ctx context.Context, c *pipeline.Chain[int64, int
 	if err := <-sendErr; err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Close(); err != nil {
-		t.Fatalf("close: %v", err)
+	if err := c.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown: %v", err)
 	}
 	if v, ok := <-c.Out(); ok {
 		t.Fatalf("extra value %d after the last", v)
 	}
-	if u := c.Undelivered(); u != 0 {
-		t.Fatalf("undelivered %d", u)
+	if st := c.Stats(); st.Undelivered != 0 || st.Sent != uint64(n) || st.Delivered != uint64(n) {
+		t.Fatalf("stats %+v, want %d sent and delivered", st, n)
 	}
 	t.Logf("%d messages through 4 stages in %v: %.0f msgs/s (race=%v)", n, el.Round(time.Millisecond), float64(n)/el.Seconds(), raceEnabled)
 }
@@ -168,7 +169,7 @@ func TestChainRemoteFailure(t *testing.T) {
 
 var errStage = errors.New("stage failed")
 
-// TestChainStops: a stage error, a panic or a cancelled parent context
+// TestChainStops: a stage error, a panic or a cancelled lifetime context
 // stops every stage; Wait and Close return the first error; Out is closed
 // and Send fails.
 func TestChainStops(t *testing.T) {
@@ -199,7 +200,7 @@ func TestChainStops(t *testing.T) {
 			defer cancel(nil)
 			p2 := pipeline.Then(pipeline.Then(pipeline.From[int64](), "s1", stage1), "s2", stage2)
 			p4 := pipeline.Then(pipeline.Then(p2, "s3", tc.s3), "s4", stage4)
-			c, err := pipeline.Start(cctx, p4, pipeline.WithCodec(i64))
+			c, err := pipeline.Start(ctx, p4, pipeline.WithCodec(i64), pipeline.WithLifetime(cctx))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -237,9 +238,9 @@ func TestChainStops(t *testing.T) {
 	}
 }
 
-// TestChainCloseDrains: values sent before Close come out after it, in
-// order, and then Out closes.
-func TestChainCloseDrains(t *testing.T) {
+// TestChainShutdownDrains: values sent before Shutdown come out after it,
+// in order, and then Out closes.
+func TestChainShutdownDrains(t *testing.T) {
 	ctx := testCtx(t, time.Minute)
 	c, err := pipeline.Start(ctx, numberedPlan(), pipeline.WithCodec(i64))
 	if err != nil {
@@ -252,7 +253,7 @@ func TestChainCloseDrains(t *testing.T) {
 		}
 	}
 	closed := make(chan error, 1)
-	go func() { closed <- c.Close() }()
+	go func() { closed <- c.Shutdown(ctx) }()
 	var want int64
 	for v := range c.Out() {
 		if v != want {
@@ -266,16 +267,17 @@ func TestChainCloseDrains(t *testing.T) {
 	if err := <-closed; err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Send(ctx, 1); !errors.Is(err, pipeline.ErrClosed) {
-		t.Fatalf("send after close: %v", err)
+	if err := c.Send(ctx, 1); !errors.Is(err, pipeline.ErrClosed) || !errors.Is(err, zchan.ErrClosed) {
+		t.Fatalf("send after shutdown: %v", err)
 	}
 }
 
-// TestChainDrainTimeout: a Close whose output nobody reads gives up after
-// the drain timeout.
-func TestChainDrainTimeout(t *testing.T) {
+// TestChainShutdownDeadline: a Shutdown whose output nobody reads
+// returns context.Cause of its ctx once that ends, closing the chain at
+// once; everything sent is accounted for, most of it undelivered.
+func TestChainShutdownDeadline(t *testing.T) {
 	ctx := testCtx(t, time.Minute)
-	c, err := pipeline.Start(ctx, numberedPlan(), pipeline.WithCodec(i64), pipeline.WithDrainTimeout(200*time.Millisecond))
+	c, err := pipeline.Start(ctx, numberedPlan(), pipeline.WithCodec(i64), pipeline.WithLinger(50*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,13 +286,70 @@ func TestChainDrainTimeout(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := c.Close(); !errors.Is(err, pipeline.ErrDrainTimeout) {
-		t.Fatalf("close: %v, want ErrDrainTimeout", err)
+	deadline := errors.New("deadline for the test")
+	sctx, cancel := context.WithTimeoutCause(ctx, 200*time.Millisecond, deadline)
+	defer cancel()
+	start := time.Now()
+	if err := c.Shutdown(sctx); !errors.Is(err, deadline) {
+		t.Fatalf("shutdown: %v, want the ctx's cause", err)
 	}
-	if c.Undelivered() == 0 {
-		t.Fatal("undelivered not counted")
+	t.Logf("shutdown returned after %v", time.Since(start).Round(time.Millisecond))
+	select {
+	case <-c.Done():
+	default:
+		t.Fatal("Done not closed when Shutdown returned")
 	}
-	t.Logf("undelivered %d", c.Undelivered())
+	st := c.Stats()
+	if st.Undelivered == 0 || st.Sent != 10 || st.Sent != st.Delivered+st.Skipped+st.Failed+st.Undelivered {
+		t.Fatalf("stats %+v: want 10 sent, all accounted for, some undelivered", st)
+	}
+	if err := c.Wait(); !errors.Is(err, pipeline.ErrClosed) {
+		t.Fatalf("wait: %v, want ErrClosed", err)
+	}
+}
+
+// TestChainCloseUnread: Close with Out unread and Send blocked on back
+// pressure returns (within about the linger; logged, not asserted), Send
+// returns ErrClosed, and every value sent is accounted for.
+func TestChainCloseUnread(t *testing.T) {
+	ctx := testCtx(t, time.Minute)
+	c, err := pipeline.Start(ctx, numberedPlan(), pipeline.WithCodec(i64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sendErr := make(chan error, 1)
+	go func() {
+		for i := int64(0); ; i++ {
+			if err := c.Send(ctx, i); err != nil {
+				sendErr <- err
+				return
+			}
+		}
+	}()
+	// Wait until Send pushes back (Sent is still between two looks): the
+	// chain then holds what it can.
+	var last uint64
+	if !testutil.Eventually(30*time.Second, func() bool {
+		s := c.Stats().Sent
+		still := s > 0 && s == last
+		last = s
+		return still
+	}) {
+		t.Fatal("the chain never filled up")
+	}
+	start := time.Now()
+	if err := c.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	el := time.Since(start)
+	if err := <-sendErr; !errors.Is(err, pipeline.ErrClosed) {
+		t.Fatalf("send: %v, want ErrClosed", err)
+	}
+	st := c.Stats()
+	if st.Sent == 0 || st.Sent != st.Delivered+st.Skipped+st.Failed+st.Undelivered {
+		t.Fatalf("stats %+v: not accounted for", st)
+	}
+	t.Logf("close with unread Out took %v; %+v", el.Round(time.Millisecond), st)
 }
 
 // TestChainSkip: ErrSkip drops a value without failing the chain.
@@ -312,7 +371,7 @@ func TestChainSkip(t *testing.T) {
 				return
 			}
 		}
-		c.Close()
+		c.Shutdown(ctx)
 	}()
 	var got []string
 	for s := range c.Out() {
@@ -340,7 +399,7 @@ func TestChainInvalid(t *testing.T) {
 		{"remote on inproc", pipeline.Then(p1, "r", stage2, pipeline.Remote()), nil},
 		{"adjacent remote", pipeline.Then(pipeline.Then(p1, "r1", stage2, pipeline.Remote(), pipeline.Input("tcp://127.0.0.1:*")), "r2", stage3, pipeline.Remote(), pipeline.Input("tcp://127.0.0.1:*")), []pipeline.Option{pipeline.WithOutput("tcp://127.0.0.1:*")}},
 		{"pool option", p1, []pipeline.Option{pipeline.WithWorkers(2)}},
-		{"bad drain", p1, []pipeline.Option{pipeline.WithDrainTimeout(0)}},
+		{"nil lifetime", p1, []pipeline.Option{pipeline.WithLifetime(nil)}},
 		{"nil option", p1, []pipeline.Option{nil}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

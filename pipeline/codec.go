@@ -1,7 +1,9 @@
 package pipeline
 
 import (
+	"errors"
 	"fmt"
+	"runtime/debug"
 
 	"github.com/zmqchan/zmqchan/zchan"
 )
@@ -26,12 +28,40 @@ func codecFor[T any](o *options) zchan.Codec[T] {
 	return zchan.JSON[T]()
 }
 
-// encode runs c.Encode and wraps its error. An empty result is a value of
-// no frames, which a link carries as its header alone (see wire.go).
-func encode[T any](c zchan.Codec[T], v T) ([][]byte, error) {
-	f, err := c.Encode(v)
+// encode runs c.Encode. Its error wraps zchan.ErrCodec, or ErrPanic if
+// the codec panicked. An empty result is a value of no frames, which a
+// link carries as its header alone (see wire.go).
+func encode[T any](c zchan.Codec[T], v T) (f [][]byte, err error) {
+	defer recoverPanic(&err, "encode")
+	f, err = c.Encode(v)
 	if err != nil {
-		return nil, fmt.Errorf("pipeline: encode: %w", err)
+		return nil, codecErr("encode", err)
 	}
 	return f, nil
+}
+
+// decode runs c.Decode, with errors as encode's.
+func decode[T any](c zchan.Codec[T], frames [][]byte) (v T, err error) {
+	defer recoverPanic(&err, "decode")
+	v, err = c.Decode(frames)
+	if err != nil {
+		return v, codecErr("decode", err)
+	}
+	return v, nil
+}
+
+func codecErr(op string, err error) error {
+	if errors.Is(err, zchan.ErrCodec) {
+		return fmt.Errorf("pipeline: %s: %w", op, err)
+	}
+	return fmt.Errorf("pipeline: %s: %w: %w", op, zchan.ErrCodec, err)
+}
+
+// recoverPanic turns a panic of the function it is deferred in into an
+// error wrapping ErrPanic, with the value and the stack, in *err. It must
+// be called directly by defer.
+func recoverPanic(err *error, where string) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("pipeline: %s: %w: %v\n%s", where, ErrPanic, r, debug.Stack())
+	}
 }

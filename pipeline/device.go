@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -14,10 +15,11 @@ import (
 
 // Device is a running device: two sockets and one goroutine per direction
 // moving whole messages (every frame, in order) from one to the other,
-// like libzmq's zmq_proxy, but stoppable: it ends when its context is
-// cancelled or Close is called, never stuck in a blocking call. Each
-// direction pushes back: when the far side cannot take a message, the
-// device stops reading the near side, down to its high-water mark.
+// like libzmq's zmq_proxy, but stoppable: it ends on Shutdown or Close,
+// when its zchan.Context is terminated or the WithLifetime context ends,
+// never stuck in a blocking call. Each direction pushes back: when the
+// far side cannot take a message, the device stops reading the near side,
+// down to its high-water mark.
 //
 // A Device is safe for concurrent use. Its zero value is not usable:
 // create one with Queue, Forwarder or Streamer. It cannot be restarted.
@@ -26,19 +28,26 @@ type Device struct {
 	front   *zchan.Socket[zchan.Msg]
 	back    *zchan.Socket[zchan.Msg]
 	capture *zchan.Socket[zchan.Msg]
+	oneWay  bool
 	log     *zap.Logger
 
-	ctx    context.Context
-	cancel context.CancelCauseFunc
-	wg     sync.WaitGroup
+	// ctx is the device's own: cancelled by Close, a failure, or the end
+	// of the WithLifetime context. The constructor's only bounds the
+	// opening.
+	ctx       context.Context
+	cancel    context.CancelCauseFunc
+	pumps     sync.WaitGroup
+	drainer   sync.WaitGroup
+	drainReq  chan struct{} // closed by Shutdown
+	drainOnce sync.Once
+	stopTake  chan struct{} // closed by the drainer of a two-way device
+	draining  atomic.Bool
 
-	errOnce   sync.Once
-	err       error
-	closeOnce sync.Once
-	closeErr  error
-	done      chan struct{}
+	errOnce sync.Once
+	err     error
+	done    chan struct{}
 
-	forwarded   atomic.Uint64
+	c           [2]counts // per direction: read off the source, written (forwarded), held
 	undelivered atomic.Uint64
 }
 
@@ -52,9 +61,12 @@ var deviceSeq atomic.Uint64
 //
 // An endpoint is bound, or connected if it starts with ">" (the ">" is
 // removed); a tcp port of "*" picks a free port (Endpoints tells which).
-// Queue returns when both sockets are ready, or with an error, leaving
-// nothing open. Applies: WithContext, WithName, WithLogger,
-// WithSocketOptions, WithLinger, WithCapture.
+// Queue returns when both sockets are ready, or with an error (zchan's
+// for an endpoint, ErrInvalidOption, context.Cause(ctx) if ctx ends
+// first), leaving nothing open. ctx bounds the opening only: the device
+// runs until Shutdown or Close, a failure, its zchan.Context's termination
+// or the end of the WithLifetime context. Applies: WithContext, WithName,
+// WithLogger, WithLinger, WithLifetime, WithCapture.
 func Queue(ctx context.Context, frontend, backend string, opts ...Option) (*Device, error) {
 	return newDevice(ctx, "queue", zchan.Router, zchan.Dealer, frontend, backend, true, opts)
 }
@@ -64,13 +76,14 @@ func Queue(ctx context.Context, frontend, backend string, opts ...Option) (*Devi
 // subscribers. Messages go from frontend to backend and subscriptions from
 // backend to frontend, so publishers filter at the source. Like any PUB,
 // the XPUB drops messages for a subscriber that is slow or not yet there.
-// Endpoints and options are as for Queue.
+// Endpoints, options and lifetime are as for Queue.
 func Forwarder(ctx context.Context, frontend, backend string, opts ...Option) (*Device, error) {
 	return newDevice(ctx, "forwarder", zchan.XSub, zchan.XPub, frontend, backend, true, opts)
 }
 
 // Streamer starts a pipeline proxy: a PULL on frontend and a PUSH on
-// backend, messages going one way. Endpoints and options are as for Queue.
+// backend, messages going one way. Endpoints, options and lifetime are as
+// for Queue.
 func Streamer(ctx context.Context, frontend, backend string, opts ...Option) (*Device, error) {
 	return newDevice(ctx, "streamer", zchan.Pull, zchan.Push, frontend, backend, false, opts)
 }
@@ -91,8 +104,11 @@ func newDevice(ctx context.Context, kind string, ft, bt zchan.Type, fe, be strin
 	if name == "" {
 		name = fmt.Sprintf("%s#%d", kind, deviceSeq.Add(1))
 	}
-	dctx, cancel := context.WithCancelCause(ctx)
-	d := &Device{name: name, log: o.logger, ctx: dctx, cancel: cancel, done: make(chan struct{})}
+	dctx, cancel := context.WithCancelCause(lifetimeOf(&o))
+	d := &Device{
+		name: name, oneWay: !both, log: o.logger, ctx: dctx, cancel: cancel,
+		drainReq: make(chan struct{}), stopTake: make(chan struct{}), done: make(chan struct{}),
+	}
 	abort := func(err error) (*Device, error) {
 		for _, s := range []*zchan.Socket[zchan.Msg]{d.front, d.back, d.capture} {
 			if s != nil {
@@ -103,63 +119,118 @@ func newDevice(ctx context.Context, kind string, ft, bt zchan.Type, fe, be strin
 		return nil, err
 	}
 	if o.capture != "" {
-		if d.capture, err = zchan.Open(dctx, zchan.Pub, o.sockOpts(name+".capture", endpointOpt(o.capture))...); err != nil {
+		if d.capture, err = zchan.Open(ctx, zchan.Pub, o.sockOpts(name+".capture", endpointOpt(o.capture))...); err != nil {
 			return abort(err)
 		}
 	}
-	if d.back, err = zchan.Open(dctx, bt, o.sockOpts(name+".backend", endpointOpt(be))...); err != nil {
+	if d.back, err = zchan.Open(ctx, bt, o.sockOpts(name+".backend", endpointOpt(be))...); err != nil {
 		return abort(err)
 	}
-	if d.front, err = zchan.Open(dctx, ft, o.sockOpts(name+".frontend", endpointOpt(fe))...); err != nil {
+	if d.front, err = zchan.Open(ctx, ft, o.sockOpts(name+".frontend", endpointOpt(fe))...); err != nil {
 		return abort(err)
 	}
-	d.wg.Add(1)
-	go d.pump(d.front, d.back)
+	d.pumps.Add(1)
+	go d.pump(d.front, d.back, &d.c[0])
 	if both {
-		d.wg.Add(1)
-		go d.pump(d.back, d.front)
+		d.pumps.Add(1)
+		go d.pump(d.back, d.front, &d.c[1])
 	}
-	go func() {
-		d.wg.Wait()
-		for _, s := range []*zchan.Socket[zchan.Msg]{d.front, d.back, d.capture} {
-			if s != nil {
-				d.undelivered.Add(closeCount(s))
-			}
-		}
-		d.fail(context.Cause(dctx))
-		close(d.done)
-	}()
+	d.drainer.Add(1)
+	go d.drain()
+	go d.supervise()
 	return d, nil
 }
 
-// pump moves messages from one socket to the other until the device ends.
-func (d *Device) pump(from, to *zchan.Socket[zchan.Msg]) {
-	defer d.wg.Done()
+// pump moves messages from one socket to the other until the device ends,
+// counting each in cn.
+func (d *Device) pump(from, to *zchan.Socket[zchan.Msg], cn *counts) {
+	defer d.pumps.Done()
 	for {
+		select {
+		case <-d.stopTake:
+			return
+		default:
+		}
 		var m zchan.Msg
 		var ok bool
 		select {
 		case m, ok = <-from.In():
+		case <-d.stopTake:
+			return
 		case <-d.ctx.Done():
 			return
 		}
 		if !ok {
-			d.fail(fmt.Errorf("pipeline: %s: %s: %w", d.name, from.Name(), from.Err()))
+			if !d.draining.Load() { // a drained Streamer's frontend ends so
+				d.fail(fmt.Errorf("pipeline: %s: %s: %w", d.name, from.Name(), from.Err()))
+			}
 			return
 		}
+		cn.read.Add(1)
 		if d.capture != nil {
 			_ = d.capture.Send(d.ctx, m) // PUB: never waits for a subscriber
 		}
 		if err := to.Send(d.ctx, m); err != nil {
+			cn.held.Add(1)
 			if d.ctx.Err() == nil {
 				d.fail(fmt.Errorf("pipeline: %s: %s: %w", d.name, to.Name(), err))
-			} else {
-				d.undelivered.Add(1)
 			}
 			return
 		}
-		d.forwarded.Add(1)
+		cn.written.Add(1)
 	}
+}
+
+// drain is Shutdown's work: a one-way device shuts its frontend down,
+// which hands the pump what libzmq had received and then ends the pump; a
+// two-way device stops its pumps from taking new messages once each has
+// forwarded the one it holds. Either way the sockets then close, handing
+// on what was forwarded within the linger.
+func (d *Device) drain() {
+	defer d.drainer.Done()
+	select {
+	case <-d.drainReq:
+	case <-d.ctx.Done():
+		return
+	}
+	d.draining.Store(true)
+	if d.oneWay {
+		_ = d.front.Shutdown(d.ctx) // cut short by Close
+	} else {
+		close(d.stopTake)
+	}
+}
+
+// supervise waits for the pumps, closes the sockets, settles the
+// accounting and closes Done.
+func (d *Device) supervise() {
+	d.pumps.Wait()
+	if d.ctx.Err() != nil {
+		d.fail(context.Cause(d.ctx)) // a no-op after a failure or Close; the lifetime's cause
+	} else {
+		d.fail(fmt.Errorf("pipeline: %s: %w", d.name, ErrClosed)) // drained
+	}
+	d.drainer.Wait()
+	var u uint64
+	for i := range d.c {
+		u += d.c[i].held.Load()
+	}
+	for _, s := range []*zchan.Socket[zchan.Msg]{d.front, d.back} {
+		s.Close()
+		u += s.Undelivered()
+		for range s.In() { // left in its buffer: nobody reads it now
+			u++
+		}
+	}
+	if d.capture != nil {
+		d.capture.Close() // copies are not counted
+	}
+	d.undelivered.Store(u)
+	if u > 0 {
+		d.log.Warn("pipeline: device ended with undelivered messages",
+			zap.String("device", d.name), zap.Uint64("undelivered", u), zap.Error(d.err))
+	}
+	close(d.done)
 }
 
 func (d *Device) fail(err error) {
@@ -184,30 +255,55 @@ func (d *Device) Endpoints() (frontend, backend string) {
 
 // Forwarded returns how many messages the device has moved, both
 // directions together.
-func (d *Device) Forwarded() uint64 { return d.forwarded.Load() }
+func (d *Device) Forwarded() uint64 { return d.c[0].written.Load() + d.c[1].written.Load() }
 
-// Close stops the device: both directions stop, each socket hands on what
-// it holds within the linger and closes. Close waits for that (about the
-// linger at most) and returns nil, or the error that had stopped the
-// device. It is idempotent and safe for concurrent use.
-func (d *Device) Close() error {
-	d.closeOnce.Do(func() {
-		d.fail(ErrClosed)
-		<-d.done
-		d.closeErr = d.err
-		if d.closeErr == ErrClosed {
-			d.closeErr = nil
-		}
-	})
-	return d.closeErr
+// Shutdown stops the device gracefully: a Streamer forwards everything
+// its frontend has already received (libzmq's queue included) and stops
+// taking more; a Queue or Forwarder, whose sockets both send and receive,
+// forwards the message each direction holds and stops taking new ones.
+// Then the sockets close as for Close, handing on what was forwarded
+// within the linger; messages received and not forwarded are counted in
+// Undelivered. If ctx ends first, Shutdown closes the device at once
+// (Close) and returns context.Cause(ctx). Otherwise it returns the error
+// that had stopped the device, or nil. Shutdown waits until Done is
+// closed; it is safe for concurrent use and may be called again, or after
+// Close.
+func (d *Device) Shutdown(ctx context.Context) error {
+	d.drainOnce.Do(func() { close(d.drainReq) })
+	select {
+	case <-d.done:
+		return d.result()
+	case <-ctx.Done():
+		d.Close()
+		return context.Cause(ctx)
+	}
 }
 
-// Done returns a channel closed when the device has stopped and its
-// sockets are closed.
+// Close stops the device at once: both directions stop, each socket hands
+// on what it holds within the linger and closes; what it cannot is counted
+// in Undelivered. Close waits for that (about the linger at most) and
+// returns nil, or the error that had stopped the device. It is idempotent
+// and safe for concurrent use.
+func (d *Device) Close() error {
+	d.fail(fmt.Errorf("pipeline: %s: %w", d.name, ErrClosed))
+	<-d.done
+	return d.result()
+}
+
+func (d *Device) result() error {
+	if errors.Is(d.err, ErrClosed) {
+		return nil
+	}
+	return d.err
+}
+
+// Done returns a channel closed when the device has stopped, its sockets
+// are closed and Undelivered is final.
 func (d *Device) Done() <-chan struct{} { return d.done }
 
-// Err returns why the device stopped (ErrClosed after Close, the
-// context's cause, or a socket's failure), or nil while it runs.
+// Err returns why the device stopped (an error wrapping ErrClosed after
+// Close or Shutdown, the WithLifetime context's cause, or a socket's
+// failure), or nil while it runs.
 func (d *Device) Err() error {
 	select {
 	case <-d.done:
@@ -217,7 +313,17 @@ func (d *Device) Err() error {
 	}
 }
 
-// Undelivered returns how many messages the device's sockets held or had
-// queued when they closed and could not hand on, plus one per direction
-// that was cut off mid-forward. It is complete once Done is closed.
+// Undelivered returns how many messages the device received and could
+// not hand on: held by a direction when it was cut off, left in a
+// socket's buffers, or queued by libzmq for a socket when it closed
+// (capture copies are not counted). Once Done is closed, the messages its
+// two sockets received equal those they handed to libzmq plus
+// Undelivered. It is final once Done is closed, and 0 before.
 func (d *Device) Undelivered() uint64 { return d.undelivered.Load() }
+
+// Progress returns a number that grows whenever the device moves a
+// message: a shutdown coordinator watches it to see when the device has
+// gone still.
+func (d *Device) Progress() uint64 {
+	return d.c[0].read.Load() + d.c[0].written.Load() + d.c[1].read.Load() + d.c[1].written.Load()
+}

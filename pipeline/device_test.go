@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zmqchan/zmqchan/internal/testutil"
 	"github.com/zmqchan/zmqchan/pipeline"
 	"github.com/zmqchan/zmqchan/zchan"
 )
@@ -314,13 +315,13 @@ func TestBroker(t *testing.T) {
 	}
 }
 
-// TestDeviceCancel: cancelling a device's context stops it while a
-// direction is blocked (a streamer with nobody on its backend); Close
+// TestDeviceCancel: cancelling a device's lifetime context stops it while
+// a direction is blocked (a streamer with nobody on its backend); Close
 // then returns promptly with the cause.
 func TestDeviceCancel(t *testing.T) {
 	ctx := testCtx(t, time.Minute)
 	cctx, cancel := context.WithCancelCause(ctx)
-	d, err := pipeline.Streamer(cctx, "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", pipeline.WithLinger(0))
+	d, err := pipeline.Streamer(ctx, "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", pipeline.WithLinger(0), pipeline.WithLifetime(cctx))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,4 +348,81 @@ func TestDeviceCancel(t *testing.T) {
 		t.Fatalf("close %v", err)
 	}
 	t.Logf("undelivered %d", d.Undelivered())
+}
+
+// TestStreamerShutdown: Shutdown forwards everything the streamer's
+// frontend has received, its libzmq queue included, before it closes:
+// nothing undelivered, every message out of the backend. The backend's
+// peer connects only once Shutdown has begun, so the device holds most of
+// the messages when it does (a drain that stopped taking from the
+// frontend would leave them undelivered).
+func TestStreamerShutdown(t *testing.T) {
+	ctx := testCtx(t, time.Minute)
+	d, err := pipeline.Streamer(ctx, "tcp://127.0.0.1:*", "tcp://127.0.0.1:*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	fe, be := d.Endpoints()
+	push := open(t, ctx, zchan.Push, zchan.WithConnect(fe))
+	const n = 500
+	for i := range n {
+		if err := push.Send(ctx, multipart(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !testutil.Eventually(30*time.Second, func() bool { return push.Stats().MsgsOut == n }) {
+		t.Fatalf("push sent %d of %d", push.Stats().MsgsOut, n)
+	}
+	shut := make(chan error, 1)
+	go func() { shut <- d.Shutdown(ctx) }()
+	pull := open(t, ctx, zchan.Pull, zchan.WithConnect(be))
+	for i := range n {
+		if got := recv(t, ctx, pull); !sameMsg(got, multipart(i)) {
+			t.Fatalf("message %d: got %q", i, got)
+		}
+	}
+	if err := testutil.MustRecv(t, shut, 30*time.Second, "shutdown"); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	if d.Forwarded() != n || d.Undelivered() != 0 {
+		t.Fatalf("forwarded %d, undelivered %d", d.Forwarded(), d.Undelivered())
+	}
+	if err := d.Err(); !errors.Is(err, pipeline.ErrClosed) {
+		t.Fatalf("err after shutdown: %v", err)
+	}
+}
+
+// TestDeviceShutdownDeadline: a Streamer whose backend has no peer cannot
+// forward what its frontend received; a Shutdown with a short deadline
+// returns the deadline's cause, closes the device at once and counts
+// every message abandoned: the frontend's queue, the one the pump holds,
+// those queued on the backend.
+func TestDeviceShutdownDeadline(t *testing.T) {
+	ctx := testCtx(t, time.Minute)
+	d, err := pipeline.Streamer(ctx, "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", pipeline.WithLinger(20*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	fe, _ := d.Endpoints()
+	push := open(t, ctx, zchan.Push, zchan.WithConnect(fe))
+	const n = 100
+	for i := range n {
+		if err := push.Send(ctx, multipart(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !testutil.Eventually(30*time.Second, func() bool { return push.Stats().MsgsOut == n }) {
+		t.Fatalf("push sent %d of %d", push.Stats().MsgsOut, n)
+	}
+	deadline := errors.New("deadline for the test")
+	sctx, cancel := context.WithTimeoutCause(ctx, 100*time.Millisecond, deadline)
+	defer cancel()
+	if err := d.Shutdown(sctx); !errors.Is(err, deadline) {
+		t.Fatalf("shutdown: %v, want the ctx's cause", err)
+	}
+	if u := d.Undelivered(); u != n {
+		t.Fatalf("undelivered %d, want %d (forwarded %d)", u, n, d.Forwarded())
+	}
 }

@@ -1,7 +1,7 @@
 // Package pipeline builds the two shapes ZeroMQ programs are made of, a
 // chain of stages and a worker pool, plus the classic devices, on zchan
-// sockets: typed, cancelled by a context, and movable from inproc to ipc
-// or tcp, into another process or onto another machine, by changing an
+// sockets: typed, shut down in order, and movable from inproc to ipc or
+// tcp, into another process or onto another machine, by changing an
 // endpoint and nothing else.
 //
 // # Chains
@@ -17,20 +17,61 @@
 // link before connecting to it (inproc needs the bind first), so a Chain
 // is complete when Start returns.
 //
-// Errors have errgroup semantics: the first stage error (or ErrPanic, or a
-// cancelled parent context) cancels the chain's context, every stage stops
-// and closes its sockets, Out is closed, and Wait, Close and later Sends
-// return that first error. A panic in a stage function is recovered on the
-// stage's goroutine and turned into an error wrapping ErrPanic (with the
-// value and the stack): it stops the chain like an error and does not
-// crash the process, because a ZeroMQ program's other sockets and peers
-// deserve an orderly close. ErrSkip drops a value without stopping.
+// Errors have errgroup semantics: the first stage error (or ErrPanic)
+// cancels the chain's context, every stage stops and closes its sockets,
+// Out is closed, and Wait, Close and later Sends return that first error.
+// A panic in a stage function or in a codec the chain runs is recovered
+// on the goroutine that ran it and turned into an error wrapping ErrPanic
+// (with the value and the stack): it stops the chain like an error and
+// does not crash the process, because a ZeroMQ program's other sockets
+// and peers deserve an orderly close. ErrSkip drops a value without
+// stopping.
 //
-// Closing goes upstream first. Close stops Send, and sends an end-of-
-// stream marker behind the last value; every stage passes it on and only
-// then closes its sockets, its input first; Out is closed after the last
-// value. So everything sent before Close reaches Out, provided Out is
-// read; Close waits for that at most WithDrainTimeout, then cancels.
+// # Lifetimes and shutdown
+//
+// The context given to Start, NewPool, Queue, Forwarder and Streamer
+// bounds only the opening. A Chain, Pool or Device then lives until
+// Shutdown or Close, until it fails, until its zchan.Context is
+// terminated, or until the context given to WithLifetime ends (for short
+// programs and tests). Serve and Work are blocking calls: their context is
+// what ends them.
+//
+// Shutdown(ctx) is graceful, as net/http's Server.Shutdown: it stops
+// taking input (Send and Submit fail with an error wrapping ErrClosed),
+// drains what is in hand and then closes, upstream first. A chain sends
+// an end-of-stream marker behind the last value; every stage passes it on
+// and closes its input, and its output once the marker has reached Out;
+// Out is closed after the last value. A pool waits until every task sent
+// has been answered and its result delivered on Results, then closes the
+// ventilator and publishes KILL until every worker has stopped. A device
+// forwards what it holds. The drain needs Out (Results) to be read. If
+// ctx ends first, Shutdown closes at once and returns context.Cause(ctx).
+// Close is at once: everything stops, each socket hands on what it holds
+// within the linger (WithLinger), and what is abandoned is counted.
+//
+// Chain, Pool and Device have Name, Shutdown, Done, Undelivered and
+// Progress, the contract of a shutdown.Group's components, and Close.
+// Every goroutine of this package has an owner that waits for it; none
+// outlives Done.
+//
+// # Accounting
+//
+// Every value is counted once, where it changes hands: taken off a link,
+// passed on, skipped, failed, or held when its holder was stopped. So
+// once a chain is done (ChainStats),
+//
+//	Sent == Delivered + Skipped + Failed + Undelivered
+//
+// and once a pool is done (PoolStats),
+//
+//	Submitted + Resent == Results + Skipped + Duplicates + Failed + Undelivered
+//
+// where Undelivered counts what was held when the component stopped and
+// what went into a link and never came out of it (queued in a socket or
+// in libzmq when it closed, on the wire, with a remote stage or worker
+// that dropped or lost it). Out and Results are unbuffered, so a
+// delivered value has been received. After a Shutdown that drained,
+// Undelivered is 0.
 //
 // # Relocation
 //
@@ -47,7 +88,8 @@
 // NewPool is the guide's taskvent, taskwork2 and tasksink2 in one value:
 // Submit PUSHes a task, WithWorkers local workers (or workers in other
 // processes running Work) each PULL tasks, run the function and PUSH the
-// result to the pool, which delivers it on Results; Close PUBlishes KILL.
+// result to the pool, which delivers it on Results; Shutdown PUBlishes
+// KILL once every task is answered.
 // The hazards the guide warns about are handled:
 //
 //   - The ventilator's PUSH has ZMQ_IMMEDIATE: tasks go only to workers
@@ -58,15 +100,16 @@
 //     (the guide's syncpub/syncsub node coordination; remote workers
 //     announce themselves on the reliable results link).
 //   - PUB drops KILL for a subscriber that is slow or joined late, so
-//     Close publishes it again every WithKillBound/8 while it waits, waits
-//     for the local workers and for every remote worker's goodbye, and
-//     when the bound passes cancels the local workers' context (cause
-//     ErrKillBound): every local worker stops within the bound, provided
-//     its function honours its context. A remote worker that misses every
-//     KILL stops on its own context. KILL is the only message on the
-//     control link, so a worker whose SUB queue is full already holds a
-//     KILL; what PUB really loses is the KILL to a worker that connects
-//     (or reconnects) after it was sent, which the repeats reach.
+//     Shutdown publishes it again every 100 ms while it waits for the
+//     local workers and for every remote worker's goodbye, bounded by its
+//     ctx; when that ends, the local workers' context is cancelled, so
+//     every local worker stops, provided its function honours its
+//     context. Close cancels them at once and sends remote workers KILL
+//     once. A remote worker that misses every KILL stops on its own
+//     context. KILL is the only message on the control link, so a worker
+//     whose SUB queue is full already holds a KILL; what PUB really loses
+//     is the KILL to a worker that connects (or reconnects) after it was
+//     sent, which the repeats reach.
 //
 // WithAtLeastOnce adds acknowledgements: a result acknowledges its task;
 // a task unanswered after the timeout is sent again (to live workers
@@ -83,34 +126,18 @@
 // Queue (ROUTER to DEALER), Forwarder (XSUB to XPUB) and Streamer (PULL to
 // PUSH) move whole multipart messages between two sockets, one goroutine
 // per direction, with back pressure; WithCapture publishes a copy of each
-// message. Unlike zmq_proxy, they stop when their context is cancelled or
-// Close is called. The request-reply broker and the multithreaded server
+// message. Unlike zmq_proxy, they stop on Shutdown or Close. The request-reply broker and the multithreaded server
 // (ROUTER on tcp, DEALER on inproc, REP workers on inproc) are a Queue and
 // a few zchan sockets.
-//
-// # Lifecycle and shutdown
-//
-// Chain, Pool and Device have Name, Close (idempotent, stops and waits,
-// bounded by the drain timeout, the kill bound or the linger), Done and
-// Undelivered, which is what a shutdown coordinator needs. Every goroutine
-// of this package has an owner that waits for it; none outlives Done.
 //
 // # Costs
 //
 // Each zchan socket is two goroutines and costs nothing while idle. A
-// chain of n stages has 2(n+1) sockets and n+2 goroutines of its own; a
-// pool has 3 sockets plus 3 per local worker. Every message on a link
-// carries a header (its kind: a value, the end-of-stream marker; task
-// ids), folded into the front of its first frame, so a value its codec
-// makes into one frame is one frame on the wire: the header costs a copy
-// of that frame per hop, not a frame of its own. A frame is a libzmq send
-// and a receive plus a "more?" query, each several cgo calls: folding the
-// header in was measured, side by side with a separate header frame, at
-// 1.1 to 1.35 times the chain's throughput and 1.3 to 1.9 times the
-// pool's. Measured on the shared, noisy 2-core CI machine (bench/ has the
-// repository's numbers, and compares with the same shapes hand-written on
-// zchan): BenchmarkChain4, 8-byte values through four stages, takes 45
-// allocations a value and runs at 125,000 to 155,000 values a second on
-// a quiet machine, far fewer under load. BenchmarkPool4, four inproc
-// workers: 340,000 to 470,000 tasks a second on a quiet machine.
+// chain of n stages has 2(n+1) sockets and n+3 goroutines of its own; a
+// pool has 3 sockets and 3 or 4 goroutines, plus 3 sockets and one
+// goroutine per local worker. Every message on a link carries a header
+// (its kind; task ids) folded into the front of its first frame, so a
+// value its codec makes into one frame is one frame on the wire: the
+// header costs a copy of that frame per hop, not a frame of its own.
+// Measured throughput and allocations are in bench/README.md.
 package pipeline

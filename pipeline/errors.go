@@ -1,14 +1,24 @@
 package pipeline
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/zmqchan/zmqchan/zchan"
+)
 
 // Sentinel errors. Every error this package returns for a misuse or a
-// failure it detects wraps one of these, so callers can test them with
-// errors.Is; errors from stage functions are returned as they are.
+// failure it detects wraps one of these or one of zchan's (an endpoint
+// libzmq refused wraps zchan.ErrBadEndpoint, a value a codec could not
+// encode or decode zchan.ErrCodec, a terminated zmq context
+// zchan.ErrTerminated), so callers can test them with errors.Is. Errors
+// that stage and worker functions return are passed on as they are, and a
+// cancelled call returns its context's cause as it is.
 var (
-	// ErrClosed reports a Send or Submit after Close, or the end reason of
-	// a Chain, Pool or Device that was closed.
-	ErrClosed = errors.New("pipeline: closed")
+	// ErrClosed reports a Send or Submit after Close or Shutdown began, or
+	// the end reason of a Chain, Pool or Device that was closed. It is
+	// zchan.ErrClosed, so one test matches both a socket's and a
+	// component's.
+	ErrClosed = zchan.ErrClosed
 	// ErrInvalidOption reports an option value out of range, an option that
 	// does not apply to the constructor it was given to, or a plan that
 	// cannot be started (no stages, a codec of the wrong type, two remote
@@ -16,23 +26,17 @@ var (
 	ErrInvalidOption = errors.New("pipeline: invalid option")
 	// ErrSkip may be returned by a stage or worker function to drop its
 	// input without failing: nothing is passed downstream (a pool still
-	// acknowledges the task).
+	// acknowledges the task). The value is counted as skipped.
 	ErrSkip = errors.New("pipeline: skip")
-	// ErrPanic wraps a panic recovered from a stage or worker function. The
-	// panic fails the chain or pool like an error; the error text holds the
-	// panic value and the stack.
-	ErrPanic = errors.New("pipeline: panic in stage function")
+	// ErrPanic wraps a panic recovered from a user function this package
+	// runs: a stage or worker function, or a codec. The panic fails the
+	// chain or pool like an error; the error text holds the panic value
+	// and the stack. It is zchan.ErrPanic.
+	ErrPanic = zchan.ErrPanic
 	// ErrRemote wraps the failure of a stage or worker running in another
 	// process, as reported by that process; the text is the remote error's.
 	ErrRemote = errors.New("pipeline: remote failure")
 	// ErrProtocol reports a message on a link that this package did not
 	// send: a wrong endpoint, or a peer that is not a pipeline.
 	ErrProtocol = errors.New("pipeline: protocol error")
-	// ErrDrainTimeout reports that Close gave up waiting for a chain to
-	// drain within its bound (WithDrainTimeout) and cancelled it.
-	ErrDrainTimeout = errors.New("pipeline: drain timed out")
-	// ErrKillBound is the cause given to the context of a pool's local
-	// workers when they have not stopped on KILL within the bound
-	// (WithKillBound).
-	ErrKillBound = errors.New("pipeline: kill bound passed")
 )

@@ -10,7 +10,7 @@ import (
 )
 
 // A chain of two typed stages over inproc links: what is sent before
-// Close comes out of Out, in order, and then Out closes.
+// Shutdown comes out of Out, in order, and then Out closes.
 func ExampleStart() {
 	ctx := context.Background()
 	double := func(_ context.Context, n int) (int, error) { return 2 * n, nil }
@@ -26,7 +26,7 @@ func ExampleStart() {
 		for i := 1; i <= 3; i++ {
 			c.Send(ctx, i)
 		}
-		c.Close() // drains: the end of stream follows the last value
+		c.Shutdown(ctx) // drains: the end of stream follows the last value
 	}()
 	for s := range c.Out() {
 		fmt.Println(s)
@@ -39,8 +39,9 @@ func ExampleStart() {
 	// <nil>
 }
 
-// A worker pool: a ventilator, four workers and a sink over inproc; Close
-// sends KILL and waits for the workers. Give the pool WithEndpoints on tcp
+// A worker pool: a ventilator, four workers and a sink over inproc;
+// Shutdown waits for the tasks' results, then sends KILL and waits for the
+// workers; Close would stop them at once. Give the pool WithEndpoints on tcp
 // and run pipeline.Work elsewhere to move the workers out of the process.
 func ExampleNewPool() {
 	ctx := context.Background()

@@ -1,22 +1,13 @@
 package pipeline
 
 import (
+	"context"
 	"fmt"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/zmqchan/zmqchan/zchan"
-)
-
-// Defaults for the options below. Each option's doc repeats its default.
-const (
-	// DefaultDrainTimeout bounds how long Chain.Close waits for what was
-	// sent before it to come out of the chain.
-	DefaultDrainTimeout = 5 * time.Second
-	// DefaultKillBound bounds how long Pool.Close waits for workers to
-	// stop on KILL before it cancels the local ones.
-	DefaultKillBound = 2 * time.Second
 )
 
 // Option configures a Chain (Start), a remote stage (Serve), a Pool
@@ -61,14 +52,12 @@ type options struct {
 	name   string
 	logger *zap.Logger
 	codecs []any
-	sock   []zchan.Option
 
-	drain  time.Duration
-	output string
+	lifetime context.Context
+	output   string
 
 	workers     int
 	endpoints   Endpoints
-	killBound   time.Duration
 	aloTimeout  time.Duration
 	waitWorkers int
 	capture     string
@@ -77,12 +66,10 @@ type options struct {
 
 func newOptions(kind uint8, opts []Option) (options, error) {
 	o := options{
-		kind:      kind,
-		logger:    zap.NewNop(),
-		drain:     DefaultDrainTimeout,
-		killBound: DefaultKillBound,
-		workers:   1,
-		linger:    zchan.DefaultLinger,
+		kind:    kind,
+		logger:  zap.NewNop(),
+		workers: 1,
+		linger:  zchan.DefaultLinger,
 	}
 	for _, op := range opts {
 		if op == nil {
@@ -104,13 +91,12 @@ func (o *options) fail(format string, args ...any) {
 }
 
 // sockOpts returns the zchan options every socket of this constructor
-// gets: the context, the linger, the logger, then WithSocketOptions.
+// gets: the name, the linger, the logger and the context, then extra.
 func (o *options) sockOpts(name string, extra ...zchan.Option) []zchan.Option {
 	s := []zchan.Option{zchan.WithName(name), zchan.WithLinger(o.linger), zchan.WithLogger(o.logger)}
 	if o.zctx != nil {
 		s = append(s, zchan.WithContext(o.zctx))
 	}
-	s = append(s, o.sock...)
 	return append(s, extra...)
 }
 
@@ -137,8 +123,8 @@ func WithName(name string) Option {
 	return option{"WithName", forAll, func(o *options) { o.name = name }}
 }
 
-// WithLogger logs what has no caller to return to (undelivered messages,
-// workers stopped by the kill bound, the sockets' own warnings) to l.
+// WithLogger logs what has no caller to return to (a component that ended
+// with undelivered values, tasks resent, the sockets' own warnings) to l.
 // Applies everywhere. Default: no logging; nil means the same.
 func WithLogger(l *zap.Logger) Option {
 	return option{"WithLogger", forAll, func(o *options) {
@@ -164,15 +150,6 @@ func WithCodec[T any](c zchan.Codec[T]) Option {
 	}}
 }
 
-// WithSocketOptions adds zchan options to every socket opened (high-water
-// marks, heartbeats, CURVE through zchan.WithSetup, ...). They are applied
-// after the ones this package sets, so they can override them; binding,
-// connecting and the context are this package's business. Applies
-// everywhere. Default: none.
-func WithSocketOptions(opts ...zchan.Option) Option {
-	return option{"WithSocketOptions", forAll, func(o *options) { o.sock = append(o.sock, opts...) }}
-}
-
 // WithLinger sets every socket's linger: how long a closing socket keeps
 // trying to hand on the message it holds, and how long libzmq keeps
 // sending what it queued. Applies everywhere. Default: zchan.DefaultLinger
@@ -186,17 +163,20 @@ func WithLinger(d time.Duration) Option {
 	}}
 }
 
-// WithDrainTimeout bounds Chain.Close (and a Serve that got the end of
-// stream): how long it waits for the messages sent before Close to come
-// out of the chain, which needs a consumer reading Out. Past the bound the
-// chain is cancelled and Close returns an error wrapping ErrDrainTimeout.
-// Applies to Start and Serve. Default: DefaultDrainTimeout (5s).
-func WithDrainTimeout(d time.Duration) Option {
-	return option{"WithDrainTimeout", forChain | forServe, func(o *options) {
-		if d <= 0 {
-			o.fail("drain timeout %v", d)
+// WithLifetime ties a chain, pool or device to ctx, for short programs
+// and tests: when ctx ends, the component closes at once, as if Close had
+// been called, and Err (and Wait) return context.Cause(ctx). A service
+// ends its components with Shutdown or a shutdown.Group instead. Applies
+// to Start, NewPool and the devices. Default: the component lives until
+// Close, Shutdown, its zchan.Context's termination or a failure, whatever
+// happens to the context given to its constructor, which bounds only the
+// opening.
+func WithLifetime(ctx context.Context) Option {
+	return option{"WithLifetime", forChain | forPool | forDevice, func(o *options) {
+		if ctx == nil {
+			o.fail("nil lifetime context")
 		}
-		o.drain = d
+		o.lifetime = ctx
 	}}
 }
 
@@ -233,23 +213,6 @@ type Endpoints struct {
 // inproc endpoints.
 func WithEndpoints(e Endpoints) Option {
 	return option{"WithEndpoints", forPool, func(o *options) { o.endpoints = e }}
-}
-
-// WithKillBound bounds how long Pool.Close waits, after it has published
-// KILL, for every worker to stop. KILL goes over PUB, which drops it for a
-// subscriber whose queue is full or who connected late, so Close publishes
-// it again every bound/8 while it waits; a worker in this process that has
-// not stopped when the bound passes has its context cancelled with cause
-// ErrKillBound (the backstop). A worker in another process that misses
-// every KILL stops on its own context. Applies to NewPool. Default:
-// DefaultKillBound (2s).
-func WithKillBound(d time.Duration) Option {
-	return option{"WithKillBound", forPool, func(o *options) {
-		if d <= 0 {
-			o.fail("kill bound %v", d)
-		}
-		o.killBound = d
-	}}
 }
 
 // WithAtLeastOnce turns on acknowledged delivery in a pool: the pool keeps

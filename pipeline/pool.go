@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -15,15 +16,15 @@ import (
 // Pool is a worker pool: the guide's ventilator, workers and sink. Submit
 // PUSHes a task to the workers (only to connected ones: ZMQ_IMMEDIATE);
 // each worker runs the pool's function and PUSHes the result to the sink,
-// which delivers it on Results; Close PUBlishes KILL, waits for the
-// workers to stop within the kill bound, and closes everything. Results
-// arrive in the order workers finish, not the order of Submit.
+// which delivers it on Results; Shutdown waits for the tasks sent to be
+// answered and then PUBlishes KILL, Close stops everything at once.
+// Results arrive in the order workers finish, not the order of Submit.
 //
 // The pool owns its three bound sockets (ventilator PUSH, sink PULL, KILL
 // PUB), one goroutine that reads the sink, one that resends unanswered
-// tasks (WithAtLeastOnce only), and WithWorkers local workers, each one
-// goroutine owning three connected sockets. Workers in other processes run
-// Work with the pool's Endpoints.
+// tasks (WithAtLeastOnce only), one that runs Shutdown's drain, and
+// WithWorkers local workers, each one goroutine owning three connected
+// sockets. Workers in other processes run Work with the pool's Endpoints.
 //
 // A Pool is safe for concurrent use. Its zero value is not usable: create
 // one with NewPool. It cannot be restarted after it ends.
@@ -34,16 +35,20 @@ type Pool[Task, Result any] struct {
 	taskCodec zchan.Codec[Task]
 	resCodec  zchan.Codec[Result]
 
-	ctx     context.Context // the pool's sockets and goroutines
-	cancel  context.CancelCauseFunc
-	wctx    context.Context // the local workers: cancelled at the kill bound
-	wcancel context.CancelCauseFunc
+	// ctx is the pool's own: cancelled by Close, at the end of Shutdown,
+	// by a failure, or when the WithLifetime context ends. The
+	// constructor's context only bounds the opening.
+	ctx    context.Context
+	cancel context.CancelCauseFunc
 
 	vent, sink, ctl *zchan.Socket[zchan.Msg]
 	results         chan Result
 
-	closing atomic.Bool
-	nextID  atomic.Uint64
+	closing   atomic.Bool   // Submit refuses from now on
+	submitMu  sync.RWMutex  // held for reading by Submit around the send, for writing by the drain
+	drainReq  chan struct{} // closed by Shutdown
+	drainOnce sync.Once
+	nextID    atomic.Uint64
 
 	// At-least-once: unanswered tasks, by id.
 	mu       sync.Mutex
@@ -52,22 +57,23 @@ type Pool[Task, Result any] struct {
 	kick     chan struct{} // wakes an idle resender; buffered 1
 
 	localLive atomic.Int64  // local workers running
-	changed   chan struct{} // a worker stopped or joined; buffered 1
+	changed   chan struct{} // a worker stopped, joined or left; buffered 1
+	answered  chan struct{} // the sink has answered a task; buffered 1
 	ready     chan struct{} // closed when WithWaitForWorkers is met
 	readyOnce sync.Once
 
-	st poolCounters
+	st      poolCounters
+	workerC []*counts // local workers' hand-over counts
+	sinkC   counts    // read: results and skips taken off the sink; written: delivered
 
-	loops     sync.WaitGroup // sink reader, resender
-	workers   sync.WaitGroup
-	errOnce   sync.Once
-	err       error
-	failed    chan struct{} // closed when err is set
-	closeOnce sync.Once
-	closeErr  error
-	done      chan struct{}
+	loops   sync.WaitGroup // sink reader, resender, drainer
+	workers sync.WaitGroup
+	errOnce sync.Once
+	err     error
+	failed  chan struct{} // closed when err is set
+	done    chan struct{}
 
-	undelivered atomic.Uint64
+	undelivered, lost atomic.Uint64 // final once done is closed
 }
 
 type flight struct {
@@ -76,43 +82,75 @@ type flight struct {
 }
 
 type poolCounters struct {
-	submitted, results, skipped, resent, duplicates atomic.Uint64
-	joined, left, killed, forced                    atomic.Uint64
+	submitted, skipped, resent, duplicates atomic.Uint64
+	remoteFailed                           atomic.Uint64
+	joined, left, killed, forced           atomic.Uint64
 }
 
-// PoolStats is a snapshot of a pool's counters.
+// PoolStats is a snapshot of a pool's counters. Every task message the
+// pool sends is counted exactly once, when its fate is known: once the
+// pool has ended (Done is closed),
+//
+//	Submitted + Resent == Results + Skipped + Duplicates + Failed + Undelivered
+//
+// Without WithAtLeastOnce, Resent and Duplicates are 0: every task
+// submitted is delivered, skipped, failed or undelivered. While the pool
+// runs, the difference is the tasks on their way.
 type PoolStats struct {
-	// Submitted counts tasks taken by Submit; Results the results
-	// delivered on Results; Skipped the tasks whose function returned
+	// Submitted counts tasks Submit accepted (returned nil for); Results
+	// the results delivered on Results (which is unbuffered: a delivered
+	// result has been received); Skipped the tasks whose function returned
 	// ErrSkip.
 	Submitted, Results, Skipped uint64
 	// Resent counts tasks sent again after the at-least-once timeout;
 	// Duplicates the results dropped because their task had already been
 	// answered.
 	Resent, Duplicates uint64
+	// Failed counts the tasks whose function or codec failed, in this
+	// process or in a worker elsewhere (each failure ends the pool).
+	Failed uint64
+	// Undelivered counts, once the pool has ended, the tasks and results
+	// it abandoned: held by a local worker or the sink reader when they
+	// were stopped, plus Lost. It is 0 while the pool runs.
+	Undelivered uint64
+	// Lost is the part of Undelivered that went into a link and did not
+	// come out of it: in a socket's queue or libzmq's when the pool
+	// closed, on the wire, or with a worker in another process that
+	// stopped or died holding it (ZeroMQ cannot tell these apart).
+	Lost uint64
 	// InFlight is the number of tasks sent and not yet answered (only
 	// tracked with WithAtLeastOnce).
 	InFlight int
 	// Joined and Left count workers in other processes that announced
 	// themselves and that said goodbye.
 	Joined, Left uint64
-	// Killed counts local workers that stopped on KILL; Forced those
-	// stopped by the kill bound because their KILL was lost or they were
-	// busy past the bound.
+	// Killed counts local workers that stopped on KILL (Shutdown); Forced
+	// those stopped by cancellation instead (Close, a Shutdown whose ctx
+	// ended, a failure, the WithLifetime context).
 	Killed, Forced uint64
 }
+
+// killRepeat is how often Shutdown publishes KILL again while it waits
+// for the workers: PUB drops KILL for a subscriber that connected (or
+// reconnected) after it was sent, and the repeat reaches those, at the
+// cost of one small message per subscriber per repeat.
+const killRepeat = 100 * time.Millisecond
 
 var poolSeq atomic.Uint64
 
 // NewPool binds the pool's three sockets, starts its local workers, each
-// running f, and returns when they are connected, or with an error, in
-// which case nothing is left running. The pool runs until Close, until ctx
-// ends, or until a worker fails (f's error, a panic wrapped in ErrPanic, a
-// remote worker's failure wrapped in ErrRemote), which stops every local
-// worker and ends Results; Err then tells why.
+// running f, and returns when they are connected, or with an error
+// (ErrInvalidOption, zchan's errors for an endpoint, context.Cause(ctx) if
+// ctx ends first), in which case nothing is left running.
 //
-// Applies: WithContext, WithName, WithLogger, WithCodec, WithSocketOptions,
-// WithLinger, WithWorkers, WithEndpoints, WithKillBound, WithAtLeastOnce,
+// ctx bounds the opening only. The pool then runs until Shutdown or
+// Close, until a worker fails (f's error, a panic wrapped in ErrPanic, a
+// remote worker's failure wrapped in ErrRemote), until its zchan.Context
+// is terminated, or until the WithLifetime context ends; a failure stops
+// every local worker and ends Results, and Err tells why.
+//
+// Applies: WithContext, WithName, WithLogger, WithCodec, WithLinger,
+// WithLifetime, WithWorkers, WithEndpoints, WithAtLeastOnce,
 // WithWaitForWorkers.
 func NewPool[Task, Result any](ctx context.Context, f Stage[Task, Result], opts ...Option) (*Pool[Task, Result], error) {
 	o, err := newOptions(forPool, opts)
@@ -137,42 +175,42 @@ func NewPool[Task, Result any](ctx context.Context, f Stage[Task, Result], opts 
 	def(&eps.Results, "results")
 	def(&eps.Control, "control")
 
-	pctx, cancel := context.WithCancelCause(ctx)
-	wctx, wcancel := context.WithCancelCause(pctx)
+	pctx, cancel := context.WithCancelCause(lifetimeOf(&o))
 	p := &Pool[Task, Result]{
 		name: name, o: o,
 		taskCodec: codecFor[Task](&o), resCodec: codecFor[Result](&o),
-		ctx: pctx, cancel: cancel, wctx: wctx, wcancel: wcancel,
-		results: make(chan Result),
-		kick:    make(chan struct{}, 1),
-		changed: make(chan struct{}, 1),
-		ready:   make(chan struct{}),
-		failed:  make(chan struct{}),
-		done:    make(chan struct{}),
+		ctx: pctx, cancel: cancel,
+		results:  make(chan Result),
+		drainReq: make(chan struct{}),
+		kick:     make(chan struct{}, 1),
+		changed:  make(chan struct{}, 1),
+		answered: make(chan struct{}, 1),
+		ready:    make(chan struct{}),
+		failed:   make(chan struct{}),
+		done:     make(chan struct{}),
 	}
 	if o.aloTimeout > 0 {
 		p.inflight = make(map[uint64]*flight)
 	}
 	abort := func(err error) (*Pool[Task, Result], error) {
-		wcancel(err)
+		cancel(err)
 		p.workers.Wait()
 		for _, s := range []*zchan.Socket[zchan.Msg]{p.vent, p.sink, p.ctl} {
 			if s != nil {
 				s.Close()
 			}
 		}
-		cancel(err)
 		return nil, err
 	}
-	if p.sink, err = zchan.Open(pctx, zchan.Pull, o.sockOpts(name+".sink", zchan.WithBind(eps.Results))...); err != nil {
+	if p.sink, err = zchan.Open(ctx, zchan.Pull, o.sockOpts(name+".sink", zchan.WithBind(eps.Results))...); err != nil {
 		return abort(err)
 	}
 	eps.Results = p.sink.Endpoints()[0]
-	if p.ctl, err = zchan.Open(pctx, zchan.Pub, o.sockOpts(name+".control", zchan.WithBind(eps.Control))...); err != nil {
+	if p.ctl, err = zchan.Open(ctx, zchan.Pub, o.sockOpts(name+".control", zchan.WithBind(eps.Control))...); err != nil {
 		return abort(err)
 	}
 	eps.Control = p.ctl.Endpoints()[0]
-	if p.vent, err = zchan.Open(pctx, zchan.Push, o.sockOpts(name+".ventilator", zchan.WithBind(eps.Tasks), zchan.WithImmediate(true))...); err != nil {
+	if p.vent, err = zchan.Open(ctx, zchan.Push, o.sockOpts(name+".ventilator", zchan.WithBind(eps.Tasks), zchan.WithImmediate(true))...); err != nil {
 		return abort(err)
 	}
 	eps.Tasks = p.vent.Endpoints()[0]
@@ -181,18 +219,21 @@ func NewPool[Task, Result any](ctx context.Context, f Stage[Task, Result], opts 
 	pr := makeProc(name, f, p.taskCodec, p.resCodec)
 	for i := 0; i < o.workers; i++ {
 		wname := fmt.Sprintf("%s.worker%d", name, i)
-		w, err := openWorker(wctx, &o, wname, eps)
+		w, err := openWorker(ctx, &o, wname, eps)
 		if err != nil {
 			return abort(err)
 		}
+		cn := new(counts)
+		p.workerC = append(p.workerC, cn)
 		p.localLive.Add(1)
 		p.workers.Add(1)
-		go p.runLocal(wname, pr, w)
+		go p.runLocal(wname, pr, w, cn)
 	}
 	p.checkReady()
 
-	p.loops.Add(1)
+	p.loops.Add(2)
 	go p.readSink()
+	go p.drain()
 	if p.inflight != nil {
 		p.loops.Add(1)
 		go p.resend()
@@ -204,26 +245,26 @@ func NewPool[Task, Result any](ctx context.Context, f Stage[Task, Result], opts 
 }
 
 // runLocal is one local worker's goroutine.
-func (p *Pool[Task, Result]) runLocal(name string, pr proc, w *workerSockets) {
+func (p *Pool[Task, Result]) runLocal(name string, pr proc, w *workerSockets, cn *counts) {
 	defer p.workers.Done()
-	killed, err := runWorker(p.wctx, name, pr, w)
-	p.undelivered.Add(w.close())
+	killed, err := runWorker(p.ctx, name, pr, w, cn)
+	w.close()
 	switch {
 	case killed:
 		p.st.killed.Add(1)
-	case context.Cause(p.wctx) == ErrKillBound:
+	case p.ctx.Err() != nil:
 		p.st.forced.Add(1)
-		p.o.logger.Warn("pipeline: worker stopped by the kill bound", zap.String("worker", name))
-	case err != nil && p.ctx.Err() == nil:
+	case err != nil:
 		p.fail(err)
 	}
 	p.localLive.Add(-1)
-	p.signal()
+	p.signal(p.changed)
 }
 
-func (p *Pool[Task, Result]) signal() {
+// signal wakes the waiter on c, if any, without blocking.
+func (p *Pool[Task, Result]) signal(c chan struct{}) {
 	select {
-	case p.changed <- struct{}{}:
+	case c <- struct{}{}:
 	default:
 	}
 }
@@ -234,7 +275,7 @@ func (p *Pool[Task, Result]) checkReady() {
 	}
 }
 
-// fail records the pool's first error and stops it.
+// fail records the pool's first outcome and stops it.
 func (p *Pool[Task, Result]) fail(err error) {
 	p.errOnce.Do(func() {
 		p.err = err
@@ -248,6 +289,7 @@ func (p *Pool[Task, Result]) readSink() {
 	defer p.loops.Done()
 	defer close(p.results)
 	ctx := p.ctx
+	cn := &p.sinkC
 	for {
 		var m zchan.Msg
 		var ok bool
@@ -264,8 +306,10 @@ func (p *Pool[Task, Result]) readSink() {
 		}
 		switch k := kindOf(m); k {
 		case kResult, kSkipped:
+			cn.read.Add(1)
 			id, err := idOf(m)
 			if err != nil {
+				cn.failed.Add(1)
 				p.fail(err)
 				return
 			}
@@ -276,38 +320,46 @@ func (p *Pool[Task, Result]) readSink() {
 				p.mu.Unlock()
 				if !pending {
 					p.st.duplicates.Add(1)
+					p.signal(p.answered)
 					continue
 				}
 			}
 			if k == kSkipped {
 				p.st.skipped.Add(1)
+				p.signal(p.answered)
 				continue
 			}
 			frames, err := valueOf(m, idHdrLen)
 			if err != nil {
+				cn.failed.Add(1)
 				p.fail(fmt.Errorf("pipeline: %s: result: %w", p.name, err))
 				return
 			}
-			v, err := p.resCodec.Decode(frames)
+			v, err := decode(p.resCodec, frames)
 			if err != nil {
-				p.fail(fmt.Errorf("pipeline: %s: result: decode: %w", p.name, err))
+				cn.failed.Add(1)
+				p.fail(fmt.Errorf("pipeline: %s: result: %w", p.name, err))
 				return
 			}
 			select {
 			case p.results <- v:
-				p.st.results.Add(1)
+				cn.written.Add(1)
+				p.signal(p.answered)
 			case <-ctx.Done():
-				p.undelivered.Add(1)
+				cn.held.Add(1)
 				return
 			}
 		case kHello:
 			p.st.joined.Add(1)
 			p.checkReady()
-			p.signal()
+			p.signal(p.changed)
 		case kBye:
 			p.st.left.Add(1)
-			p.signal()
+			p.signal(p.changed)
 		case kFail:
+			if failedOnTask(m) {
+				p.st.remoteFailed.Add(1)
+			}
 			p.fail(remoteErr(p.name+": worker", m))
 			return
 		default:
@@ -376,22 +428,97 @@ func (p *Pool[Task, Result]) resend() {
 	}
 }
 
-// supervise closes Done once the pool's context has ended and everything
-// has stopped.
-func (p *Pool[Task, Result]) supervise() {
-	<-p.ctx.Done()
-	p.wcancel(context.Cause(p.ctx))
-	p.workers.Wait()
-	p.loops.Wait()
-	p.undelivered.Add(closeCount(p.vent))
-	p.ctl.Close() // KILL copies are not counted
-	p.undelivered.Add(closeCount(p.sink))
+// drain is Shutdown's work, on the pool's own goroutine: once Shutdown is
+// called it waits for the Submits under way, then until every task sent
+// has been answered (with WithAtLeastOnce: until none is in flight), then
+// closes the ventilator (upstream first) and publishes KILL until every
+// local worker has stopped and every remote one has said goodbye; then it
+// ends the pool. A Close, a failure or the end of Shutdown's ctx cancels
+// the pool's context, which cuts any of these waits short.
+func (p *Pool[Task, Result]) drain() {
+	defer p.loops.Done()
+	select {
+	case <-p.drainReq:
+	case <-p.ctx.Done():
+		return
+	}
+	p.submitMu.Lock() // every Submit under way has returned
+	p.submitMu.Unlock()
+	for !p.allAnswered() {
+		select {
+		case <-p.answered:
+		case <-p.ctx.Done():
+			return
+		}
+	}
+	p.vent.Close()
+	t := time.NewTimer(killRepeat)
+	defer t.Stop()
+	_ = p.ctl.Send(p.ctx, killMsg)
+	for p.localLive.Load() > 0 || p.st.left.Load() < p.st.joined.Load() {
+		select {
+		case <-p.changed:
+		case <-t.C:
+			_ = p.ctl.Send(p.ctx, killMsg)
+			t.Reset(killRepeat)
+		case <-p.ctx.Done():
+			return
+		}
+	}
+	p.fail(fmt.Errorf("pipeline: %s: %w", p.name, ErrClosed))
+}
+
+// allAnswered reports whether every task sent has had its answer
+// delivered: with WithAtLeastOnce, none is in flight; without, as many
+// results and skips as tasks sent have been delivered.
+func (p *Pool[Task, Result]) allAnswered() bool {
 	if p.inflight != nil {
 		p.mu.Lock()
-		p.undelivered.Add(uint64(len(p.inflight)))
-		p.mu.Unlock()
+		defer p.mu.Unlock()
+		return len(p.inflight) == 0
 	}
-	p.fail(context.Cause(p.ctx))
+	return p.sinkC.written.Load()+p.st.skipped.Load() == p.st.submitted.Load()
+}
+
+// supervise waits until the pool's context has ended, then closes
+// everything upstream first (the ventilator, the workers, the sink, the
+// control socket), settles the accounting and closes Done.
+func (p *Pool[Task, Result]) supervise() {
+	<-p.ctx.Done()
+	p.vent.Close() // a Submit under way returns
+	if p.st.left.Load() < p.st.joined.Load() {
+		// Remote workers are still there: tell them, once (the control
+		// socket hands it on within the linger as it closes).
+		kctx, kcancel := context.WithTimeout(context.Background(), p.o.linger)
+		_ = p.ctl.Send(kctx, killMsg)
+		kcancel()
+	}
+	p.workers.Wait() // each closes its sockets, tasks first
+	p.loops.Wait()
+	p.sink.Close()
+	p.ctl.Close()
+	p.fail(context.Cause(p.ctx)) // a no-op unless nothing recorded the end
+
+	// Messages that went into a link and did not come out of it: tasks
+	// sent (Submit, resend) and results sent by local workers, against
+	// tasks taken by local workers and results taken by the sink. A remote
+	// worker's counts are not known here: what it holds or lost shows as
+	// a link's loss, except a task it reported failing on.
+	in := int64(p.st.submitted.Load() + p.st.resent.Load())
+	out := int64(p.sinkC.read.Load() + p.st.remoteFailed.Load())
+	held := int64(p.sinkC.held.Load())
+	for _, cn := range p.workerC {
+		in += int64(cn.written.Load())
+		out += int64(cn.read.Load())
+		held += int64(cn.held.Load())
+	}
+	lost := max(in-out, 0) // in < out only if a remote peer made messages up
+	p.lost.Store(uint64(lost))
+	p.undelivered.Store(uint64(lost + held))
+	if lost+held > 0 {
+		p.o.logger.Warn("pipeline: pool ended with undelivered tasks",
+			zap.String("pool", p.name), zap.Int64("undelivered", lost+held), zap.Int64("lost", lost), zap.Error(p.err))
+	}
 	close(p.done)
 }
 
@@ -405,13 +532,17 @@ func (p *Pool[Task, Result]) Endpoints() Endpoints { return p.eps }
 // Submit encodes t and hands it to a worker. It blocks while no worker can
 // take it (none connected, or every connected one's queue is full up to
 // the high-water mark), and first, with WithWaitForWorkers, until enough
-// workers are connected. It returns context.Cause(ctx) if ctx ends first,
-// ErrClosed after Close, or the pool's error after it has failed. A nil
-// return means the pool has sent the task; with WithAtLeastOnce it keeps
-// it until it is answered. Submit is safe for concurrent use.
+// workers are connected. It returns context.Cause(ctx) if ctx ends first;
+// an error wrapping ErrClosed once Shutdown or Close has begun (a Submit
+// under way when Shutdown begins is waited for, and its task drained);
+// the pool's error after it has failed; an error wrapping zchan.ErrCodec
+// if t cannot be encoded, or ErrPanic if the codec panicked (which also
+// fails the pool). A nil return means the pool has sent the task, counted
+// in PoolStats.Submitted; with WithAtLeastOnce it keeps it until it is
+// answered. Submit is safe for concurrent use.
 func (p *Pool[Task, Result]) Submit(ctx context.Context, t Task) error {
 	if p.closing.Load() {
-		return ErrClosed
+		return p.endErr()
 	}
 	select {
 	case <-p.ready:
@@ -426,7 +557,16 @@ func (p *Pool[Task, Result]) Submit(ctx context.Context, t Task) error {
 	}
 	frames, err := encode(p.taskCodec, t)
 	if err != nil {
+		err = fmt.Errorf("pipeline: %s: submit: %w", p.name, err)
+		if errors.Is(err, ErrPanic) {
+			p.fail(err)
+		}
 		return err
+	}
+	p.submitMu.RLock()
+	defer p.submitMu.RUnlock()
+	if p.closing.Load() {
+		return p.endErr()
 	}
 	id := p.nextID.Add(1)
 	m := withHeader(idHeader(kTask, id), frames)
@@ -443,10 +583,10 @@ func (p *Pool[Task, Result]) Submit(ctx context.Context, t Task) error {
 			delete(p.inflight, id)
 			p.mu.Unlock()
 		}
-		if p.ctx.Err() != nil {
-			return p.endErr()
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
 		}
-		return err
+		return p.endErr()
 	}
 	p.st.submitted.Add(1)
 	if f != nil {
@@ -454,20 +594,22 @@ func (p *Pool[Task, Result]) Submit(ctx context.Context, t Task) error {
 		f.due = time.Now().Add(p.o.aloTimeout)
 		p.mu.Unlock()
 		if p.idle.Load() {
-			select {
-			case p.kick <- struct{}{}:
-			default:
-			}
+			p.signal(p.kick)
 		}
 	}
 	return nil
 }
 
+// endErr is what Submit returns once the pool is ending: its failure, if
+// it failed, else ErrClosed.
 func (p *Pool[Task, Result]) endErr() error {
-	if p.closing.Load() {
-		return ErrClosed
+	if err := p.Err(); err != nil && !errors.Is(err, ErrClosed) {
+		return err
 	}
-	return context.Cause(p.ctx)
+	if cause := context.Cause(p.ctx); cause != nil && !errors.Is(cause, ErrClosed) {
+		return cause // a failure being recorded, or the lifetime's end
+	}
+	return fmt.Errorf("pipeline: %s: submit: %w", p.name, ErrClosed)
 }
 
 // Results returns the channel of results, one per task (exactly one with
@@ -476,65 +618,66 @@ func (p *Pool[Task, Result]) endErr() error {
 // stops reading pushes back to the workers and on to Submit.
 func (p *Pool[Task, Result]) Results() <-chan Result { return p.results }
 
-// Close stops the pool: Submit fails with ErrClosed from then on; KILL is
-// published to every worker, and again every kill bound/8 for a worker
-// that missed it; Close waits until every local worker has stopped and
-// every remote worker that announced itself has said goodbye, or until
-// the kill bound passes, when it cancels the local workers' context
-// (cause ErrKillBound); then it closes the pool's sockets and Results.
-// Results not yet read are dropped (counted in Undelivered): read what you
-// need before Close. Close waits for the local workers' functions to
-// return, so they must honour ctx. It returns the pool's first error, or
-// nil. It is idempotent and safe for concurrent use.
-func (p *Pool[Task, Result]) Close() error {
-	p.closeOnce.Do(func() {
+// Shutdown drains and stops the pool, as net/http's Server.Shutdown does
+// a server: Submit fails with an error wrapping ErrClosed from then on
+// (Submits under way are waited for); Shutdown waits until every task
+// sent has been answered, its result delivered on Results (so Results
+// must be read), then closes the ventilator and publishes KILL, again
+// every 100 ms for a worker that missed it, until every local worker has
+// stopped and every remote worker that announced itself has said goodbye;
+// then it closes the pool's sockets and Results. If ctx ends first,
+// Shutdown closes the pool at once (Close) and returns context.Cause(ctx);
+// what it abandoned is counted in Undelivered. Without WithAtLeastOnce a
+// task lost with a crashed remote worker is never answered, so such a
+// Shutdown waits for ctx. Otherwise it returns the pool's first error
+// (not ErrClosed), or nil. Shutdown waits until Done is closed. It is
+// safe for concurrent use and may be called again, or after Close.
+func (p *Pool[Task, Result]) Shutdown(ctx context.Context) error {
+	p.drainOnce.Do(func() {
 		p.closing.Store(true)
-		p.kill()
-		p.cancel(ErrClosed)
-		<-p.done
-		p.closeErr = p.err
-		if p.closeErr == ErrClosed {
-			p.closeErr = nil
-		}
+		close(p.drainReq)
 	})
-	return p.closeErr
+	select {
+	case <-p.done:
+		return p.result()
+	case <-ctx.Done():
+		p.Close()
+		return context.Cause(ctx)
+	}
 }
 
-// kill publishes KILL until every worker has stopped or the bound passes.
-func (p *Pool[Task, Result]) kill() {
-	if p.ctx.Err() != nil {
-		return
+// Close stops the pool at once: Submit fails with an error wrapping
+// ErrClosed from then on; the local workers' context is cancelled (so
+// their functions must honour ctx), the sockets close upstream first, the
+// ventilator, the workers', the sink, each handing on what it holds
+// within the linger, and remote workers are sent KILL once. Tasks not yet
+// answered and results not read are abandoned, counted in Undelivered.
+// Close waits until Done is closed, which takes about the linger at most
+// once the local workers' functions have returned, whether or not Results
+// is read. It returns the pool's first error (not ErrClosed), or nil. It
+// is idempotent and safe for concurrent use.
+func (p *Pool[Task, Result]) Close() error {
+	p.closing.Store(true)
+	p.fail(fmt.Errorf("pipeline: %s: %w", p.name, ErrClosed))
+	<-p.done
+	return p.result()
+}
+
+func (p *Pool[Task, Result]) result() error {
+	if errors.Is(p.err, ErrClosed) {
+		return nil
 	}
-	bound := time.NewTimer(p.o.killBound)
-	defer bound.Stop()
-	again := time.NewTimer(p.o.killBound / 8)
-	defer again.Stop()
-	_ = p.ctl.Send(p.ctx, killMsg)
-	for p.localLive.Load() > 0 || p.st.left.Load() < p.st.joined.Load() {
-		select {
-		case <-p.changed:
-		case <-again.C:
-			_ = p.ctl.Send(p.ctx, killMsg)
-			again.Reset(p.o.killBound / 8)
-		case <-bound.C:
-			if n := p.st.joined.Load() - p.st.left.Load(); n > 0 {
-				p.o.logger.Warn("pipeline: remote workers did not say goodbye within the kill bound",
-					zap.String("pool", p.name), zap.Uint64("workers", n))
-			}
-			p.wcancel(ErrKillBound)
-			return
-		case <-p.ctx.Done():
-			return
-		}
-	}
+	return p.err
 }
 
 // Done returns a channel closed when the pool has fully stopped: its local
-// workers have returned and its sockets are closed.
+// workers have returned, its sockets are closed and the accounting is
+// final.
 func (p *Pool[Task, Result]) Done() <-chan struct{} { return p.done }
 
-// Err returns the pool's first error once it has stopped or failed
-// (ErrClosed after Close), and nil while it is running.
+// Err returns the pool's first error once it has stopped or failed (an
+// error wrapping ErrClosed after Close or Shutdown), and nil while it is
+// running.
 func (p *Pool[Task, Result]) Err() error {
 	select {
 	case <-p.failed:
@@ -544,20 +687,35 @@ func (p *Pool[Task, Result]) Err() error {
 	}
 }
 
-// Undelivered returns how many tasks and results the pool could not hand
-// on when it stopped: messages its sockets held or had queued, results
-// not read from Results, and (WithAtLeastOnce) tasks still unanswered. It
-// is complete once Done is closed.
+// Undelivered returns PoolStats.Undelivered: how many tasks and results
+// the pool abandoned. It is final once Done is closed, and 0 before.
 func (p *Pool[Task, Result]) Undelivered() uint64 { return p.undelivered.Load() }
 
-// Stats returns a snapshot of the pool's counters. It is safe to call at
-// any time, also after the pool has stopped.
+// Progress returns a number that grows whenever a task or result moves
+// through the pool (sent, taken or answered by a local worker, taken off
+// the sink, delivered): a shutdown coordinator watches it to see when the
+// pool has gone still.
+func (p *Pool[Task, Result]) Progress() uint64 {
+	n := p.st.submitted.Load() + p.st.resent.Load() + p.sinkC.read.Load() + p.sinkC.written.Load()
+	for _, cn := range p.workerC {
+		n += cn.read.Load() + cn.written.Load()
+	}
+	return n
+}
+
+// Stats returns a snapshot of the pool's counters (see PoolStats). It is
+// safe to call at any time, also after the pool has stopped.
 func (p *Pool[Task, Result]) Stats() PoolStats {
 	s := PoolStats{
-		Submitted: p.st.submitted.Load(), Results: p.st.results.Load(), Skipped: p.st.skipped.Load(),
+		Submitted: p.st.submitted.Load(), Results: p.sinkC.written.Load(), Skipped: p.st.skipped.Load(),
 		Resent: p.st.resent.Load(), Duplicates: p.st.duplicates.Load(),
+		Failed:      p.sinkC.failed.Load() + p.st.remoteFailed.Load(),
+		Undelivered: p.undelivered.Load(), Lost: p.lost.Load(),
 		Joined: p.st.joined.Load(), Left: p.st.left.Load(),
 		Killed: p.st.killed.Load(), Forced: p.st.forced.Load(),
+	}
+	for _, cn := range p.workerC {
+		s.Failed += cn.failed.Load()
 	}
 	if p.inflight != nil {
 		p.mu.Lock()

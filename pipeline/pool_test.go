@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zmqchan/zmqchan/internal/testutil"
 	"github.com/zmqchan/zmqchan/pipeline"
 	"github.com/zmqchan/zmqchan/zchan"
 )
@@ -57,12 +58,10 @@ func collect(t *testing.T, ctx context.Context, p *pipeline.Pool[int, Square], n
 }
 
 // TestPoolInproc: 10 workers over inproc do every task, and all stop on
-// KILL when the pool closes.
+// KILL when the pool is shut down.
 func TestPoolInproc(t *testing.T) {
 	ctx := testCtx(t, time.Minute)
-	// A generous bound: Close returns as soon as all ten have stopped.
-	p, err := pipeline.NewPool(ctx, squareAfter(time.Millisecond), pipeline.WithWorkers(10), pipeline.WithWaitForWorkers(10),
-		pipeline.WithKillBound(20*time.Second))
+	p, err := pipeline.NewPool(ctx, squareAfter(time.Millisecond), pipeline.WithWorkers(10), pipeline.WithWaitForWorkers(10))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,23 +74,23 @@ func TestPoolInproc(t *testing.T) {
 	if err := <-errc; err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Close(); err != nil {
+	if err := p.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
 	st := p.Stats()
-	if st.Killed != 10 || st.Forced != 0 || st.Results != n || st.Submitted != n {
+	if st.Killed != 10 || st.Forced != 0 || st.Results != n || st.Submitted != n || st.Undelivered != 0 {
 		t.Fatalf("stats %+v", st)
 	}
 	select {
 	case <-p.Done():
 	default:
-		t.Fatal("Done not closed after Close")
+		t.Fatal("Done not closed after Shutdown")
 	}
 	if _, ok := <-p.Results(); ok {
 		t.Fatal("results still open")
 	}
 	if err := p.Submit(ctx, 1); !errors.Is(err, pipeline.ErrClosed) {
-		t.Fatalf("submit after close: %v", err)
+		t.Fatalf("submit after shutdown: %v", err)
 	}
 	t.Logf("%d tasks of 1ms on 10 workers in %v", n, el.Round(time.Millisecond))
 }
@@ -102,9 +101,8 @@ func TestPoolInproc(t *testing.T) {
 func TestPoolTCPProcesses(t *testing.T) {
 	ctx := testCtx(t, time.Minute)
 	tcp := "tcp://127.0.0.1:*"
-	// A generous bound: Close returns as soon as all ten said goodbye.
 	p, err := pipeline.NewPool(ctx, squareAfter(time.Millisecond),
-		pipeline.WithWorkers(0), pipeline.WithWaitForWorkers(10), pipeline.WithKillBound(20*time.Second),
+		pipeline.WithWorkers(0), pipeline.WithWaitForWorkers(10),
 		pipeline.WithEndpoints(pipeline.Endpoints{Tasks: tcp, Results: tcp, Control: tcp}))
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +117,7 @@ func TestPoolTCPProcesses(t *testing.T) {
 	if err := <-errc; err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Close(); err != nil {
+	if err := p.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if st := p.Stats(); st.Joined != 10 || st.Left != 10 {
@@ -133,30 +131,19 @@ func TestPoolTCPProcesses(t *testing.T) {
 	}
 }
 
-// TestPoolKillBound: a local worker busy in a task past the kill bound is
-// stopped by the bound (its context is cancelled with ErrKillBound) while
-// the idle one stops on KILL; and a worker process that joins late, after
-// the first KILL was published, still gets a KILL while Close waits.
-func TestPoolKillBound(t *testing.T) {
+// TestPoolShutdownDeadline: a local worker busy in a task that ignores
+// KILL holds Shutdown until its ctx ends; then the pool closes at once,
+// the worker's context is cancelled (Forced), and the task it held is
+// counted undelivered.
+func TestPoolShutdownDeadline(t *testing.T) {
 	ctx := testCtx(t, time.Minute)
 	started := make(chan struct{}, 1)
-	cause := make(chan error, 1)
 	block := func(ctx context.Context, n int) (Square, error) {
-		if n == 0 {
-			started <- struct{}{}
-			<-ctx.Done() // ignores KILL: only the bound stops it
-			cause <- context.Cause(ctx)
-			return Square{}, context.Cause(ctx)
-		}
-		return Square{N: n, Sq: n * n}, nil
+		started <- struct{}{}
+		<-ctx.Done() // only the cancellation stops it
+		return Square{}, context.Cause(ctx)
 	}
-	// The bound leaves the late child, re-executed under -race on a busy
-	// machine, ample time to start and join; KILL is published again every
-	// bound/8.
-	const bound = 10 * time.Second
-	tcp := "tcp://127.0.0.1:*"
-	p, err := pipeline.NewPool(ctx, block, pipeline.WithWorkers(2), pipeline.WithKillBound(bound),
-		pipeline.WithEndpoints(pipeline.Endpoints{Tasks: tcp, Results: tcp, Control: tcp}))
+	p, err := pipeline.NewPool(ctx, block, pipeline.WithWorkers(2), pipeline.WithLinger(50*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,10 +151,46 @@ func TestPoolKillBound(t *testing.T) {
 	if err := p.Submit(ctx, 0); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-started:
-	case <-ctx.Done():
-		t.Fatal("task 0 never started")
+	testutil.MustRecv(t, started, 30*time.Second, "task 0 started")
+	deadline := errors.New("deadline for the test")
+	sctx, cancel := context.WithTimeoutCause(ctx, 200*time.Millisecond, deadline)
+	defer cancel()
+	if err := p.Shutdown(sctx); !errors.Is(err, deadline) {
+		t.Fatalf("shutdown: %v, want the ctx's cause", err)
+	}
+	st := p.Stats()
+	if st.Forced != 2 || st.Killed != 0 || st.Undelivered != 1 || st.Submitted != 1 {
+		t.Fatalf("stats %+v: want 2 forced, the task undelivered", st)
+	}
+	if err := p.Submit(ctx, 1); !errors.Is(err, pipeline.ErrClosed) {
+		t.Fatalf("submit after shutdown: %v", err)
+	}
+}
+
+// TestPoolKillRepeat: KILL goes over PUB, which loses it for a worker that
+// joins after it was published; Shutdown publishes it again while it waits
+// for the workers, so a worker process that joins late still stops on
+// KILL (Work returns nil only then). A fake remote worker (a PUSH saying
+// hello on the results link) keeps Shutdown waiting until it says bye.
+func TestPoolKillRepeat(t *testing.T) {
+	ctx := testCtx(t, time.Minute)
+	tcp := "tcp://127.0.0.1:*"
+	p, err := pipeline.NewPool(ctx, squareAfter(0), pipeline.WithWorkers(1),
+		pipeline.WithEndpoints(pipeline.Endpoints{Tasks: tcp, Results: tcp, Control: tcp}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	fake, err := zchan.Open(ctx, zchan.Push, zchan.WithConnect(p.Endpoints().Results), zchan.WithLinger(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Close()
+	if err := fake.Send(ctx, zchan.Msg{{'h'}}); err != nil { // kHello
+		t.Fatal(err)
+	}
+	if !testutil.Eventually(30*time.Second, func() bool { return p.Stats().Joined == 1 }) {
+		t.Fatal("fake worker not joined")
 	}
 	// Watch the control link like a worker would, to know KILL is out.
 	watch, err := zchan.Open(ctx, zchan.Sub, zchan.WithConnect(p.Endpoints().Control), zchan.WithSubscribe(""), zchan.WithLinger(0))
@@ -175,32 +198,24 @@ func TestPoolKillBound(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer watch.Close()
-	start := time.Now()
-	closed := make(chan error, 1)
-	go func() { closed <- p.Close() }()
-	select {
-	case <-watch.In():
-	case <-ctx.Done():
-		t.Fatal("no KILL published")
-	}
+	shut := make(chan error, 1)
+	go func() { shut <- p.Shutdown(ctx) }()
+	testutil.MustRecv(t, watch.In(), 30*time.Second, "KILL published")
 	watch.Close()
 	late := startChild(t, "worker", append(endpointsEnv(p.Endpoints()), "PIPELINE_DELAY=1ms")...)
-	if err := <-closed; err != nil {
-		t.Fatalf("close: %v", err)
-	}
-	el := time.Since(start)
-	if err := <-cause; !errors.Is(err, pipeline.ErrKillBound) {
-		t.Fatalf("busy worker's cause: %v", err)
-	}
-	st := p.Stats()
-	if st.Forced != 1 || st.Killed != 1 {
-		t.Fatalf("stats %+v: want 1 forced, 1 killed", st)
-	}
-	// The late child got a KILL (Work returns nil only on KILL).
 	if err := waitChild(t, late, 30*time.Second); err != nil {
 		t.Fatalf("late worker: %v", err)
 	}
-	t.Logf("close took %v with a bound of %v; late worker joined %d, left %d", el.Round(time.Millisecond), bound, st.Joined, st.Left)
+	if err := fake.Send(ctx, zchan.Msg{{'b'}}); err != nil { // kBye
+		t.Fatal(err)
+	}
+	if err := testutil.MustRecv(t, shut, 30*time.Second, "shutdown"); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	st := p.Stats()
+	if st.Killed != 1 || st.Joined != 6 || st.Left != 6 {
+		t.Fatalf("stats %+v: want the local worker killed, 6 joined and left", st)
+	}
 }
 
 // TestPoolAtLeastOnce: a worker process is killed with SIGKILL in the
@@ -211,7 +226,6 @@ func TestPoolAtLeastOnce(t *testing.T) {
 	tcp := "tcp://127.0.0.1:*"
 	p, err := pipeline.NewPool(ctx, squareAfter(time.Millisecond),
 		pipeline.WithWorkers(0), pipeline.WithWaitForWorkers(10), pipeline.WithAtLeastOnce(time.Second),
-		pipeline.WithKillBound(3*time.Second), // waited in full: the victim never says goodbye
 		pipeline.WithEndpoints(pipeline.Endpoints{Tasks: tcp, Results: tcp, Control: tcp}))
 	if err != nil {
 		t.Fatal(err)
@@ -245,6 +259,8 @@ func TestPoolAtLeastOnce(t *testing.T) {
 	if st.InFlight != 0 {
 		t.Fatalf("%d tasks still in flight", st.InFlight)
 	}
+	// The victim never says goodbye: Shutdown would wait for its ctx, so
+	// close at once (the survivor gets KILL once and stops).
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -303,7 +319,7 @@ func TestPoolFailure(t *testing.T) {
 }
 
 // TestPoolSkipAndCancel: ErrSkip answers a task without a result; a
-// cancelled context stops the pool with its cause.
+// cancelled lifetime context stops the pool with its cause.
 func TestPoolSkipAndCancel(t *testing.T) {
 	ctx := testCtx(t, time.Minute)
 	cctx, cancel := context.WithCancelCause(ctx)
@@ -316,7 +332,7 @@ func TestPoolSkipAndCancel(t *testing.T) {
 	}
 	// One worker answers in task order: once the result of task 98 is in,
 	// the skips of tasks 1 to 97 are too.
-	p, err := pipeline.NewPool(cctx, even, pipeline.WithWorkers(1), pipeline.WithAtLeastOnce(time.Minute))
+	p, err := pipeline.NewPool(ctx, even, pipeline.WithWorkers(1), pipeline.WithAtLeastOnce(time.Minute), pipeline.WithLifetime(cctx))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +369,7 @@ func TestPoolInvalid(t *testing.T) {
 	}{
 		{"negative workers", []pipeline.Option{pipeline.WithWorkers(-1)}},
 		{"chain option", []pipeline.Option{pipeline.WithOutput("inproc://x")}},
-		{"zero bound", []pipeline.Option{pipeline.WithKillBound(0)}},
+		{"nil lifetime", []pipeline.Option{pipeline.WithLifetime(nil)}},
 		{"zero timeout", []pipeline.Option{pipeline.WithAtLeastOnce(0)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -368,7 +384,7 @@ func TestPoolInvalid(t *testing.T) {
 	if err := pipeline.Work(ctx, f, pipeline.Endpoints{}); !errors.Is(err, pipeline.ErrInvalidOption) {
 		t.Fatalf("work without endpoints: %v", err)
 	}
-	if err := pipeline.Work(ctx, f, pipeline.Endpoints{Tasks: "x", Results: "y", Control: "z"}, pipeline.WithKillBound(time.Second)); !errors.Is(err, pipeline.ErrInvalidOption) {
+	if err := pipeline.Work(ctx, f, pipeline.Endpoints{Tasks: "x", Results: "y", Control: "z"}, pipeline.WithLifetime(ctx)); !errors.Is(err, pipeline.ErrInvalidOption) {
 		t.Fatalf("work with a pool option: %v", err)
 	}
 }

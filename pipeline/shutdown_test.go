@@ -10,35 +10,52 @@ import (
 	"github.com/zmqchan/zmqchan/shutdown"
 )
 
-// Chain, Pool and Device are shutdown components.
+// Chain, Pool and Device are shutdown components, under the contract the
+// shutdown package has on this branch (Close) and under the new one
+// (Shutdown(ctx), with Undelivered and Progress).
 var (
 	_ shutdown.Component = (*pipeline.Chain[int64, int64])(nil)
 	_ shutdown.Component = (*pipeline.Pool[int, Square])(nil)
 	_ shutdown.Component = (*pipeline.Device)(nil)
+
+	_ component = (*pipeline.Chain[int64, int64])(nil)
+	_ component = (*pipeline.Pool[int, Square])(nil)
+	_ component = (*pipeline.Device)(nil)
 )
+
+// component is the new shutdown contract with its optional methods.
+type component interface {
+	Name() string
+	Shutdown(ctx context.Context) error
+	Done() <-chan struct{}
+	Undelivered() uint64
+	Progress() uint64
+}
 
 // TestShutdownGroup: a chain, a pool and a device in a shutdown.Group's
 // zmq context are closed in order by the group, which then terminates the
-// context without waiting on any of their sockets.
+// context without waiting on any of their sockets. They are opened with
+// the group's context itself: a constructor's context bounds only the
+// opening, so the signal that starts the shutdown does not cut them off
+// before the group closes them in order.
 func TestShutdownGroup(t *testing.T) {
 	ctx := testCtx(t, time.Minute)
 	g, err := shutdown.New(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bg := context.WithoutCancel(ctx)
 	zc := pipeline.WithContext(g.ZMQ())
-	c, err := pipeline.Start(bg, numberedPlan(), pipeline.WithCodec(i64), zc)
+	c, err := pipeline.Start(ctx, numberedPlan(), pipeline.WithCodec(i64), zc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := pipeline.NewPool(bg, squareAfter(0), pipeline.WithWorkers(2), zc)
+	p, err := pipeline.NewPool(ctx, squareAfter(0), pipeline.WithWorkers(2), zc)
 	if err != nil {
 		c.Close()
 		t.Fatal(err)
 	}
 	front := fmt.Sprintf("inproc://shutdown-front-%p", t)
-	d, err := pipeline.Queue(bg, front, front+"-back", zc)
+	d, err := pipeline.Queue(ctx, front, front+"-back", zc)
 	if err != nil {
 		c.Close()
 		p.Close()

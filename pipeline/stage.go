@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/zmqchan/zmqchan/zchan"
@@ -24,17 +24,17 @@ type proc func(ctx context.Context, frames [][]byte) ([][]byte, error)
 
 func makeProc[A, B any](name string, f Stage[A, B], ca zchan.Codec[A], cb zchan.Codec[B]) proc {
 	return func(ctx context.Context, frames [][]byte) ([][]byte, error) {
-		a, err := ca.Decode(frames)
+		a, err := decode(ca, frames)
 		if err != nil {
-			return nil, fmt.Errorf("pipeline: stage %q: decode: %w", name, err)
+			return nil, fmt.Errorf("pipeline: stage %q: %w", name, err)
 		}
 		b, err := call(ctx, name, f, a)
 		if err != nil {
 			return nil, err
 		}
-		out, err := cb.Encode(b)
+		out, err := encode(cb, b)
 		if err != nil {
-			return nil, fmt.Errorf("pipeline: stage %q: encode: %w", name, err)
+			return nil, fmt.Errorf("pipeline: stage %q: %w", name, err)
 		}
 		return out, nil
 	}
@@ -42,17 +42,26 @@ func makeProc[A, B any](name string, f Stage[A, B], ca zchan.Codec[A], cb zchan.
 
 // call runs f and turns a panic into an error wrapping ErrPanic.
 func call[A, B any](ctx context.Context, name string, f Stage[A, B], a A) (b B, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("pipeline: stage %q: %w: %v\n%s", name, ErrPanic, r, debug.Stack())
-		}
-	}()
+	defer recoverPanic(&err, fmt.Sprintf("stage %q", name))
 	return f(ctx, a)
 }
 
+// counts are the hand-over counters of one stage or worker. Every value
+// it takes off its input (read) ends in exactly one of the others, so
+// once it has stopped, read == written + skipped + failed + held: that is
+// what makes a chain's and a pool's accounting add up.
+type counts struct {
+	read    atomic.Uint64 // taken off the input socket's In
+	written atomic.Uint64 // accepted by the output socket's Send
+	skipped atomic.Uint64 // the function returned ErrSkip
+	failed  atomic.Uint64 // the function (or its codec) failed on it
+	held    atomic.Uint64 // in hand when the stage was stopped
+}
+
 // runStage moves messages from in through p to out until the end of the
-// stream (nil, after forwarding it), a failure, or ctx.
-func runStage(ctx context.Context, name string, p proc, in, out *zchan.Socket[zchan.Msg]) error {
+// stream (nil, after forwarding it), a failure, or ctx, counting every
+// value in cn.
+func runStage(ctx context.Context, name string, p proc, in, out *zchan.Socket[zchan.Msg], cn *counts) error {
 	for {
 		var m zchan.Msg
 		var ok bool
@@ -69,20 +78,29 @@ func runStage(ctx context.Context, name string, p proc, in, out *zchan.Socket[zc
 		}
 		switch kindOf(m) {
 		case kData:
+			cn.read.Add(1)
 			frames, err := valueOf(m, dataHdrLen)
 			if err != nil {
+				cn.failed.Add(1)
 				return fmt.Errorf("pipeline: stage %q: input: %w", name, err)
 			}
 			res, err := p(ctx, frames)
-			if errors.Is(err, ErrSkip) {
+			switch {
+			case errors.Is(err, ErrSkip):
+				cn.skipped.Add(1)
 				continue
-			}
-			if err != nil {
+			case err != nil && ctx.Err() != nil:
+				cn.held.Add(1) // stopped while running: the stop, not a failure
+				return context.Cause(ctx)
+			case err != nil:
+				cn.failed.Add(1)
 				return err
 			}
 			if err := out.Send(ctx, withHeader(hdrData, res)); err != nil {
+				cn.held.Add(1)
 				return sendErr(ctx, name, err)
 			}
+			cn.written.Add(1)
 		case kEnd:
 			if err := out.Send(ctx, endMsg); err != nil {
 				return sendErr(ctx, name, err)
@@ -138,21 +156,22 @@ func Serve[In, Out any](ctx context.Context, name string, f Stage[In, Out], in, 
 	p := makeProc(name, f, codecFor[In](&o), codecFor[Out](&o))
 	sctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(ErrClosed)
-	outS, err := zchan.Open(sctx, zchan.Pair, o.sockOpts(name+".out", zchan.WithConnect(out))...)
+	outS, err := zchan.Open(ctx, zchan.Pair, o.sockOpts(name+".out", zchan.WithConnect(out))...)
 	if err != nil {
 		return err
 	}
 	defer outS.Close()
-	inS, err := zchan.Open(sctx, zchan.Pair, o.sockOpts(name+".in", zchan.WithConnect(in))...)
+	inS, err := zchan.Open(ctx, zchan.Pair, o.sockOpts(name+".in", zchan.WithConnect(in))...)
 	if err != nil {
 		return err
 	}
 	defer inS.Close()
-	err = runStage(sctx, name, p, inS, outS)
+	var cn counts
+	err = runStage(sctx, name, p, inS, outS, &cn)
 	if err != nil && !errors.Is(err, ErrRemote) && sctx.Err() == nil {
-		// Tell the chain, within the drain bound.
-		fctx, fcancel := context.WithTimeout(sctx, o.drain)
-		_ = outS.Send(fctx, failMsg(err))
+		// Tell the chain, within the linger.
+		fctx, fcancel := context.WithTimeout(sctx, o.linger)
+		_ = outS.Send(fctx, failMsg(err, false))
 		fcancel()
 	}
 	inS.Close()

@@ -24,8 +24,8 @@ import (
 //
 // Pool tasks: kTask+id (9 bytes) + value frames. Pool results: kResult+id
 // + value frames; kSkipped+id; kHello and kBye (a remote worker joined or
-// stopped); kFail, then a frame of error text. Control: the single frame
-// "KILL".
+// stopped); kFail, then a frame of error text and, for a failure on a
+// task, the frame "task". Control: the single frame "KILL".
 const (
 	kData    = 'd'
 	kEnd     = 'e'
@@ -121,9 +121,20 @@ func idOf(m zchan.Msg) (uint64, error) {
 	return binary.BigEndian.Uint64(m[0][1:]), nil
 }
 
-func failMsg(err error) zchan.Msg {
+// failMsg reports a failure downstream. A worker's failure on a task (its
+// function or codec failed) carries a third frame, failedTask, so that the
+// pool counts the task as failed rather than lost.
+func failMsg(err error, onTask bool) zchan.Msg {
+	if onTask {
+		return zchan.Msg{{kFail}, []byte(err.Error()), failedTask}
+	}
 	return zchan.Msg{{kFail}, []byte(err.Error())}
 }
+
+var failedTask = []byte("task")
+
+// failedOnTask reports whether a kFail message reports a failure on a task.
+func failedOnTask(m zchan.Msg) bool { return len(m) > 2 && string(m[2]) == string(failedTask) }
 
 func remoteErr(where string, m zchan.Msg) error {
 	text := "unknown"
@@ -131,16 +142,4 @@ func remoteErr(where string, m zchan.Msg) error {
 		text = string(m[1])
 	}
 	return fmt.Errorf("pipeline: %s: %w: %s", where, ErrRemote, text)
-}
-
-// closeCount closes s and returns how many messages it could not hand on:
-// zchan's count, plus what is left unread in its In buffer, which nobody
-// will read now that its reader has stopped.
-func closeCount(s *zchan.Socket[zchan.Msg]) uint64 {
-	s.Close()
-	n := s.Stats().Undelivered
-	for range s.In() { // closed by the owner once it has exited
-		n++
-	}
-	return n
 }

@@ -57,7 +57,7 @@ func TestChainFrameShapes(t *testing.T) {
 			t.Fatalf("timed out at %d", i)
 		}
 	}
-	if err := c.Close(); err != nil {
+	if err := c.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -67,8 +67,7 @@ func TestChainFrameShapes(t *testing.T) {
 // order).
 func TestPoolFrameShapes(t *testing.T) {
 	ctx := testCtx(t, time.Minute)
-	p, err := pipeline.NewPool(ctx, msgIdentity, pipeline.WithWorkers(2), pipeline.WithWaitForWorkers(2),
-		pipeline.WithKillBound(20*time.Second))
+	p, err := pipeline.NewPool(ctx, msgIdentity, pipeline.WithWorkers(2), pipeline.WithWaitForWorkers(2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +94,7 @@ func TestPoolFrameShapes(t *testing.T) {
 			t.Fatalf("timed out at %d", i)
 		}
 	}
-	if err := p.Close(); err != nil {
+	if err := p.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -18,6 +18,8 @@ type workerSockets struct {
 // published once its tasks can arrive is not missed for want of a
 // subscription; tasks last, so that nothing is taken before results can
 // go back.
+//
+// ctx bounds the opening only; the sockets live until close.
 func openWorker(ctx context.Context, o *options, name string, eps Endpoints) (*workerSockets, error) {
 	w := &workerSockets{}
 	var err error
@@ -35,27 +37,21 @@ func openWorker(ctx context.Context, o *options, name string, eps Endpoints) (*w
 	return w, nil
 }
 
-// close closes the sockets, tasks first, and returns how many tasks and
-// results they could not hand on (KILL copies left on control are not
-// counted).
-func (w *workerSockets) close() uint64 {
-	var n uint64
-	if w.tasks != nil {
-		n += closeCount(w.tasks)
+// close closes the sockets, upstream first: tasks, control, results
+// (which hands on the result it holds within the linger).
+func (w *workerSockets) close() {
+	for _, s := range []*zchan.Socket[zchan.Msg]{w.tasks, w.ctl, w.results} {
+		if s != nil {
+			s.Close()
+		}
 	}
-	if w.ctl != nil {
-		w.ctl.Close()
-	}
-	if w.results != nil {
-		n += closeCount(w.results)
-	}
-	return n
 }
 
 // runWorker takes tasks, runs p and sends results until KILL arrives
-// (killed), ctx ends or p fails. A KILL waiting is seen before the next
-// task is taken.
-func runWorker(ctx context.Context, name string, p proc, w *workerSockets) (killed bool, err error) {
+// (killed), ctx ends or p fails, counting every task in cn (a skipped
+// task's reply counts as written: the sink counts the skip). A KILL
+// waiting is seen before the next task is taken.
+func runWorker(ctx context.Context, name string, p proc, w *workerSockets, cn *counts) (killed bool, err error) {
 	for {
 		select {
 		case _, ok := <-w.ctl.In():
@@ -67,15 +63,19 @@ func runWorker(ctx context.Context, name string, p proc, w *workerSockets) (kill
 			if !ok {
 				return false, endOf(ctx, name, false, w.tasks)
 			}
+			cn.read.Add(1)
 			if kindOf(m) != kTask {
+				cn.failed.Add(1)
 				return false, fmt.Errorf("pipeline: worker %s: message kind %q: %w", name, kindOf(m), ErrProtocol)
 			}
 			id, err := idOf(m)
 			if err != nil {
+				cn.failed.Add(1)
 				return false, err
 			}
 			frames, err := valueOf(m, idHdrLen)
 			if err != nil {
+				cn.failed.Add(1)
 				return false, fmt.Errorf("pipeline: worker %s: %w", name, err)
 			}
 			res, err := p(ctx, frames)
@@ -83,17 +83,20 @@ func runWorker(ctx context.Context, name string, p proc, w *workerSockets) (kill
 			switch {
 			case errors.Is(err, ErrSkip):
 				reply = zchan.Msg{idHeader(kSkipped, id)}
+			case err != nil && ctx.Err() != nil:
+				cn.held.Add(1) // stopped while running: the stop, not a failure
+				return false, context.Cause(ctx)
 			case err != nil:
-				if ctx.Err() != nil {
-					return false, context.Cause(ctx)
-				}
+				cn.failed.Add(1)
 				return false, err
 			default:
 				reply = withHeader(idHeader(kResult, id), res)
 			}
 			if err := w.results.Send(ctx, reply); err != nil {
+				cn.held.Add(1)
 				return false, sendErr(ctx, name, err)
 			}
+			cn.written.Add(1)
 		case _, ok := <-w.ctl.In():
 			return ok, endOf(ctx, name, ok, w.ctl)
 		case <-ctx.Done():
@@ -152,9 +155,6 @@ func Work[Task, Result any](ctx context.Context, f Stage[Task, Result], eps Endp
 	if name == "" {
 		name = "work"
 	}
-	// The sockets outlive ctx a little, to say goodbye.
-	sctx, cancel := context.WithCancelCause(context.Background())
-	defer cancel(ErrClosed)
 	// lctx stops the workers already started if a later one cannot open.
 	lctx, lcancel := context.WithCancelCause(ctx)
 	defer lcancel(ErrClosed)
@@ -170,7 +170,7 @@ func Work[Task, Result any](ctx context.Context, f Stage[Task, Result], eps Endp
 	}
 	for i := 0; i < o.workers; i++ {
 		wname := fmt.Sprintf("%s.%d", name, i)
-		w, err := openWorker(sctx, &o, wname, eps)
+		w, err := openWorker(lctx, &o, wname, eps)
 		if err != nil {
 			record(err)
 			break
@@ -184,11 +184,14 @@ func Work[Task, Result any](ctx context.Context, f Stage[Task, Result], eps Endp
 		go func() {
 			defer wg.Done()
 			defer w.close()
-			killed, err := runWorker(lctx, wname, p, w)
-			bctx, bcancel := context.WithTimeout(sctx, o.linger)
+			var cn counts
+			killed, err := runWorker(lctx, wname, p, w, &cn)
+			// The goodbye or the failure goes after ctx has ended, within
+			// the linger.
+			bctx, bcancel := context.WithTimeout(context.Background(), o.linger)
 			defer bcancel()
 			if err != nil && lctx.Err() == nil {
-				_ = w.results.Send(bctx, failMsg(err))
+				_ = w.results.Send(bctx, failMsg(err, cn.failed.Load() > 0))
 			} else {
 				_ = w.results.Send(bctx, byeMsg)
 			}

@@ -1,12 +1,13 @@
 // Command msgqueue is the guide's message queue broker (chapter 2,
 // "Built-in Devices"): rrbroker rewritten around the QUEUE device,
 // pipeline.Queue, with the same endpoints (ROUTER frontend tcp://*:5559,
-// DEALER backend tcp://*:5560). Unlike zmq_proxy, the device stops when
-// its context ends, and it moves each direction on its own goroutine, so
-// requests waiting for a worker never hold up replies.
+// DEALER backend tcp://*:5560). Unlike zmq_proxy, the device can be shut
+// down, and it moves each direction on its own goroutine, so requests
+// waiting for a worker never hold up replies.
 //
-// It runs until Ctrl-C or SIGTERM, then prints how many messages (requests
-// and replies) it forwarded and exits 0. Run it with rrclient and rrworker,
+// It runs until Ctrl-C or SIGTERM, then shuts the device down (forwarding
+// the messages it holds, for at most -grace), prints how many messages
+// (requests and replies) it forwarded and exits 0. Run it with rrclient and rrworker,
 // in place of rrbroker.
 //
 //	go run ./examples/msgqueue
@@ -18,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/zmqchan/zmqchan/pipeline"
 	"github.com/zmqchan/zmqchan/shutdown"
@@ -35,8 +37,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("msgqueue", flag.ContinueOnError)
 	frontend := fs.String("frontend", "tcp://*:5559", "endpoint to bind the ROUTER for clients to")
 	backend := fs.String("backend", "tcp://*:5560", "endpoint to bind the DEALER for workers to")
+	grace := fs.Duration("grace", 5*time.Second, "how long the shutdown may take to forward what the queue holds")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: msgqueue [-frontend endpoint] [-backend endpoint]")
+		fmt.Fprintln(fs.Output(), "usage: msgqueue [-frontend endpoint] [-backend endpoint] [-grace duration]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -57,17 +60,20 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 
 	// Start the proxy: a ROUTER bound to frontend, a DEALER bound to
 	// backend, and every message, all its frames, passed between them
-	// until ctx ends.
+	// until it is shut down. ctx bounds only the opening.
 	queue, err := pipeline.Queue(ctx, *frontend, *backend, pipeline.WithContext(zc))
 	if err != nil {
 		return err
 	}
 	defer queue.Close()
-	<-queue.Done()
-
-	fmt.Fprintf(out, "Forwarded %d messages\n", queue.Forwarded())
-	if ctx.Err() != nil {
-		return nil // Ctrl-C: a clean exit
+	select {
+	case <-ctx.Done(): // Ctrl-C
+		sctx, cancel := context.WithTimeout(context.Background(), *grace)
+		defer cancel()
+		err = queue.Shutdown(sctx) // nil, or the deadline: then closed at once
+	case <-queue.Done(): // a failure
+		err = queue.Err()
 	}
-	return queue.Err()
+	fmt.Fprintf(out, "Forwarded %d messages\n", queue.Forwarded())
+	return err
 }

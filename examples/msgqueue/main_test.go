@@ -29,7 +29,9 @@ func TestRouting(t *testing.T) {
 	workerCtx, stopWorkers := context.WithCancel(ctx)
 	var workers sync.WaitGroup
 	for w := range 2 {
-		rep, err := zchan.OpenWith(workerCtx, zchan.Rep, zchan.String, zchan.WithConnect(backend))
+		// WithLifetime: stopWorkers ends the socket, and so the loop below
+		// (Open's context bounds only the opening).
+		rep, err := zchan.OpenWith(workerCtx, zchan.Rep, zchan.String, zchan.WithConnect(backend), zchan.WithLifetime(workerCtx))
 		if err != nil {
 			t.Fatal(err)
 		}

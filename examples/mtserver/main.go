@@ -8,7 +8,9 @@
 //
 //	go run ./examples/mtserver [-bind tcp://*:5555] [-workers 5] [-work 1s]
 //
-// Pair it with hwclient (any language). Ctrl-C or SIGTERM stops it cleanly.
+// Pair it with hwclient (any language). Ctrl-C or SIGTERM stops it
+// cleanly: the workers stop, then the queue is shut down, forwarding the
+// replies it holds for at most a second.
 package main
 
 import (
@@ -73,15 +75,24 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	}()
 
 	// The queue device: a ROUTER bound for the clients and a DEALER bound
-	// for the workers, as the guide's zmq_proxy joins them.
+	// for the workers, as the guide's zmq_proxy joins them. ctx bounds
+	// only the opening: run shuts the queue down on its way out, after the
+	// workers have stopped, so that their last replies go out.
 	queue, err := pipeline.Queue(ctx, *bind, workersEP, pipeline.WithContext(zc), pipeline.WithName("mtserver"))
 	if err != nil {
 		return stopped(ctx, err)
 	}
-	defer queue.Close()
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if serr := queue.Shutdown(sctx); serr != nil && err == nil && !errors.Is(serr, context.DeadlineExceeded) {
+			err = serr
+		}
+	}()
 
 	// Launch the pool of worker goroutines; they end with ctx, and run
-	// waits for them before it closes the queue.
+	// waits for them before it shuts the queue down. Each closes its REP
+	// socket when it returns.
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() {

@@ -2,8 +2,8 @@
 // (taskvent, taskwork2 and tasksink2, chapter 2 "Handling Errors and
 // ETERM") in one process over inproc, with pipeline.Pool: Submit PUSHes
 // tasks to a pool of worker goroutines, the workers PUSH results to the
-// sink, read here from Results, and Close PUBlishes KILL to the workers'
-// SUB sockets once the batch is done. It prints a progress line every
+// sink, read here from Results, and Shutdown PUBlishes KILL to the
+// workers' SUB sockets once the batch is done. It prints a progress line every
 // tenth of the batch and a summary line with the task count, the elapsed
 // time and the throughput.
 //
@@ -11,11 +11,13 @@
 //
 //	go run ./examples/pool [-tasks 100000] [-workers 4] [-work 0s] [-grace 2s]
 //
-// Ctrl-C or SIGTERM stops the batch (exit status 1): every goroutine and
-// socket is closed before the program exits. A worker that misses the KILL
-// (PUB drops it for a subscriber that is not there yet or is full) is
-// stopped anyway -grace after the KILL was first sent: the pool cancels its
-// context. So the program cannot hang on a lost KILL.
+// Ctrl-C or SIGTERM stops the batch (exit status 1): the pool is closed at
+// once, and every goroutine and socket is closed before the program exits.
+// At the end of the batch Shutdown gets -grace: it publishes KILL again
+// for a worker that missed it (PUB drops it for a subscriber that is not
+// there yet), and a worker still running when -grace passes is stopped
+// anyway (the pool cancels its context). So the program cannot hang on a
+// lost KILL.
 package main
 
 import (
@@ -50,7 +52,7 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	tasks := fs.Int("tasks", 100000, "number of tasks in the batch")
 	workers := fs.Int("workers", 4, "number of workers")
 	work := fs.Duration("work", 0, "simulated work per task")
-	grace := fs.Duration("grace", pipeline.DefaultKillBound, "how long workers may take to stop on KILL before they are cancelled")
+	grace := fs.Duration("grace", 2*time.Second, "how long workers may take to stop on KILL before they are cancelled")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -91,8 +93,10 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 		}
 		return 2 * n, nil
 	}
+	// ctx bounds the opening only; on Ctrl-C the sink below returns and
+	// the deferred Close stops the pool at once.
 	pool, err := pipeline.NewPool(ctx, double, pipeline.WithContext(zc),
-		pipeline.WithWorkers(*workers), pipeline.WithWaitForWorkers(*workers), pipeline.WithKillBound(*grace))
+		pipeline.WithWorkers(*workers), pipeline.WithWaitForWorkers(*workers))
 	if err != nil {
 		return err
 	}
@@ -127,10 +131,7 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	for got < *tasks {
 		select {
 		case r, ok := <-pool.Results():
-			if !ok { // the pool ended: on Ctrl-C, or on a failure
-				if ctx.Err() != nil {
-					return interrupted(ctx, got, *tasks)
-				}
+			if !ok { // the pool ended: a failure
 				return fmt.Errorf("pool: %w", pool.Err())
 			}
 			got++
@@ -150,8 +151,11 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 		return fmt.Errorf("sink: results sum to %d, want %d: a task was lost or done twice", sum, want)
 	}
 
-	// Send the KILL and wait for the workers (at most -grace).
-	if err := pool.Close(); err != nil {
+	// Every task is answered: Shutdown sends the KILL and waits for the
+	// workers, at most -grace (then it closes the pool at once).
+	sctx, cancel := context.WithTimeout(context.Background(), *grace)
+	defer cancel()
+	if err := pool.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("pool: %w", err)
 	}
 	st := pool.Stats()

@@ -7,9 +7,10 @@
 // temperature sensor (simulated), scale calibrates the reading, convert
 // turns it into text, and send prints it. pipeline.Start opens the PAIR
 // links, binding each before connecting to it as inproc requires, and
-// starts one goroutine per stage; Close sends an end-of-stream marker down
-// the relay behind the last reading, as the note's steps pass their signal
-// on before they exit.
+// starts one goroutine per stage; Shutdown sends an end-of-stream marker
+// down the relay behind the last reading, as the note's steps pass their
+// signal on before they exit. Ctrl-C, SIGTERM or -timeout closes the relay
+// at once.
 //
 // Usage:
 //
@@ -99,15 +100,18 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	scaled := pipeline.Then(updated, "scale", scale)
 	converted := pipeline.Then(scaled, "convert", convert)
 	plan := pipeline.Then(converted, "send", send)
-	relay, err := pipeline.Start(ctx, plan, pipeline.WithContext(zc))
+	// ctx bounds the opening; WithLifetime ties the relay to it too, so
+	// that Ctrl-C or the timeout closes the relay at once (Wait then
+	// returns the cause), as a short program wants.
+	relay, err := pipeline.Start(ctx, plan, pipeline.WithContext(zc), pipeline.WithLifetime(ctx))
 	if err != nil {
 		return err
 	}
 	defer relay.Close()
 
-	// Trigger a reading n times, then close the relay: the end of stream
-	// follows the last reading through every step. The trigger is a
-	// goroutine of its own because Close waits for Out to be read.
+	// Trigger a reading n times, then shut the relay down: the end of
+	// stream follows the last reading through every step. The trigger is
+	// a goroutine of its own because Shutdown waits for Out to be read.
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	trigger := make(chan error, 1)
@@ -118,7 +122,7 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 				return
 			}
 		}
-		trigger <- relay.Close()
+		trigger <- relay.Shutdown(ctx)
 	})
 
 	sent := 0
