@@ -6,6 +6,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -100,11 +101,13 @@ func actions(r *shutdown.Report) []string {
 
 // TestOrder checks that stages are shut down in the order they were
 // added, that function contexts are cancelled at their turn with the
-// cause, that every step is reported in order and logged with its
-// duration, and that undelivered counts reach the Report.
+// cause and carry New's values, that every Shutdown gets a deadline, that
+// every step is reported in order and logged with its duration, and that
+// undelivered counts reach the Report.
 func TestOrder(t *testing.T) {
 	core, logs := observer.New(zap.InfoLevel)
-	g, err := shutdown.New(context.Background(), shutdown.WithLogger(zap.New(core)))
+	type key struct{}
+	g, err := shutdown.New(context.WithValue(context.Background(), key{}, "v"), shutdown.WithLogger(zap.New(core)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,6 +123,9 @@ func TestOrder(t *testing.T) {
 			mu.Unlock()
 			if !errors.Is(context.Cause(ctx), shutdown.ErrShutdown) {
 				t.Errorf("%s: cause %v", name, context.Cause(ctx))
+			}
+			if v := ctx.Value(key{}); v != "v" {
+				t.Errorf("%s: ctx does not carry New's values (%v)", name, v)
 			}
 			return ctx.Err()
 		}
@@ -726,4 +732,78 @@ func TestRetryAfterEINTR(t *testing.T) {
 	if !retry {
 		t.Fatal("retry after EINTR is off")
 	}
+}
+
+// plain is a Component without Undelivered or Progress.
+type plain struct{ p *probe }
+
+func (c plain) Name() string                       { return c.p.Name() }
+func (c plain) Shutdown(ctx context.Context) error { return c.p.Shutdown(ctx) }
+func (c plain) Done() <-chan struct{}              { return c.p.Done() }
+
+// TestPlainComponent: a component without Progress is not waited for to
+// go still (no settle before its turn or after its Shutdown), and one
+// without Undelivered has no count in the Report.
+func TestPlainComponent(t *testing.T) {
+	g, err := shutdown.New(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu  sync.Mutex
+		log []string
+	)
+	a, b := newProbe("a", &log, &mu), plain{newProbe("b", &log, &mu)}
+	g.Add(a)
+	g.Add(b)
+	g.Shutdown()
+	rep, err := wait(t, g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(actions(rep), ","); got != "begin,shutdown a,shutdown b,term" {
+		t.Errorf("steps %s", got)
+	}
+	for _, st := range rep.Steps {
+		if st.Name == "b" && st.HasCount {
+			t.Errorf("b has a count: %v", st)
+		}
+		if st.Name == "a" && !st.HasCount {
+			t.Errorf("a has no count: %v", st)
+		}
+	}
+	if _, ok := rep.Undelivered()["b"]; ok {
+		t.Errorf("Report.Undelivered has b: %v", rep.Undelivered())
+	}
+}
+
+// TestSettleBounded: a settle whose components never go still ends at
+// zchan.DefaultLinger: with a drain deadline a minute away, the watchdog
+// (15s) would catch a settle that waited for it, and the next stage gets
+// its turn before the deadline (its Shutdown is not cut short).
+func TestSettleBounded(t *testing.T) {
+	g, err := shutdown.New(context.Background(), shutdown.WithDrainTimeout(time.Minute), shutdown.WithSettle(time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu  sync.Mutex
+		log []string
+		n   atomic.Uint64
+	)
+	up, busy := newProbe("up", &log, &mu), newProbe("busy", &log, &mu)
+	busy.progress = func() uint64 { return n.Add(1) } // moves at every look
+	busy.hold = make(chan struct{})
+	close(busy.hold) // drains at once when its turn comes
+	g.Add(up)
+	g.Add(busy)
+	g.Shutdown()
+	rep, err := wait(t, g)
+	if err != nil {
+		t.Fatalf("err %v", err)
+	}
+	if got := strings.Join(actions(rep), ","); got != "begin,shutdown up,settle up,shutdown busy,term" {
+		t.Errorf("steps %s", got)
+	}
+	t.Logf("settle against a component that never goes still (cap %v):\n%s", zchan.DefaultLinger, rep)
 }
