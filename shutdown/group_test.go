@@ -177,7 +177,9 @@ func TestOrder(t *testing.T) {
 }
 
 // TestGoErrorBeginsShutdown: a function stage that fails begins shutdown
-// with its error as the cause, and Wait returns it.
+// with its error as the cause, and Wait returns it, both wrapping
+// ErrStage; Add and Go refuse nil (ErrNilComponent) and refuse to add
+// after shutdown began (ErrShuttingDown).
 func TestGoErrorBeginsShutdown(t *testing.T) {
 	g, err := shutdown.New(context.Background())
 	if err != nil {
@@ -187,9 +189,15 @@ func TestGoErrorBeginsShutdown(t *testing.T) {
 	if err := g.Go("failing", func(context.Context) error { return boom }); err != nil {
 		t.Fatal(err)
 	}
+	if err := g.Go("nil", nil); !errors.Is(err, shutdown.ErrNilComponent) {
+		t.Errorf("Go(nil): %v", err)
+	}
+	if err := g.Add(nil); !errors.Is(err, shutdown.ErrNilComponent) {
+		t.Errorf("Add(nil): %v", err)
+	}
 	rep, err := wait(t, g)
-	if !errors.Is(err, boom) || !errors.Is(rep.Cause, boom) {
-		t.Fatalf("err %v, cause %v", err, rep.Cause)
+	if !errors.Is(err, boom) || !errors.Is(rep.Cause, boom) || !errors.Is(err, shutdown.ErrStage) || !errors.Is(rep.Cause, shutdown.ErrStage) {
+		t.Fatalf("err %v, cause %v: want both to wrap boom and ErrStage", err, rep.Cause)
 	}
 	if err := g.Add(newProbe("late", new([]string), new(sync.Mutex))); !errors.Is(err, shutdown.ErrShuttingDown) {
 		t.Errorf("Add after shutdown: %v", err)

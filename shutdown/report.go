@@ -76,9 +76,11 @@ func (s Step) String() string {
 // complete once Wait returns and is not modified afterwards.
 type Report struct {
 	// Cause is why shutdown began: the parent context's cause (a
-	// *SignalError after a signal), ErrShutdown, the error of a function
-	// stage, or an error wrapping zchan.ErrTerminated when the context was
-	// terminated from elsewhere.
+	// *SignalError after a signal), ErrShutdown, an error wrapping
+	// ErrStage and the error of the function stage that failed (or
+	// zchan.ErrPanic, with the panic value and the stack, for one that
+	// panicked), or an error wrapping zchan.ErrTerminated when the context
+	// was terminated from elsewhere.
 	Cause error
 	// Steps lists the steps in the order they happened.
 	Steps []Step
