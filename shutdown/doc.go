@@ -138,8 +138,9 @@
 //
 // TestSignalUnderLoad logs the time from the signal to the child's exit
 // over its 50 runs (go test -race -v -run TestSignalUnderLoad ./shutdown);
-// it is not asserted. On the 2-core machine this was written on, with the
-// default 1s linger: median 0.21s, maximum 0.22 to 0.28s, most of it the
+// it is not asserted. In ten runs of it on the 2-core machine this was
+// written on (some beside two CPU-burning processes), with the default 1s
+// linger: median 0.21s every time, maximum 0.22 to 0.40s, most of it the
 // settle periods (one after each component's Shutdown while a later
 // component has Progress).
 //
