@@ -38,9 +38,11 @@
 //     first stages are the sources, so this is where new input stops. A
 //     component's Shutdown is called with a context whose deadline is the
 //     drain deadline (its cause ErrDrainTimeout), and the group waits for
-//     it to return (StepShutdown) and reads its Undelivered count. A zchan
-//     socket's Shutdown refuses new Sends (ErrClosed), sends what Send had
-//     queued, hands In's consumer what libzmq had received, and closes.
+//     it to return (StepShutdown) and reads its Undelivered count (a panic
+//     in Shutdown is recovered into an error wrapping ErrStage and
+//     zchan.ErrPanic, and the group goes on). A zchan socket's Shutdown
+//     refuses new Sends (ErrClosed), sends what Send had queued, hands
+//     In's consumer what libzmq had received, and closes.
 //     Then the group settles (StepSettle): it waits until the Progress of
 //     the components not yet shut down has been still for the settle
 //     period (WithSettle, 50ms by default), at most zchan.DefaultLinger

@@ -10,7 +10,7 @@ import (
 
 // Sentinel errors. Every error returned by this package wraps one of these
 // or a zchan sentinel (zchan.ErrTermTimeout for a termination that timed
-// out, zchan.ErrPanic for a function stage that panicked, zchan's errors
+// out, zchan.ErrPanic for a stage that panicked, zchan's errors
 // for a zmq context that could not be created or terminated), so callers
 // can test them with errors.Is. The one exception is New on a context
 // already done, which returns that context's cause as it is.
@@ -31,9 +31,10 @@ var (
 	// wraps zchan.ErrInvalidOption too).
 	ErrInvalidOption = errors.New("shutdown: invalid option")
 	// ErrStage reports a stage that failed: a function that returned an
-	// error other than its cancellation or panicked (the error then wraps
-	// zchan.ErrPanic too), or a component whose Shutdown returned an error
-	// other than its deadline's. The error wraps the stage's own error.
+	// error other than its cancellation, or a component whose Shutdown
+	// returned an error other than its deadline's (the error wraps the
+	// stage's own), or either of them panicking (the error then wraps
+	// zchan.ErrPanic, with the panic value and the stack).
 	ErrStage = errors.New("shutdown: stage failed")
 	// ErrDrainTimeout reports stages that the drain deadline cut short:
 	// a component that had to stop at once (its Shutdown's context ended
@@ -68,17 +69,17 @@ func (e *SignalError) Error() string { return fmt.Sprintf("shutdown: signal %v",
 // Is reports whether target is ErrSignal.
 func (e *SignalError) Is(target error) bool { return target == ErrSignal }
 
-// panicError is what a panic in a function stage becomes: it names the
-// stage, carries the panic value and the stack, and wraps ErrStage and
-// zchan.ErrPanic.
+// panicError is what a panic in a function stage or in a component's
+// Shutdown becomes: it names where, carries the panic value and the
+// stack, and wraps ErrStage and zchan.ErrPanic.
 type panicError struct {
-	stage string
+	where string
 	value any
 	stack []byte
 }
 
 func (e *panicError) Error() string {
-	return fmt.Sprintf("shutdown: panic in function stage %s: %v\n%s", e.stage, e.value, e.stack)
+	return fmt.Sprintf("shutdown: panic in %s: %v\n%s", e.where, e.value, e.stack)
 }
 
 func (e *panicError) Unwrap() []error { return []error{ErrStage, zchan.ErrPanic} }

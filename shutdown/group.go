@@ -127,8 +127,10 @@ func (g *Group) Add(c Component) error {
 // is cancelled, with the shutdown's cause, when its turn comes: at once
 // for a source added before every component (that is how new input
 // stops), and for a function that forwards messages from a socket after
-// that socket has been shut down, so that it has seen its input end and
-// forwarded what it held. ctx carries the values of New's context, not
+// that socket has been shut down and the settle has seen the forwarding go
+// still (see the package doc), so that it has forwarded what the socket
+// handed it; what it fails to send after that, it should count. ctx
+// carries the values of New's context, not
 // its cancellation. The group waits for fn to return, up to the drain
 // deadline and again after the termination; fn must return promptly once
 // ctx is done (one that does not is named in Wait's error,
@@ -170,10 +172,20 @@ func (g *Group) Go(name string, fn func(ctx context.Context) error) error {
 func runStage(name string, ctx context.Context, fn func(context.Context) error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = &panicError{stage: name, value: r, stack: debug.Stack()}
+			err = &panicError{where: "function stage " + name, value: r, stack: debug.Stack()}
 		}
 	}()
 	return fn(ctx)
+}
+
+// runShutdown calls c.Shutdown, turning a panic into a *panicError.
+func runShutdown(name string, ctx context.Context, c Component) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &panicError{where: "Shutdown of " + name, value: r, stack: debug.Stack()}
+		}
+	}()
+	return c.Shutdown(ctx)
 }
 
 // Shutdown begins shutdown with ErrShutdown as its cause, if it has not
@@ -286,7 +298,7 @@ func (g *Group) shutdown(cause error, stages []*stage) (*Report, error) {
 		st.compDone = make(chan struct{})
 		go func() {
 			defer close(st.compDone)
-			st.compErr = st.comp.Shutdown(drainCtx)
+			st.compErr = runShutdown(st.name, drainCtx, st.comp)
 		}()
 		giveUp, cancelGiveUp := context.WithDeadline(context.Background(), later(deadline, t).Add(g.o.term))
 		returned := waitDone(giveUp, st.compDone)

@@ -442,6 +442,39 @@ func TestComponentError(t *testing.T) {
 	}
 }
 
+// TestShutdownPanic: a panic in a component's Shutdown is recovered into
+// an error wrapping ErrStage and zchan.ErrPanic that names the component,
+// and the stages after it are still shut down.
+func TestShutdownPanic(t *testing.T) {
+	g, err := shutdown.New(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu  sync.Mutex
+		log []string
+	)
+	next := newProbe("next", &log, &mu)
+	g.Add(panicky{})
+	g.Add(next)
+	g.Shutdown()
+	rep, err := wait(t, g)
+	if !errors.Is(err, zchan.ErrPanic) || !errors.Is(err, shutdown.ErrStage) || !strings.Contains(err.Error(), "panic in Shutdown of panicky: kaboom") {
+		t.Errorf("err %v", err)
+	}
+	if got := strings.Join(log, ","); got != "shutdown next" {
+		t.Errorf("log %s", got)
+	}
+	t.Logf("%s", rep)
+}
+
+// panicky is a Component whose Shutdown panics.
+type panicky struct{}
+
+func (panicky) Name() string                   { return "panicky" }
+func (panicky) Shutdown(context.Context) error { panic("kaboom") }
+func (panicky) Done() <-chan struct{}          { return nil }
+
 // TestGoPanic: a panic in a function started with Go is recovered into an
 // error wrapping ErrStage and zchan.ErrPanic, with the panic value and the
 // stack; it begins the shutdown, which goes in order; a second function
@@ -474,7 +507,7 @@ func TestGoPanic(t *testing.T) {
 	if !errors.Is(rep.Cause, zchan.ErrPanic) || !errors.Is(rep.Cause, shutdown.ErrStage) {
 		t.Fatalf("cause %v, want ErrPanic and ErrStage", rep.Cause)
 	}
-	for _, want := range []string{"panicker", "assignment to entry in nil map", "group_test.go"} {
+	for _, want := range []string{"panic in function stage panicker", "assignment to entry in nil map", "group_test.go"} {
 		if !strings.Contains(rep.Cause.Error(), want) {
 			t.Errorf("cause does not say %q: %v", want, rep.Cause)
 		}
