@@ -38,8 +38,10 @@ var (
 	ErrStage = errors.New("shutdown: stage failed")
 	// ErrDrainTimeout reports stages that the drain deadline cut short:
 	// a component that had to stop at once (its Shutdown's context ended
-	// first, which is also the cause that context carries) and a function
-	// still running at the deadline. The error text names them.
+	// first; this is also the cause that context carries), a component
+	// whose Shutdown had not returned the term timeout past the deadline,
+	// and a function still running at the deadline. The error text names
+	// them.
 	ErrDrainTimeout = errors.New("shutdown: drain deadline passed")
 	// ErrLeftOpen reports zchan sockets of the group's context that no
 	// component closed: they were still open when the context was
