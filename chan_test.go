@@ -71,8 +71,8 @@ type result struct{ ID, Square, Worker int }
 // public API only, with typed JSON messages, over inproc and over tcp. The
 // ventilator PUSHes tasks, each worker PULLs tasks and PUSHes results, the
 // sink PULLs them. Every task must come back exactly once, correctly
-// computed; cancelling the workers' context ends their sockets and, through
-// the closed In channels, their goroutines.
+// computed; cancelling the workers' context ends their sockets (opened
+// WithLifetime(wctx)) and, through the closed In channels, their goroutines.
 func TestPipeline(t *testing.T) {
 	const tasks, workers = 1000, 3
 	for _, tr := range []struct{ name, vent, sink string }{
@@ -106,11 +106,11 @@ func TestPipeline(t *testing.T) {
 			var wg sync.WaitGroup
 			defer func() { stopWorkers(); wg.Wait() }()
 			for w := range workers {
-				in, err := zchan.OpenWith(wctx, zchan.Pull, zchan.JSON[task](), zchan.WithContext(zc), zchan.WithConnect(vent.Endpoints()[0]))
+				in, err := zchan.OpenWith(ctx, zchan.Pull, zchan.JSON[task](), zchan.WithContext(zc), zchan.WithConnect(vent.Endpoints()[0]), zchan.WithLifetime(wctx))
 				if err != nil {
 					t.Fatal(err)
 				}
-				out, err := zchan.OpenWith(wctx, zchan.Push, zchan.JSON[result](), zchan.WithContext(zc), zchan.WithConnect(sink.Endpoints()[0]))
+				out, err := zchan.OpenWith(ctx, zchan.Push, zchan.JSON[result](), zchan.WithContext(zc), zchan.WithConnect(sink.Endpoints()[0]), zchan.WithLifetime(wctx))
 				if err != nil {
 					in.Close()
 					t.Fatal(err)

@@ -29,10 +29,11 @@ func TestShutdownMidStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bg := context.WithoutCancel(ctx)
+	// ctx bounds only the opening: the sockets live until the group shuts
+	// them down, in order, after the signal.
 	open := func(typ zchan.Type, name string, o ...zchan.Option) *zchan.Socket[int] {
 		t.Helper()
-		s, err := zchan.OpenWith(bg, typ, zchan.JSON[int](), append(o, zchan.WithContext(g.ZMQ()), zchan.WithName(name))...)
+		s, err := zchan.OpenWith(ctx, typ, zchan.JSON[int](), append(o, zchan.WithContext(g.ZMQ()), zchan.WithName(name))...)
 		if err != nil {
 			g.Shutdown()
 			g.Wait()

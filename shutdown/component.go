@@ -1,56 +1,45 @@
 package shutdown
 
-import "github.com/zmqchan/zmqchan/zchan"
+import "context"
 
-// Component is anything a Group closes in order: a zchan socket, a
+// Component is anything a Group shuts down in order: a zchan socket, a
 // pipeline chain, pool or device, or a type of the caller's.
 //
-// Close must stop the component and wait for it, be idempotent, and return
-// within a bound of its own (a zchan socket's is about its linger); the
-// Group calls it once, from its own goroutine, and bounds the wait by the
-// drain deadline anyway. Done must return a channel closed when the
-// component has fully stopped, whoever stopped it. Name is used in logs,
-// in the Report and in errors.
+// Shutdown must stop the component gracefully, as net/http's
+// Server.Shutdown does a server: stop taking new input, hand on what it
+// holds, stop, and return. If ctx ends first, it must stop at once,
+// counting what it abandons, and return within a bound of its own (a zchan
+// socket's is its linger), typically with context.Cause(ctx). It must be
+// safe to call after the component has stopped by itself. The Group calls
+// it once, from a goroutine of its own, with the drain deadline, and waits
+// for it to return (the package doc says how long at most). Done must
+// return a channel closed when the component has fully stopped, whoever
+// stopped it. Name is used in logs, in the Report and in errors.
 //
-// A component may also report how many messages it could not deliver,
-// through one of
+// The Group also uses two optional methods:
 //
-//	Stats() zchan.Stats   // Stats().Undelivered; *zchan.Socket[T] has it
-//	Undelivered() uint64
+//	Undelivered() uint64 // messages the component could not deliver
+//	Progress() uint64    // a number that grows whenever a message moves
 //
-// The Group reads it after Close returns and puts it in the Report.
-// *zchan.Socket[T] satisfies Component.
+// Undelivered is read once Shutdown has returned and put in the Report.
+// Progress is what the settle step watches (see the package doc): a
+// component without it is not waited for to go still.
+//
+// *zchan.Socket[T] satisfies Component and has both methods.
 type Component interface {
 	Name() string
-	Close() error
+	Shutdown(ctx context.Context) error
 	Done() <-chan struct{}
 }
 
-type statser interface{ Stats() zchan.Stats }
-
 type undeliverer interface{ Undelivered() uint64 }
+
+type progresser interface{ Progress() uint64 }
 
 // undelivered returns c's count of undelivered messages, if it has one.
 func undelivered(c Component) (uint64, bool) {
-	switch v := c.(type) {
-	case statser:
-		return v.Stats().Undelivered, true
-	case undeliverer:
+	if v, ok := c.(undeliverer); ok {
 		return v.Undelivered(), true
 	}
 	return 0, false
-}
-
-// progress returns a number that grows while messages move through c, for
-// components that expose counters; it is how the Group sees that a drain
-// has gone quiet.
-func progress(c Component) uint64 {
-	switch v := c.(type) {
-	case statser:
-		s := v.Stats()
-		return s.MsgsIn + s.MsgsOut + s.Undelivered + s.Dropped
-	case undeliverer:
-		return v.Undelivered()
-	}
-	return 0
 }

@@ -9,11 +9,13 @@ import (
 	"github.com/zmqchan/zmqchan/zchan"
 )
 
-// The idiomatic main: a signal context, a Group that owns the zmq context,
-// sockets opened in it and added in the direction messages flow (sources
-// first), the work started with Go, and Wait. In a real main the first
-// Ctrl-C ends ctx and a second one kills the process; here the sink
-// interrupts once it has its three messages, as Ctrl-C would.
+// The idiomatic main: a signal context, a Group that owns the zmq context
+// and begins shutting down when that context ends, sockets opened in it
+// with the same context (it bounds only the opening) and added in the
+// direction messages flow (sources first), the work started with Go, and
+// Wait. In a real main the first Ctrl-C ends ctx and a second one kills
+// the process; here the reader interrupts once it has its three messages,
+// as Ctrl-C would.
 func Example() {
 	parent, interrupt := context.WithCancelCause(context.Background())
 	defer interrupt(nil)
@@ -25,22 +27,26 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	// Sockets must outlive the signal: the group closes them in order.
-	bg := context.WithoutCancel(ctx)
-	sink, err := zchan.OpenWith(bg, zchan.Pull, zchan.String, zchan.WithContext(g.ZMQ()), zchan.WithBind("inproc://results"))
+	// The sockets outlive the signal: the group shuts them down in order.
+	sink, err := zchan.OpenWith(ctx, zchan.Pull, zchan.String, zchan.WithContext(g.ZMQ()), zchan.WithBind("inproc://results"))
 	if err != nil {
+		g.Shutdown()
+		g.Wait()
 		fmt.Println(err)
 		return
 	}
-	vent, err := zchan.OpenWith(bg, zchan.Push, zchan.String, zchan.WithContext(g.ZMQ()), zchan.WithConnect("inproc://results"))
+	vent, err := zchan.OpenWith(ctx, zchan.Push, zchan.String, zchan.WithContext(g.ZMQ()), zchan.WithConnect("inproc://results"))
 	if err != nil {
 		sink.Close()
+		g.Shutdown()
+		g.Wait()
 		fmt.Println(err)
 		return
 	}
 
 	// Sources first: the source stops when shutdown begins, then vent
-	// closes (flushing what it holds), then sink, then the reader.
+	// drains what it holds and closes, then sink hands on what it has
+	// received and closes, then the reader returns.
 	g.Go("source", func(ctx context.Context) error {
 		for i := 0; i < 3; i++ {
 			if err := vent.Send(ctx, fmt.Sprint("task ", i)); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -46,35 +47,36 @@ type Group struct {
 type stage struct {
 	name string
 
-	comp      Component
-	closeDone chan struct{} // closed when comp.Close has returned
-	closeErr  error
+	comp     Component
+	compDone chan struct{} // closed when comp.Shutdown has returned
+	compErr  error         // written before compDone is closed
 
 	fn     bool
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	fnDone chan struct{} // closed when the function has returned
-	fnErr  error
+	fnErr  error         // written before fnDone is closed
 }
 
 // New creates a zmq context (zchan.NewContext) owned by the group and
 // starts the group's goroutine, which begins shutdown when ctx is done
 // (typically the context of NotifyContext), when Shutdown is called, when
-// a function started with Go returns an error, or when the zmq context is
-// terminated from elsewhere. New returns context.Cause(ctx) if ctx is
-// already done, or an error if an option is invalid or the zmq context
-// cannot be created; nothing is left running then.
+// a function started with Go fails, or when the zmq context is terminated
+// from elsewhere. New returns context.Cause(ctx) if ctx is already done,
+// an error wrapping ErrInvalidOption if an option is invalid, or one
+// wrapping zchan's error if the zmq context cannot be created; nothing is
+// left running then.
 //
-// Open the group's sockets in ZMQ() with a context.Context that the
-// signal does not cancel (context.WithoutCancel(ctx) or
-// context.Background()): the group closes them, in order, once shutdown
-// begins; a socket that watches the signal context itself ends at once and
-// out of order.
+// Open the group's sockets in ZMQ() and Add them. The context given to
+// zchan.Open bounds only the opening, so the signal context itself will
+// do: the socket lives until the group shuts it down, in its turn. (Do not
+// tie a grouped socket to the signal context with zchan.WithLifetime: it
+// would end at the signal, out of order.)
 func New(ctx context.Context, opts ...Option) (*Group, error) {
 	o := defaultOptions()
 	for _, opt := range opts {
 		if opt == nil {
-			return nil, fmt.Errorf("shutdown: nil option: %w", ErrNilComponent)
+			return nil, fmt.Errorf("%w: nil option", ErrInvalidOption)
 		}
 		opt.apply(&o)
 	}
@@ -86,7 +88,10 @@ func New(ctx context.Context, opts ...Option) (*Group, error) {
 	}
 	zc, err := zchan.NewContext(o.zopts...)
 	if err != nil {
-		return nil, fmt.Errorf("shutdown: %w", err)
+		if errors.Is(err, zchan.ErrInvalidOption) {
+			return nil, fmt.Errorf("%w: context options: %w", ErrInvalidOption, err)
+		}
+		return nil, fmt.Errorf("shutdown: new context: %w", err)
 	}
 	g := &Group{
 		zc: zc, o: o, log: o.logger, parent: ctx,
@@ -101,10 +106,10 @@ func New(ctx context.Context, opts ...Option) (*Group, error) {
 // (zchan.WithContext); the group terminates it last, after the drain.
 func (g *Group) ZMQ() *zchan.Context { return g.zc }
 
-// Add appends c to the stages. c is closed in its turn, after every stage
-// added before it. Add returns ErrShuttingDown if shutdown has begun (c
-// is then not taken, and the caller must close it) and ErrNilComponent
-// for a nil c.
+// Add appends c to the stages. c is shut down in its turn, after every
+// stage added before it. Add returns an error wrapping ErrShuttingDown if
+// shutdown has begun (c is then not taken, and the caller must shut it
+// down) and ErrNilComponent for a nil c.
 func (g *Group) Add(c Component) error {
 	if c == nil {
 		return ErrNilComponent
@@ -122,13 +127,21 @@ func (g *Group) Add(c Component) error {
 // is cancelled, with the shutdown's cause, when its turn comes: at once
 // for a source added before every component (that is how new input
 // stops), and for a function that forwards messages from a socket after
-// that socket has been closed, so that it has seen its input end and
-// forwarded what it held. The group waits for fn to return, up to the
-// drain deadline; fn must return promptly once ctx is done.
+// that socket has been shut down and the settle has seen the forwarding go
+// still (see the package doc), so that it has forwarded what the socket
+// handed it; what it fails to send after that, it should count. ctx
+// carries the values of New's context, not
+// its cancellation. The group waits for fn to return, up to the drain
+// deadline and again after the termination; fn must return promptly once
+// ctx is done (one that does not is named in Wait's error,
+// ErrStillRunning, and left running).
 //
-// If fn returns an error other than its context's cancellation, shutdown
-// begins with that error as its cause, and Wait returns it. Go returns
-// ErrShuttingDown if shutdown has begun (fn is then not started).
+// If fn returns an error other than its context's cancellation, or
+// panics, shutdown begins with that error as its cause (wrapping
+// ErrStage, and for a panic zchan.ErrPanic, with the panic value and the
+// stack), and Wait returns it. Go returns an error wrapping
+// ErrShuttingDown if shutdown has begun (fn is then not started) and
+// ErrNilComponent for a nil fn.
 func (g *Group) Go(name string, fn func(ctx context.Context) error) error {
 	if fn == nil {
 		return ErrNilComponent
@@ -138,18 +151,41 @@ func (g *Group) Go(name string, fn func(ctx context.Context) error) error {
 		g.mu.Unlock()
 		return fmt.Errorf("shutdown: go %s: %w", name, ErrShuttingDown)
 	}
+	// The stage is cancelled by the group at its turn, not when New's
+	// context ends (that begins the shutdown), so it keeps only the
+	// parent's values.
 	ctx, cancel := context.WithCancelCause(context.WithoutCancel(g.parent))
 	st := &stage{name: name, fn: true, ctx: ctx, cancel: cancel, fnDone: make(chan struct{})}
 	g.stages = append(g.stages, st)
 	g.mu.Unlock()
 	go func() {
 		defer close(st.fnDone)
-		st.fnErr = fn(ctx)
-		if st.fnErr != nil && ctx.Err() == nil {
-			g.begin(fmt.Errorf("shutdown: %s: %w", name, st.fnErr))
+		st.fnErr = runStage(name, ctx, fn)
+		if st.fnErr != nil && (ctx.Err() == nil || errors.Is(st.fnErr, zchan.ErrPanic)) {
+			g.begin(stageError(name, st.fnErr))
 		}
 	}()
 	return nil
+}
+
+// runStage runs fn, turning a panic into a *panicError.
+func runStage(name string, ctx context.Context, fn func(context.Context) error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &panicError{where: "function stage " + name, value: r, stack: debug.Stack()}
+		}
+	}()
+	return fn(ctx)
+}
+
+// runShutdown calls c.Shutdown, turning a panic into a *panicError.
+func runShutdown(name string, ctx context.Context, c Component) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &panicError{where: "Shutdown of " + name, value: r, stack: debug.Stack()}
+		}
+	}()
+	return c.Shutdown(ctx)
 }
 
 // Shutdown begins shutdown with ErrShutdown as its cause, if it has not
@@ -166,13 +202,13 @@ func (g *Group) begin(cause error) {
 // Done returns a channel closed when shutdown has completed.
 func (g *Group) Done() <-chan struct{} { return g.done }
 
-// Wait blocks until shutdown has completed, which is at most about the
-// drain timeout plus the term timeout after it began; it does not begin
-// shutdown itself. It returns the Report of what happened, in order, and
-// an error joining everything that went wrong: a failed function, a
-// failed Close, stages that passed the drain deadline (ErrDrainTimeout),
-// sockets left open (ErrLeftOpen), a termination that timed out
-// (zchan.ErrTermTimeout, naming what held it) and whatever was still
+// Wait blocks until shutdown has completed (the package doc bounds how
+// long that takes after it began); it does not begin shutdown itself. It
+// returns the Report of what happened, in order, and an error joining
+// everything that went wrong: a failed or panicked function and a failed
+// Shutdown (ErrStage), stages the drain deadline cut short
+// (ErrDrainTimeout), sockets left open (ErrLeftOpen), a termination that
+// timed out (zchan.ErrTermTimeout, naming what held it) and stages still
 // running after it (ErrStillRunning). A shutdown caused by a signal or by
 // Shutdown that went well returns a nil error. Wait may be called from
 // several goroutines; all get the same results.
@@ -227,17 +263,19 @@ func (g *Group) shutdown(cause error, stages []*stage) (*Report, error) {
 	}
 	record(Step{Action: StepBegin, Err: cause})
 
-	// Drain: every stage in order, bounded by one deadline.
-	drainCtx, cancelDrain := context.WithTimeout(context.Background(), g.o.drain)
+	// Drain: every stage in order. Every component's Shutdown gets the
+	// same deadline, whose cause is ErrDrainTimeout.
+	deadline := start.Add(g.o.drain)
+	drainCtx, cancelDrain := context.WithDeadlineCause(context.Background(), deadline, ErrDrainTimeout)
 	defer cancelDrain()
-	var late []*stage
+	var late []*stage // stages the group stopped waiting for; see StepStraggle
 	for i, st := range stages {
 		t := time.Now()
-		// Once the deadline has passed, the remaining stages are still
-		// cancelled and closed, but not waited for: they are looked at
-		// again after the termination (StepStraggle steps).
 		passed := drainCtx.Err() != nil
 		if st.fn {
+			// Once the deadline has passed, the remaining functions are
+			// still cancelled, but not waited for until after the
+			// termination.
 			st.cancel(cause)
 			s := Step{Action: StepStop, Name: st.name}
 			switch {
@@ -253,29 +291,29 @@ func (g *Group) shutdown(cause error, stages []*stage) (*Report, error) {
 			record(s)
 			continue
 		}
-		st.closeDone = make(chan struct{})
+		// A component is waited for until its Shutdown returns, which a
+		// component that keeps its contract does within its own bound
+		// after the deadline; one that does not is given up on after
+		// the term timeout past the later of its deadline and its turn.
+		st.compDone = make(chan struct{})
 		go func() {
-			defer close(st.closeDone)
-			st.closeErr = st.comp.Close()
+			defer close(st.compDone)
+			st.compErr = runShutdown(st.name, drainCtx, st.comp)
 		}()
-		s := Step{Action: StepClose, Name: st.name}
-		ok := false
-		switch {
-		case passed:
-			late = append(late, st)
-		case !waitDone(drainCtx, st.closeDone):
-			late = append(late, st)
-			s.Err = fmt.Errorf("%w: close %s still running", ErrDrainTimeout, st.name)
-		default:
-			ok = true
-			if st.closeErr != nil {
-				s.Err = fmt.Errorf("shutdown: close %s: %w", st.name, st.closeErr)
-			}
+		giveUp, cancelGiveUp := context.WithDeadline(context.Background(), later(deadline, t).Add(g.o.term))
+		returned := waitDone(giveUp, st.compDone)
+		cancelGiveUp()
+		s := Step{Action: StepShutdown, Name: st.name}
+		if returned {
 			s.Undelivered, s.HasCount = undelivered(st.comp)
+			s.Err = st.shutdownErr(passed)
+		} else {
+			late = append(late, st)
+			s.Err = fmt.Errorf("%w: %s: Shutdown has not returned %v past its deadline", ErrDrainTimeout, st.name, g.o.term)
 		}
 		s.Took = time.Since(t)
 		record(s)
-		if ok && g.o.settle > 0 && i < len(stages)-1 {
+		if returned && g.o.settle > 0 && drainCtx.Err() == nil && i < len(stages)-1 {
 			t := time.Now()
 			if g.settle(drainCtx, stages[i+1:]) {
 				record(Step{Action: StepSettle, Name: st.name, Took: time.Since(t)})
@@ -301,11 +339,11 @@ func (g *Group) shutdown(cause error, stages []*stage) (*Report, error) {
 	}
 	record(Step{Action: StepTerm, Took: time.Since(t), Err: err})
 
-	// Stages that passed the drain deadline get what is left of the term
+	// Stages the group stopped waiting for get what is left of the term
 	// deadline to return.
 	for _, st := range late {
 		t := time.Now()
-		ch := st.closeDone
+		ch := st.compDone
 		if st.fn {
 			ch = st.fnDone
 		}
@@ -316,10 +354,8 @@ func (g *Group) shutdown(cause error, stages []*stage) (*Report, error) {
 		case st.fn:
 			s.Err = st.failure(cause)
 		default:
-			if st.closeErr != nil {
-				s.Err = fmt.Errorf("shutdown: close %s: %w", st.name, st.closeErr)
-			}
 			s.Undelivered, s.HasCount = undelivered(st.comp)
+			s.Err = st.shutdownErr(true)
 		}
 		s.Took = time.Since(t)
 		record(s)
@@ -331,28 +367,58 @@ func (g *Group) shutdown(cause error, stages []*stage) (*Report, error) {
 	return rep, err
 }
 
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
 // failure returns the function's error, unless it is only its
 // cancellation.
 func (st *stage) failure(cause error) error {
 	err := st.fnErr
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, cause) {
+	if err == nil {
 		return nil
 	}
-	return fmt.Errorf("shutdown: %s: %w", st.name, err)
+	if !errors.Is(err, zchan.ErrPanic) && (errors.Is(err, context.Canceled) || errors.Is(err, cause)) {
+		return nil
+	}
+	return stageError(st.name, err)
 }
 
-// settle waits until the message counters of the stages not yet closed
-// have not moved for the settle period, at most zchan.DefaultLinger (by
-// then libzmq has dropped whatever the closed socket still queued, if it
-// kept the default linger) or until ctx is done. It reports whether it
-// waited at all: it does not when no stage left has counters.
+// shutdownErr classifies what the component's Shutdown returned: the
+// deadline's cause means it stopped at once; passed tells whether its
+// turn came after the deadline.
+func (st *stage) shutdownErr(passed bool) error {
+	switch err := st.compErr; {
+	case err == nil:
+		return nil
+	case isDeadline(err) && passed:
+		return fmt.Errorf("%w: %s stopped at once (its turn came after the deadline)", ErrDrainTimeout, st.name)
+	case isDeadline(err):
+		return fmt.Errorf("%w: %s stopped at once", ErrDrainTimeout, st.name)
+	default:
+		return stageError(st.name, err)
+	}
+}
+
+// isDeadline reports whether err is the drain deadline's: its cause, or
+// ctx.Err() from a component that returns that instead.
+func isDeadline(err error) bool {
+	return errors.Is(err, ErrDrainTimeout) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// settle waits until the Progress of the stages not yet shut down has not
+// moved for the settle period, at most zchan.DefaultLinger (by then libzmq
+// has dropped whatever the closed socket still queued, if it kept the
+// default linger) or until ctx is done. It reports whether it waited at
+// all: it does not when no stage left has Progress.
 func (g *Group) settle(ctx context.Context, rest []*stage) bool {
-	var comps []Component
+	var comps []progresser
 	for _, st := range rest {
-		if st.comp != nil {
-			if _, ok := undelivered(st.comp); ok {
-				comps = append(comps, st.comp)
-			}
+		if p, ok := st.comp.(progresser); ok {
+			comps = append(comps, p)
 		}
 	}
 	if len(comps) == 0 {
@@ -361,7 +427,7 @@ func (g *Group) settle(ctx context.Context, rest []*stage) bool {
 	sum := func() uint64 {
 		var n uint64
 		for _, c := range comps {
-			n += progress(c)
+			n += c.Progress()
 		}
 		return n
 	}

@@ -10,23 +10,24 @@ import (
 
 // Defaults for the options below. Each option's doc repeats its default.
 const (
-	// DefaultDrainTimeout bounds the drain: closing every stage in order,
-	// from the start of shutdown.
+	// DefaultDrainTimeout bounds the drain: shutting down every stage in
+	// order, from the start of shutdown.
 	DefaultDrainTimeout = 5 * time.Second
 	// DefaultTermTimeout bounds the termination of the zmq context after
-	// the drain. It is above zchan.DefaultLinger so that libzmq can flush
-	// what sockets queued within their linger.
+	// the drain, and how long past its deadline the group waits for a
+	// component's Shutdown. It is above zchan.DefaultLinger, the bound of
+	// both for a zchan socket.
 	DefaultTermTimeout = 3 * time.Second
-	// DefaultSettle is how long the message counters of the components not
-	// yet closed must stay still, after a component closes, before the
-	// next stage closes: the time libzmq gets to hand what the closed
-	// component queued to its peers downstream.
+	// DefaultSettle is how long the Progress of the components not yet
+	// shut down must stay still, after a component's Shutdown returns,
+	// before the next stage's turn: the time libzmq gets to hand what the
+	// closed component queued to its peers downstream.
 	DefaultSettle = 50 * time.Millisecond
 )
 
 // Option configures a Group at New. Options are applied in order, then
-// validated; an invalid value makes New fail with an error. Build options
-// with the With functions.
+// validated; an invalid value makes New fail with an error wrapping
+// ErrInvalidOption. Build options with the With functions.
 type Option interface{ apply(*options) }
 
 type optionFunc func(*options)
@@ -48,15 +49,17 @@ func defaultOptions() options {
 
 func (o *options) fail(format string, args ...any) {
 	if o.err == nil {
-		o.err = fmt.Errorf("shutdown: "+format, args...)
+		o.err = fmt.Errorf("%w: %s", ErrInvalidOption, fmt.Sprintf(format, args...))
 	}
 }
 
-// WithDrainTimeout bounds the drain, counted from the start of shutdown:
-// stages still running when it passes are named in Wait's error
-// (ErrDrainTimeout) and left to the termination, which ends any zchan
-// socket they block on. Default: DefaultDrainTimeout (5s). It must be
-// positive.
+// WithDrainTimeout sets the drain deadline, counted from the start of
+// shutdown: it is the deadline of the context every component's Shutdown
+// gets, so a component still draining then stops at once (and counts what
+// it abandons), and a function still running then is left to the
+// termination, which ends any zchan socket it blocks on. Both are named
+// in Wait's error (ErrDrainTimeout). Default: DefaultDrainTimeout (5s). It
+// must be positive.
 func WithDrainTimeout(d time.Duration) Option {
 	return optionFunc(func(o *options) {
 		if d <= 0 {
@@ -69,8 +72,10 @@ func WithDrainTimeout(d time.Duration) Option {
 // WithTermTimeout bounds the termination of the zmq context (the watchdog
 // on zmq_ctx_term), counted from the end of the drain. If it passes, Wait
 // returns an error wrapping zchan.ErrTermTimeout that names what held the
-// context. Make it longer than the longest linger of the group's sockets.
-// Default: DefaultTermTimeout (3s). It must be positive.
+// context. It also bounds how long past its deadline the group waits for
+// a component's Shutdown to return (ErrStillRunning after that). Make it
+// longer than the longest linger of the group's sockets. Default:
+// DefaultTermTimeout (3s). It must be positive.
 func WithTermTimeout(d time.Duration) Option {
 	return optionFunc(func(o *options) {
 		if d <= 0 {
@@ -80,11 +85,12 @@ func WithTermTimeout(d time.Duration) Option {
 	})
 }
 
-// WithSettle sets how long the message counters of the open components
-// must stay still after a component closes before the next stage closes.
-// Zero closes the next stage at once (messages libzmq still had queued
-// are then counted as undelivered downstream, or lost invisibly at
-// linger). Default: DefaultSettle (50ms). It must not be negative.
+// WithSettle sets how long the Progress of the components not yet shut
+// down must stay still after a component's Shutdown returns before the
+// next stage's turn. Zero goes on at once (messages libzmq still had
+// queued are then counted as undelivered downstream over inproc, or lost
+// invisibly over tcp). Default: DefaultSettle (50ms). It must not be
+// negative.
 func WithSettle(d time.Duration) Option {
 	return optionFunc(func(o *options) {
 		if d < 0 {
@@ -107,7 +113,8 @@ func WithLogger(l *zap.Logger) Option {
 
 // WithContextOptions passes opts to zchan.NewContext when New creates the
 // group's zmq context (I/O threads, the socket limit). An invalid one
-// makes New fail with an error wrapping zchan.ErrInvalidOption.
+// makes New fail with an error wrapping ErrInvalidOption and
+// zchan.ErrInvalidOption.
 func WithContextOptions(opts ...zchan.ContextOption) Option {
 	return optionFunc(func(o *options) { o.zopts = append(o.zopts, opts...) })
 }

@@ -16,20 +16,23 @@ const (
 	// StepStop records a function stage: its context was cancelled and it
 	// returned (or the drain deadline passed).
 	StepStop Action = "stop"
-	// StepClose records a component stage: Close returned (or the drain
-	// deadline passed), with the component's undelivered count.
-	StepClose Action = "close"
-	// StepSettle records the wait for message counters to go still after a
-	// Close.
+	// StepShutdown records a component stage: its Shutdown returned, with
+	// the component's undelivered count (or the group gave up waiting:
+	// see StepStraggle).
+	StepShutdown Action = "shutdown"
+	// StepSettle records the wait for the Progress of the components not
+	// yet shut down to go still after a Shutdown returned.
 	StepSettle Action = "settle"
 	// StepLeftOpen records the zchan sockets of the context that no component
 	// closed, found just before termination.
 	StepLeftOpen Action = "left-open"
 	// StepTerm records the termination of the zmq context.
 	StepTerm Action = "term"
-	// StepStraggle records a stage that was not done by the drain deadline
-	// (or whose turn came after it), waited for again after termination,
-	// with its undelivered count if it is a component.
+	// StepStraggle records a stage the group stopped waiting for, waited
+	// for again after the termination: a function still running at the
+	// drain deadline (or whose turn came after it), or a component whose
+	// Shutdown had not returned the term timeout past its deadline; with
+	// the component's undelivered count if it has returned by then.
 	StepStraggle Action = "straggle"
 )
 
@@ -42,9 +45,9 @@ type Step struct {
 	Name string
 	// Took is how long the step took.
 	Took time.Duration
-	// Undelivered is, for StepClose and StepStraggle, the component's
-	// count of messages it could not deliver; HasCount tells whether it
-	// reports one.
+	// Undelivered is, for StepShutdown and StepStraggle, the component's
+	// count of messages it could not deliver (its Undelivered method, read
+	// once its Shutdown has returned); HasCount tells whether it has one.
 	Undelivered uint64
 	HasCount    bool
 	// Err is what went wrong, if anything (for StepBegin: the cause).
@@ -73,9 +76,11 @@ func (s Step) String() string {
 // complete once Wait returns and is not modified afterwards.
 type Report struct {
 	// Cause is why shutdown began: the parent context's cause (a
-	// *SignalError after a signal), ErrShutdown, the error of a function
-	// stage, or an error wrapping zchan.ErrTerminated when the context was
-	// terminated from elsewhere.
+	// *SignalError after a signal), ErrShutdown, an error wrapping
+	// ErrStage and the error of the function stage that failed (or
+	// zchan.ErrPanic, with the panic value and the stack, for one that
+	// panicked), or an error wrapping zchan.ErrTerminated when the context
+	// was terminated from elsewhere.
 	Cause error
 	// Steps lists the steps in the order they happened.
 	Steps []Step
@@ -88,7 +93,7 @@ type Report struct {
 func (r *Report) Undelivered() map[string]uint64 {
 	m := make(map[string]uint64)
 	for _, s := range r.Steps {
-		if (s.Action == StepClose || s.Action == StepStraggle) && s.HasCount {
+		if (s.Action == StepShutdown || s.Action == StepStraggle) && s.HasCount {
 			m[s.Name] += s.Undelivered
 		}
 	}

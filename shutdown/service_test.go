@@ -26,6 +26,7 @@ import (
 //	SVC_MODE       load (default), slow, slow-exit
 //	SVC_TRANSPORT  inproc (default) or tcp (loopback, ports picked at bind)
 //	SVC_SETTLE     settle period (default shutdown.DefaultSettle)
+//	SVC_DRAIN      drain timeout (load; default 5s)
 //	SVC_TERM       term timeout (rawleak)
 
 // result is the line "RESULT {json}" a child prints before it exits.
@@ -82,6 +83,9 @@ func serviceMain() int {
 	if mode == "slow" || mode == "slow-exit" {
 		drain = time.Minute
 	}
+	if v := os.Getenv("SVC_DRAIN"); v != "" {
+		drain, _ = time.ParseDuration(v)
+	}
 	settle := shutdown.DefaultSettle
 	if v := os.Getenv("SVC_SETTLE"); v != "" {
 		settle, _ = time.ParseDuration(v)
@@ -91,7 +95,7 @@ func serviceMain() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	if err := buildService(g, mode, os.Getenv("SVC_TRANSPORT")); err != nil {
+	if err := buildService(ctx, g, mode, os.Getenv("SVC_TRANSPORT")); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		g.Shutdown()
 		g.Wait()
@@ -123,8 +127,7 @@ var (
 	serviceResult         result
 )
 
-func buildService(g *shutdown.Group, mode, transport string) error {
-	bg := context.Background()
+func buildService(ctx context.Context, g *shutdown.Group, mode, transport string) error {
 	zc := g.ZMQ()
 	tasks, results := "inproc://tasks", "inproc://results"
 	if transport == "tcp" {
@@ -144,19 +147,19 @@ func buildService(g *shutdown.Group, mode, transport string) error {
 			return err
 		}
 	}
-	vent, err := zchan.OpenWith(bg, zchan.Push, zchan.String, zchan.WithContext(zc), zchan.WithName("ventilator"), zchan.WithBind(tasks))
+	vent, err := zchan.OpenWith(ctx, zchan.Push, zchan.String, zchan.WithContext(zc), zchan.WithName("ventilator"), zchan.WithBind(tasks))
 	if err != nil {
 		return err
 	}
-	win, err := zchan.OpenWith(bg, zchan.Pull, zchan.String, zchan.WithContext(zc), zchan.WithName("worker-in"), zchan.WithConnect(vent.Endpoints()[0]))
+	win, err := zchan.OpenWith(ctx, zchan.Pull, zchan.String, zchan.WithContext(zc), zchan.WithName("worker-in"), zchan.WithConnect(vent.Endpoints()[0]))
 	if err != nil {
 		return err
 	}
-	sink, err := zchan.OpenWith(bg, zchan.Pull, zchan.String, zchan.WithContext(zc), zchan.WithName("sink"), zchan.WithBind(results))
+	sink, err := zchan.OpenWith(ctx, zchan.Pull, zchan.String, zchan.WithContext(zc), zchan.WithName("sink"), zchan.WithBind(results))
 	if err != nil {
 		return err
 	}
-	wout, err := zchan.OpenWith(bg, zchan.Push, zchan.String, zchan.WithContext(zc), zchan.WithName("worker-out"), zchan.WithConnect(sink.Endpoints()[0]))
+	wout, err := zchan.OpenWith(ctx, zchan.Push, zchan.String, zchan.WithContext(zc), zchan.WithName("worker-out"), zchan.WithConnect(sink.Endpoints()[0]))
 	if err != nil {
 		return err
 	}
