@@ -173,6 +173,14 @@ func TestInvalidUTF8Name(t *testing.T) {
 	if err := good.Close(); err != nil { // its counts are final once closed
 		t.Fatal(err)
 	}
+	// The receiver counts a hand-over just after it.
+	for bad.Stats().BytesIn != 3 {
+		select {
+		case <-timer.C:
+			t.Fatalf("BytesIn %d, want 3", bad.Stats().BytesIn)
+		case <-time.After(time.Millisecond):
+		}
+	}
 	// Outside a registry, which would recover a panic of Collect, and
 	// through one.
 	if n := len(collect(c)); n != 2*9 {
