@@ -18,7 +18,7 @@ demo: deps
 test: deps-test
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 12m ./...
-	$(GO) test -race -count=1 -tags zchan_nodirect -run 'Burst|NoLostWakeup|CloseInsideDo|DirectPath|Accounting|Shutdown' ./zchan
+	$(GO) test -race -count=1 -tags zchan_nodirect -run 'Burst|NoLostWakeup|CloseInsideDo|DirectPathReported|Accounting|Shutdown' ./zchan
 	$(MAKE) bench-quick
 
 vet: deps

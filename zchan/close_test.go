@@ -392,7 +392,7 @@ func TestCloseCountsUndeliveredBothWays(t *testing.T) {
 func checkAccounting(t testing.TB, name string, st zchan.Stats) {
 	t.Helper()
 	in := st.Accepted + st.Received
-	out := st.MsgsOut + st.MsgsIn + st.Dropped + st.DecodeErrors + st.TooManyFrames + st.Undelivered
+	out := st.MsgsOut + st.Unroutable + st.MsgsIn + st.Dropped + st.DecodeErrors + st.TooManyFrames + st.Undelivered
 	if in != out {
 		t.Errorf("%s: accepted %d + received %d != out %d + in %d + dropped %d + decode errors %d + too many frames %d + undelivered %d",
 			name, st.Accepted, st.Received, st.MsgsOut, st.MsgsIn, st.Dropped, st.DecodeErrors, st.TooManyFrames, st.Undelivered)

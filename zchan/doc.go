@@ -36,9 +36,15 @@
 //
 // # Waiting
 //
-// The owner never polls on a timer, so an idle socket costs no CPU. It has
-// one way of waiting: a select over its Go channels and the waiter's
-// report that ZMQ_FD became readable. ZMQ_FD is edge-triggered (it says
+// The owner does not poll on a timer, so an idle socket costs no CPU. It
+// has one way of waiting: a select over its Go channels and the waiter's
+// report that ZMQ_FD became readable. (One exception: when libzmq's
+// POLLOUT is for the socket but not for the peer a held message goes to,
+// as for a ROUTER with ROUTER_MANDATORY and several peers, a STREAM or an
+// XPUB with XPUB_NODROP, no edge may come when that peer has room again;
+// the owner then also retries on a timer, 1 ms doubling to 50 ms, while
+// the message is stuck. A message for a peer that does not exist is
+// counted in Stats.Unroutable and the socket goes on.) ZMQ_FD is edge-triggered (it says
 // that libzmq has commands to process, not that a message is ready), so
 // the owner reads ZMQ_EVENTS after its last send or receive and before
 // every wait, drains input until EAGAIN, and waits only when ZMQ_EVENTS
@@ -62,8 +68,8 @@
 // # Accounting
 //
 // Every message is counted once, when its fate is known: handed to libzmq
-// (Stats.MsgsOut) or to the consumer (MsgsIn), dropped, undecodable, over
-// the frame cap, or undelivered: held by the owner, queued by Send or
+// (Stats.MsgsOut) or to the consumer (MsgsIn), unroutable, dropped,
+// undecodable, over the frame cap, or undelivered: held by the owner, queued by Send or
 // still in libzmq's receive queue when the socket ended. Once a socket has
 // ended, Accepted + Received equals the sum of those (see Stats). What
 // libzmq queued on the sending side and never handed to a peer within the

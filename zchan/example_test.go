@@ -183,10 +183,11 @@ func ExampleWithLifetime() {
 			cancel() // as Ctrl-C would cancel a signal context
 		}
 	}
-	fmt.Println("ended:", pull.Err())
+	err = pull.Err()
+	fmt.Println("closed:", errors.Is(err, zchan.ErrClosed), "by the lifetime:", errors.Is(err, context.Canceled))
 	// Output:
 	// one
 	// two
 	// three
-	// ended: context canceled
+	// closed: true by the lifetime: true
 }

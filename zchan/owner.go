@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"syscall"
 	"time"
 
 	zmq "github.com/pebbe/zmq4"
@@ -47,11 +48,14 @@ func (s *Socket[T]) own(zc *Context, ready chan<- error) {
 		fail(err)
 		return
 	}
-	ready <- nil
-
 	st := &ownerState[T]{s: s, sock: sock, w: w, d: newDirect(sock, s.o.pebbeOnly, s.log)}
 	s.stats.direct.Store(st.d.h != nil)
+	ready <- nil
+
 	reason := st.loop()
+	if st.retry != nil {
+		st.retry.Stop()
+	}
 	s.reason = reason
 	close(s.stopping)
 	start := time.Now()
@@ -152,7 +156,10 @@ type ownerState[T any] struct {
 	decoding bool // a decode-error episode is under way
 	idleSpin int  // turns in a row since one moved a message, while ZMQ_EVENTS said ready
 
-	sinceSelect int // messages moved since the owner last looked at its channels
+	sinceSelect int           // messages moved since the owner last looked at its channels
+	retry       *time.Timer   // see retryTimer
+	retryIn     time.Duration // its last period; 0 after progress
+	unroutable  bool          // an unroutable-message episode is under way
 }
 
 // alwaysReady is a closed channel: the wait after a turn that used its
@@ -180,6 +187,14 @@ var alwaysReady = func() chan struct{} { c := make(chan struct{}); close(c); ret
 //     select, but only until it has moved WithBudget messages; then the
 //     select takes alwaysReady instead of the waiter, so a flood cannot
 //     keep the owner from its channels, and work goes on without an edge.
+//   - One case breaks the edge rule: ZMQ_EVENTS' POLLOUT is for the
+//     socket, not for the peer the held message goes to (ROUTER with
+//     ROUTER_MANDATORY and several peers, STREAM, XPUB_NODROP), so a send
+//     can fail while POLLOUT is set, and the turn's own calls may consume
+//     the signal that the peer has room again. After two such turns the
+//     owner also waits on a timer (retryTimer: 1 ms, doubling to 50 ms,
+//     reset when a message moves): the only timer in the owner, armed
+//     only while a message is stuck behind a POLLOUT that does not apply.
 //
 // Back pressure is the held message each way: the owner takes a message
 // off libzmq only when it holds none for the consumer (wantRecv), and
@@ -198,29 +213,29 @@ func (st *ownerState[T]) loop() error {
 		}
 		st.sinceSelect += moved
 		if moved > 0 {
-			st.idleSpin = 0
+			st.idleSpin, st.retryIn = 0, 0
 		}
 		// Go round again while ZMQ_EVENTS (read after the last send or
 		// receive) shows work and the budget lasts; once it is spent, look
 		// at the channels without waiting (alwaysReady); with no work,
-		// wait for the descriptor too. A turn that moves nothing although
-		// ZMQ_EVENTS says ready happens when libzmq's POLLOUT is for the
-		// socket, not the peer (a ROUTER with ROUTER_MANDATORY and one full
-		// peer): after two, wait for an edge rather than spin.
+		// wait for the descriptor too.
 		readyCh := alwaysReady
+		var retry <-chan time.Time
 		if st.sinceSelect < s.o.budget {
 			ev, err := st.d.events(st.sock)
 			if err != nil {
 				return st.fatal("events", err)
 			}
 			st.inReady = ev&zmq.POLLIN != 0
-			actionable := (st.hasOut && ev&zmq.POLLOUT != 0) || (st.wantRecv() && st.inReady)
-			if !actionable && st.draining && st.drained() {
+			input := st.wantRecv() && st.inReady
+			if input || (st.hasOut && ev&zmq.POLLOUT != 0) {
+				if st.idleSpin < st.spinLimit(input) {
+					st.idleSpin++
+					continue
+				}
+				retry = st.retryTimer()
+			} else if st.draining && st.drained() {
 				return ErrClosed
-			}
-			if actionable && st.idleSpin < 2 {
-				st.idleSpin++
-				continue
 			}
 			if !st.armed {
 				st.w.arm <- struct{}{}
@@ -245,8 +260,9 @@ func (st *ownerState[T]) loop() error {
 			st.out, st.hasOut = m, true
 		case <-readyCh:
 			if readyCh == st.w.ready {
-				st.armed = false
-				st.inReady = true // woken: input may have come
+				// Woken by libzmq: input may have come, or room for the held
+				// message, which is worth two more tries (see spinLimit).
+				st.armed, st.inReady, st.idleSpin = false, true, 0
 				if st.w.err != nil {
 					return st.w.err
 				}
@@ -257,14 +273,38 @@ func (st *ownerState[T]) loop() error {
 			if errors.Is(err, ErrPanic) || errors.Is(err, ErrClosed) {
 				return err
 			}
+		case <-retry:
 		case <-drainReq:
 			st.draining, drainReq = true, nil
 		case <-lifetime:
-			return context.Cause(s.o.lifetime)
+			return newErr(ErrClosed, context.Cause(s.o.lifetime), "%s: lifetime ended", s.name)
 		case <-s.closeReq:
 			return ErrClosed
 		}
 	}
+}
+
+// spinLimit is how many turns in a row may move nothing while ZMQ_EVENTS
+// says ready before the owner waits (with retryTimer). POLLIN is exact in
+// libzmq (a receive then succeeds), so for input the limit only keeps a
+// libzmq fault from becoming a hot loop; POLLOUT is not (see loop).
+func (st *ownerState[T]) spinLimit(input bool) int {
+	if input {
+		return 64
+	}
+	return 2
+}
+
+// retryTimer returns a timer's channel for the next retry of a send that
+// ZMQ_EVENTS says can go but libzmq refuses (see loop).
+func (st *ownerState[T]) retryTimer() <-chan time.Time {
+	st.retryIn = min(max(2*st.retryIn, time.Millisecond), 50*time.Millisecond)
+	if st.retry == nil {
+		st.retry = time.NewTimer(st.retryIn)
+	} else {
+		st.retry.Reset(st.retryIn)
+	}
+	return st.retry.C
 }
 
 // wantRecv reports whether the owner should take a message off the socket.
@@ -392,12 +432,24 @@ func (st *ownerState[T]) trySend() (bool, error) {
 				}
 				return false, nil
 			}
+			if i == 0 && errnoOf(err) == zmq.Errno(syscall.EHOSTUNREACH) {
+				// A ROUTER with ROUTER_MANDATORY, or a STREAM, has no peer of
+				// that identity (never had, or it has gone): the message
+				// cannot go anywhere, but the socket is fine.
+				n := st.s.stats.unroutable.Add(1)
+				if !st.unroutable {
+					st.unroutable = true
+					st.s.log.Warn("zchan: message for an unknown or departed peer discarded", zap.Uint64("unroutable", n))
+				}
+				st.out, st.hasOut, st.stalled = nil, false, false
+				return true, nil
+			}
 			// libzmq queues the rest of a message once its first frame is
 			// accepted, so a failure past frame 0 is not back pressure.
 			return false, st.fatal("send", err)
 		}
 	}
-	st.stalled = false
+	st.stalled, st.unroutable = false, false
 	st.s.stats.msgsOut.Add(1)
 	st.s.stats.bytesOut.Add(size(frames))
 	st.out, st.hasOut = nil, false
@@ -626,7 +678,7 @@ func (st *ownerState[T]) finish(reason error) {
 // deadline passes, or libzmq fails; it reports whether the message went.
 // It waits on the waiter like the loop, under the same edge rule.
 func (st *ownerState[T]) flush(deadline <-chan time.Time) bool {
-	for {
+	for spins := 0; ; {
 		ok, err := st.trySend()
 		if ok {
 			return true
@@ -638,8 +690,13 @@ func (st *ownerState[T]) flush(deadline <-chan time.Time) bool {
 		if err != nil {
 			return false
 		}
-		if ev&zmq.POLLOUT != 0 {
-			continue
+		var retry <-chan time.Time
+		if ev&zmq.POLLOUT != 0 { // see loop: POLLOUT may not apply to this message
+			if spins < st.spinLimit(false) {
+				spins++
+				continue
+			}
+			retry = st.retryTimer()
 		}
 		if !st.armed {
 			st.w.arm <- struct{}{}
@@ -651,6 +708,7 @@ func (st *ownerState[T]) flush(deadline <-chan time.Time) bool {
 			if st.w.err != nil {
 				return false
 			}
+		case <-retry:
 		case <-deadline:
 			return false
 		}

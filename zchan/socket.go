@@ -302,9 +302,11 @@ func (s *Socket[T]) Close() error {
 // does a server: Send refuses new messages at once (except a REP's
 // replies), and the owner goes on working both ways until nothing is left
 // in hand: it sends what Send queued, hands the consumer of In what libzmq
-// has already received (a REQ also waits for the reply to its request, a
-// REP for the reply to the request it delivered), and then closes the
-// socket as Close does. If ctx ends first, Shutdown closes the socket at
+// has received (a REQ also waits for the reply to its request, a REP for
+// the reply to the request it delivered), and then closes the socket as
+// Close does. The drain ends when input stops: a socket whose peers keep
+// sending (a SUB under a steady feed, a busy ROUTER or REP) drains until
+// ctx ends. Shut the senders down first, as shutdown.Group does. If ctx ends first, Shutdown closes the socket at
 // once (Close, bounded by the linger), and returns context.Cause(ctx);
 // what was abandoned is counted in Stats.Undelivered. Otherwise it returns
 // what Close returns. The consumer of In must keep reading for the drain
@@ -325,8 +327,9 @@ func (s *Socket[T]) Shutdown(ctx context.Context) error {
 // socket is closed, In is closed and the Stats are final.
 func (s *Socket[T]) Done() <-chan struct{} { return s.done }
 
-// Err returns why the socket ended: ErrClosed after Close or Shutdown, the
-// cause of the WithLifetime context, an error wrapping ErrTerminated after
+// Err returns why the socket ended: ErrClosed after Close or Shutdown, an
+// error wrapping ErrClosed and the cause of the WithLifetime context after
+// it ended, an error wrapping ErrTerminated after
 // context termination, ErrPanic after a panic in a user function on the
 // owner, or an error wrapping ErrFatal. It returns nil while the socket is
 // open.

@@ -7,9 +7,9 @@ import "sync/atomic"
 // Every message is counted exactly once, when its fate is known: once the
 // socket has ended (Done is closed),
 //
-//	Accepted + Received == MsgsOut + MsgsIn + Dropped + DecodeErrors + TooManyFrames + Undelivered
+//	Accepted + Received == MsgsOut + Unroutable + MsgsIn + Dropped + DecodeErrors + TooManyFrames + Undelivered
 //
-// For a socket that only sends, Accepted == MsgsOut + Undelivered; for one
+// For a socket that only sends, Accepted == MsgsOut + Unroutable + Undelivered; for one
 // that only receives, Received == MsgsIn + Dropped + DecodeErrors +
 // TooManyFrames + Undelivered. While the socket is open, the difference is
 // what the owner holds (at most one message each way) and what Send has
@@ -28,6 +28,11 @@ type Stats struct {
 	MsgsIn, BytesIn uint64
 	// MsgsOut and BytesOut count messages accepted by libzmq.
 	MsgsOut, BytesOut uint64
+	// Unroutable counts outbound messages libzmq refused because no peer
+	// has their identity (EHOSTUNREACH: a ROUTER with ROUTER_MANDATORY, or
+	// a STREAM, addressed a peer that never was or has gone). The socket
+	// goes on; each episode is logged once.
+	Unroutable uint64
 	// DecodeErrors counts inbound messages the codec could not decode (or
 	// panicked on).
 	DecodeErrors uint64
@@ -43,7 +48,10 @@ type Stats struct {
 	// Undelivered counts messages the socket held when it ended and could
 	// not hand on: accepted by Send but never taken by libzmq (within the
 	// linger), or taken off libzmq (including what was still in libzmq's
-	// receive queue at close) but never handed to the consumer.
+	// receive queue at close) but never handed to the consumer. A REP
+	// that owes a reply when it ends cannot read past that request, so the
+	// requests queued behind it are not counted (nor received): libzmq
+	// drops them at close, and their REQ peers wait for their own timeout.
 	Undelivered uint64
 	// DirectPath reports whether the owner receives through libzmq
 	// directly (the fast path, see the package doc) rather than through
@@ -52,7 +60,7 @@ type Stats struct {
 }
 
 type counters struct {
-	accepted, received                 atomic.Uint64
+	accepted, received, unroutable     atomic.Uint64
 	msgsIn, bytesIn, msgsOut, bytesOut atomic.Uint64
 	decodeErrors, tooManyFrames        atomic.Uint64
 	dropped, sendStalls, undelivered   atomic.Uint64
@@ -61,7 +69,7 @@ type counters struct {
 
 func (c *counters) snapshot() Stats {
 	return Stats{
-		Accepted: c.accepted.Load(), Received: c.received.Load(),
+		Accepted: c.accepted.Load(), Received: c.received.Load(), Unroutable: c.unroutable.Load(),
 		MsgsIn: c.msgsIn.Load(), BytesIn: c.bytesIn.Load(),
 		MsgsOut: c.msgsOut.Load(), BytesOut: c.bytesOut.Load(),
 		DecodeErrors: c.decodeErrors.Load(), TooManyFrames: c.tooManyFrames.Load(),
