@@ -47,6 +47,9 @@ var counters = []counter{
 	{"dropped_total", "Inbound messages dropped because the consumer was slow.", func(s zchan.Stats) uint64 { return s.Dropped }},
 	{"send_stalls_total", "Times a send had to wait for the high-water mark or a peer.", func(s zchan.Stats) uint64 { return s.SendStalls }},
 	{"undelivered_total", "Messages the socket held when it ended and could not deliver.", func(s zchan.Stats) uint64 { return s.Undelivered }},
+	{"messages_accepted_total", "Messages Send accepted.", func(s zchan.Stats) uint64 { return s.Accepted }},
+	{"messages_taken_total", "Messages the owner took off the socket, whatever became of them.", func(s zchan.Stats) uint64 { return s.Received }},
+	{"unroutable_total", "Outbound messages for a peer that does not exist (EHOSTUNREACH).", func(s zchan.Stats) uint64 { return s.Unroutable }},
 }
 
 // Collector is a prometheus.Collector of the counters of a set of

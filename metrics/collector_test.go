@@ -102,8 +102,8 @@ zmqchan_sent_bytes_total{service="test",socket="push"} 6
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), names...); err != nil {
 		t.Fatal(err)
 	}
-	if n := testutil.CollectAndCount(c); n != 2*9 {
-		t.Fatalf("%d metrics, want 18 (9 per socket)", n)
+	if n := testutil.CollectAndCount(c); n != 2*12 {
+		t.Fatalf("%d metrics, want 24 (12 per socket)", n)
 	}
 	if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {
 		t.Fatalf("lint: %v %v", problems, err)
@@ -111,8 +111,8 @@ zmqchan_sent_bytes_total{service="test",socket="push"} 6
 	if !c.Remove("push") || c.Remove("push") {
 		t.Fatal("Remove did not report presence")
 	}
-	if n := testutil.CollectAndCount(c); n != 9 {
-		t.Fatalf("%d metrics after Remove, want 9", n)
+	if n := testutil.CollectAndCount(c); n != 12 {
+		t.Fatalf("%d metrics after Remove, want 12", n)
 	}
 }
 
@@ -183,8 +183,8 @@ func TestInvalidUTF8Name(t *testing.T) {
 	}
 	// Outside a registry, which would recover a panic of Collect, and
 	// through one.
-	if n := len(collect(c)); n != 2*9 {
-		t.Fatalf("Collect sent %d metrics, want 18", n)
+	if n := len(collect(c)); n != 2*12 {
+		t.Fatalf("Collect sent %d metrics, want 24", n)
 	}
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -203,8 +203,8 @@ func TestInvalidUTF8Name(t *testing.T) {
 			t.Errorf("%s: sockets %q, want %q", mf.GetName(), got, want)
 		}
 	}
-	if len(mfs) != 9 {
-		t.Errorf("%d metric families, want 9", len(mfs))
+	if len(mfs) != 12 {
+		t.Errorf("%d metric families, want 12", len(mfs))
 	}
 	want := "# HELP zmqchan_received_bytes_total Bytes of the messages received, summed over frames.\n" +
 		"# TYPE zmqchan_received_bytes_total counter\n" +
@@ -226,8 +226,8 @@ func TestInvalidUTF8Name(t *testing.T) {
 	if !c.Remove(bad.Name()) {
 		t.Fatal("Remove of the socket's name did not find it")
 	}
-	if n := testutil.CollectAndCount(c); n != 9 {
-		t.Fatalf("%d metrics after Remove, want 9", n)
+	if n := testutil.CollectAndCount(c); n != 12 {
+		t.Fatalf("%d metrics after Remove, want 12", n)
 	}
 }
 
@@ -282,8 +282,8 @@ func TestCollectorMisuse(t *testing.T) {
 		if err := prometheus.NewPedanticRegistry().Register(c); err == nil {
 			t.Errorf("%s: Register accepted it", b.name)
 		}
-		if n := len(collect(c)); n != 9 {
-			t.Errorf("%s: Collect sent %d metrics, want 9", b.name, n)
+		if n := len(collect(c)); n != 12 {
+			t.Errorf("%s: Collect sent %d metrics, want 12", b.name, n)
 		}
 		// Through a registry that does not check descriptors, the scrape
 		// reports the error instead of panicking.
