@@ -45,7 +45,7 @@ type Pool[Task, Result any] struct {
 	results         chan Result
 
 	closing   atomic.Bool   // Submit refuses from now on
-	submitMu  sync.RWMutex  // held for reading by Submit around the send, for writing by the drain
+	submitMu  sync.RWMutex  // held for reading by Submit around the send and its count, for writing by the drain and supervise
 	drainReq  chan struct{} // closed by Shutdown
 	drainOnce sync.Once
 	nextID    atomic.Uint64
@@ -74,6 +74,11 @@ type Pool[Task, Result any] struct {
 	done    chan struct{}
 
 	undelivered, lost atomic.Uint64 // final once done is closed
+
+	// testHookSent, set by tests only (export_test.go) before the first
+	// Submit, runs in Submit between the ventilator's accepting a task and
+	// Submitted counting it.
+	testHookSent func()
 }
 
 type flight struct {
@@ -485,7 +490,16 @@ func (p *Pool[Task, Result]) allAnswered() bool {
 // control socket), settles the accounting and closes Done.
 func (p *Pool[Task, Result]) supervise() {
 	<-p.ctx.Done()
-	p.vent.Close() // a Submit under way returns
+	// Submit refuses from now on (the lifetime's end or a failure does not
+	// set closing on its own), and a Submit under way returns once the
+	// ventilator is closed. Waiting for it to leave submitMu means its task
+	// is counted in Submitted, or refused, before the accounting below is
+	// settled: a task Send accepted and Submitted counted only afterwards
+	// would be missing from Undelivered.
+	p.closing.Store(true)
+	p.vent.Close()
+	p.submitMu.Lock()
+	p.submitMu.Unlock()
 	if p.st.left.Load() < p.st.joined.Load() {
 		// Remote workers are still there: tell them, once (the control
 		// socket hands it on within the linger as it closes).
@@ -587,6 +601,9 @@ func (p *Pool[Task, Result]) Submit(ctx context.Context, t Task) error {
 			return context.Cause(ctx)
 		}
 		return p.endErr()
+	}
+	if p.testHookSent != nil {
+		p.testHookSent()
 	}
 	p.st.submitted.Add(1)
 	if f != nil {

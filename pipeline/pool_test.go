@@ -432,3 +432,54 @@ func TestPoolDuplicates(t *testing.T) {
 	}
 	t.Logf("stats %+v", st)
 }
+
+// TestPoolEndCountsSubmitUnderWay: a pool that ends (its lifetime's end,
+// Close, a worker failing on that very task) while a Submit has had its
+// task accepted by the ventilator but has not yet counted it waits for
+// that Submit before it settles its accounting, so the task is counted in
+// Submitted and in exactly one of Results, Skipped, Failed and
+// Undelivered.
+func TestPoolEndCountsSubmitUnderWay(t *testing.T) {
+	over := errors.New("lifetime over")
+	for _, tc := range []struct {
+		name string
+		end  func(p *pipeline.Pool[int, Square], lcancel context.CancelCauseFunc)
+		fail bool // the worker fails on the task, which ends the pool
+	}{
+		{"lifetime", func(_ *pipeline.Pool[int, Square], lcancel context.CancelCauseFunc) { lcancel(over) }, false},
+		{"close", func(p *pipeline.Pool[int, Square], _ context.CancelCauseFunc) { p.Close() }, false},
+		{"failure", func(*pipeline.Pool[int, Square], context.CancelCauseFunc) {}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := testCtx(t, time.Minute)
+			life, lcancel := context.WithCancelCause(ctx)
+			defer lcancel(nil)
+			f := func(_ context.Context, n int) (Square, error) {
+				if tc.fail {
+					return Square{}, errStage
+				}
+				return Square{N: n, Sq: n * n}, nil
+			}
+			p, err := pipeline.NewPool(ctx, f, pipeline.WithWorkers(1), pipeline.WithLifetime(life),
+				pipeline.WithLinger(20*time.Millisecond))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			held, release := make(chan struct{}), make(chan struct{})
+			pipeline.SetSubmitHook(p, func() { close(held); <-release }) // one Submit only
+			submitted := make(chan error, 1)
+			go func() { submitted <- p.Submit(ctx, 7) }()
+			if endWhileHeld(t, held, release, p.Done(), func() { tc.end(p, lcancel) }) {
+				t.Error("the pool was done with a Submit under way")
+			}
+			if err := testutil.MustRecv(t, submitted, 30*time.Second, "Submit"); err != nil {
+				t.Fatalf("submit: %v, want nil: the ventilator accepted the task", err)
+			}
+			st := p.Stats()
+			if st.Submitted != 1 || st.Submitted != st.Results+st.Skipped+st.Failed+st.Undelivered {
+				t.Fatalf("stats %+v: want Submitted 1 == Results + Skipped + Failed + Undelivered", st)
+			}
+		})
+	}
+}
