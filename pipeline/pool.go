@@ -435,7 +435,8 @@ func (p *Pool[Task, Result]) resend() {
 
 // drain is Shutdown's work, on the pool's own goroutine: once Shutdown is
 // called it waits for the Submits under way, then until every task sent
-// has been answered (with WithAtLeastOnce: until none is in flight), then
+// has been answered and its result delivered (with WithAtLeastOnce, also
+// until none is in flight), then
 // closes the ventilator (upstream first) and publishes KILL until every
 // local worker has stopped and every remote one has said goodbye; then it
 // ends the pool. A Close, a failure or the end of Shutdown's ctx cancels
@@ -474,13 +475,18 @@ func (p *Pool[Task, Result]) drain() {
 }
 
 // allAnswered reports whether every task sent has had its answer
-// delivered: with WithAtLeastOnce, none is in flight; without, as many
-// results and skips as tasks sent have been delivered.
+// delivered: as many results delivered and skips as tasks sent and, with
+// WithAtLeastOnce, none in flight. An empty in-flight table alone is not
+// enough: the sink takes a task out of it when it reads the result, before
+// Results has been read.
 func (p *Pool[Task, Result]) allAnswered() bool {
 	if p.inflight != nil {
 		p.mu.Lock()
-		defer p.mu.Unlock()
-		return len(p.inflight) == 0
+		n := len(p.inflight)
+		p.mu.Unlock()
+		if n > 0 {
+			return false
+		}
 	}
 	return p.sinkC.written.Load()+p.st.skipped.Load() == p.st.submitted.Load()
 }
