@@ -123,6 +123,11 @@ type Chain[In, Out any] struct {
 	tail   counts // read off the last link; written: delivered on Out
 
 	undelivered atomic.Uint64 // final once done is closed
+
+	// testHookSent, set by tests only (export_test.go) before the first
+	// Send, runs in Send between the head's accepting a value and Sent
+	// counting it.
+	testHookSent func()
 }
 
 // ChainStats is a snapshot of a chain's counters. Every value Send
@@ -511,6 +516,9 @@ func (c *Chain[In, Out]) Send(ctx context.Context, v In) error {
 			return context.Cause(ctx)
 		}
 		return c.endErr()
+	}
+	if c.testHookSent != nil {
+		c.testHookSent()
 	}
 	c.sent.Add(1)
 	return nil

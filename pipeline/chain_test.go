@@ -417,3 +417,53 @@ func TestChainInvalid(t *testing.T) {
 		t.Fatalf("bad endpoint: %v", err)
 	}
 }
+
+// TestChainEndCountsSendUnderWay: a chain that ends (its lifetime's end,
+// Close, a stage failing on that very value) while a Send has had its
+// value accepted by the first link but has not yet counted it waits for
+// that Send before it settles its accounting, so the value is counted in
+// Sent and in exactly one of Delivered, Skipped, Failed and Undelivered.
+func TestChainEndCountsSendUnderWay(t *testing.T) {
+	over := errors.New("lifetime over")
+	for _, tc := range []struct {
+		name string
+		end  func(c *pipeline.Chain[int, int], lcancel context.CancelCauseFunc)
+		fail bool // the stage fails on the value, which ends the chain
+	}{
+		{"lifetime", func(_ *pipeline.Chain[int, int], lcancel context.CancelCauseFunc) { lcancel(over) }, false},
+		{"close", func(c *pipeline.Chain[int, int], _ context.CancelCauseFunc) { c.Close() }, false},
+		{"failure", func(*pipeline.Chain[int, int], context.CancelCauseFunc) {}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := testCtx(t, time.Minute)
+			life, lcancel := context.WithCancelCause(ctx)
+			defer lcancel(nil)
+			f := func(_ context.Context, n int) (int, error) {
+				if tc.fail {
+					return 0, errStage
+				}
+				return n, nil
+			}
+			c, err := pipeline.Start(ctx, pipeline.Then(pipeline.From[int](), "s", f), pipeline.WithLifetime(life),
+				pipeline.WithLinger(20*time.Millisecond))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			held, release := make(chan struct{}), make(chan struct{})
+			pipeline.SetSendHook(c, func() { close(held); <-release }) // one Send only
+			sent := make(chan error, 1)
+			go func() { sent <- c.Send(ctx, 7) }()
+			if endWhileHeld(t, held, release, c.Done(), func() { tc.end(c, lcancel) }) {
+				t.Error("the chain was done with a Send under way")
+			}
+			if err := testutil.MustRecv(t, sent, 30*time.Second, "Send"); err != nil {
+				t.Fatalf("send: %v, want nil: the first link accepted the value", err)
+			}
+			st := c.Stats()
+			if st.Sent != 1 || st.Sent != st.Delivered+st.Skipped+st.Failed+st.Undelivered {
+				t.Fatalf("stats %+v: want Sent 1 == Delivered + Skipped + Failed + Undelivered", st)
+			}
+		})
+	}
+}

@@ -71,7 +71,10 @@
 // in libzmq when it closed, on the wire, with a remote stage or worker
 // that dropped or lost it). Out and Results are unbuffered, so a
 // delivered value has been received. After a Shutdown that drained,
-// Undelivered is 0.
+// every value has been delivered or skipped (every task answered, its
+// result delivered) and Undelivered is 0, except that with
+// WithAtLeastOnce it may count spare copies of answered tasks, resent and
+// not back when the pool closed.
 //
 // # Relocation
 //

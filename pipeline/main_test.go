@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/zmqchan/zmqchan/internal/testutil"
 	"github.com/zmqchan/zmqchan/pipeline"
 	"github.com/zmqchan/zmqchan/zchan"
 )
@@ -160,4 +161,34 @@ func endpointsFromEnv() pipeline.Endpoints {
 
 func endpointsEnv(e pipeline.Endpoints) []string {
 	return []string{"PIPELINE_TASKS=" + e.Tasks, "PIPELINE_RESULTS=" + e.Results, "PIPELINE_CONTROL=" + e.Control}
+}
+
+// endUnderWay is how long endWhileHeld gives a component to end, wrongly,
+// while a Send or Submit is held: several lingers of the tests that use
+// it. It is a bound, not a measurement: a slow machine can only make the
+// check miss a regression, never fail a correct component.
+const endUnderWay = 250 * time.Millisecond
+
+// endWhileHeld waits until held is closed (a Send or Submit has had its
+// value accepted and is held before counting it), runs end on its own
+// goroutine, and reports whether done closed within endUnderWay while the
+// call was still held. It then closes release, letting the call go on,
+// and waits for end to return and done to close.
+func endWhileHeld(t *testing.T, held <-chan struct{}, release chan struct{}, done <-chan struct{}, end func()) (doneWhileHeld bool) {
+	t.Helper()
+	if !testutil.Done(held, 30*time.Second) {
+		close(release)
+		t.Fatal("the call never had its value accepted")
+	}
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		end()
+	}()
+	doneWhileHeld = testutil.Done(done, endUnderWay)
+	close(release)
+	if !testutil.Done(ended, 30*time.Second) || !testutil.Done(done, 30*time.Second) {
+		t.Fatal("not done once the call went on")
+	}
+	return doneWhileHeld
 }

@@ -45,7 +45,7 @@ type Pool[Task, Result any] struct {
 	results         chan Result
 
 	closing   atomic.Bool   // Submit refuses from now on
-	submitMu  sync.RWMutex  // held for reading by Submit around the send, for writing by the drain
+	submitMu  sync.RWMutex  // held for reading by Submit around the send and its count, for writing by the drain and supervise
 	drainReq  chan struct{} // closed by Shutdown
 	drainOnce sync.Once
 	nextID    atomic.Uint64
@@ -74,6 +74,11 @@ type Pool[Task, Result any] struct {
 	done    chan struct{}
 
 	undelivered, lost atomic.Uint64 // final once done is closed
+
+	// testHookSent, set by tests only (export_test.go) before the first
+	// Submit, runs in Submit between the ventilator's accepting a task and
+	// Submitted counting it.
+	testHookSent func()
 }
 
 type flight struct {
@@ -430,7 +435,8 @@ func (p *Pool[Task, Result]) resend() {
 
 // drain is Shutdown's work, on the pool's own goroutine: once Shutdown is
 // called it waits for the Submits under way, then until every task sent
-// has been answered (with WithAtLeastOnce: until none is in flight), then
+// has been answered and its result delivered (with WithAtLeastOnce, also
+// until none is in flight), then
 // closes the ventilator (upstream first) and publishes KILL until every
 // local worker has stopped and every remote one has said goodbye; then it
 // ends the pool. A Close, a failure or the end of Shutdown's ctx cancels
@@ -469,13 +475,18 @@ func (p *Pool[Task, Result]) drain() {
 }
 
 // allAnswered reports whether every task sent has had its answer
-// delivered: with WithAtLeastOnce, none is in flight; without, as many
-// results and skips as tasks sent have been delivered.
+// delivered: as many results delivered and skips as tasks sent and, with
+// WithAtLeastOnce, none in flight. An empty in-flight table alone is not
+// enough: the sink takes a task out of it when it reads the result, before
+// Results has been read.
 func (p *Pool[Task, Result]) allAnswered() bool {
 	if p.inflight != nil {
 		p.mu.Lock()
-		defer p.mu.Unlock()
-		return len(p.inflight) == 0
+		n := len(p.inflight)
+		p.mu.Unlock()
+		if n > 0 {
+			return false
+		}
 	}
 	return p.sinkC.written.Load()+p.st.skipped.Load() == p.st.submitted.Load()
 }
@@ -485,7 +496,16 @@ func (p *Pool[Task, Result]) allAnswered() bool {
 // control socket), settles the accounting and closes Done.
 func (p *Pool[Task, Result]) supervise() {
 	<-p.ctx.Done()
-	p.vent.Close() // a Submit under way returns
+	// Submit refuses from now on (the lifetime's end or a failure does not
+	// set closing on its own), and a Submit under way returns once the
+	// ventilator is closed. Waiting for it to leave submitMu means its task
+	// is counted in Submitted, or refused, before the accounting below is
+	// settled: a task Send accepted and Submitted counted only afterwards
+	// would be missing from Undelivered.
+	p.closing.Store(true)
+	p.vent.Close()
+	p.submitMu.Lock()
+	p.submitMu.Unlock()
 	if p.st.left.Load() < p.st.joined.Load() {
 		// Remote workers are still there: tell them, once (the control
 		// socket hands it on within the linger as it closes).
@@ -587,6 +607,9 @@ func (p *Pool[Task, Result]) Submit(ctx context.Context, t Task) error {
 			return context.Cause(ctx)
 		}
 		return p.endErr()
+	}
+	if p.testHookSent != nil {
+		p.testHookSent()
 	}
 	p.st.submitted.Add(1)
 	if f != nil {

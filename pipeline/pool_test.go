@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -431,4 +432,107 @@ func TestPoolDuplicates(t *testing.T) {
 		t.Fatalf("stats %+v: want resends and duplicates", st)
 	}
 	t.Logf("stats %+v", st)
+}
+
+// TestPoolEndCountsSubmitUnderWay: a pool that ends (its lifetime's end,
+// Close, a worker failing on that very task) while a Submit has had its
+// task accepted by the ventilator but has not yet counted it waits for
+// that Submit before it settles its accounting, so the task is counted in
+// Submitted and in exactly one of Results, Skipped, Failed and
+// Undelivered.
+func TestPoolEndCountsSubmitUnderWay(t *testing.T) {
+	over := errors.New("lifetime over")
+	for _, tc := range []struct {
+		name string
+		end  func(p *pipeline.Pool[int, Square], lcancel context.CancelCauseFunc)
+		fail bool // the worker fails on the task, which ends the pool
+	}{
+		{"lifetime", func(_ *pipeline.Pool[int, Square], lcancel context.CancelCauseFunc) { lcancel(over) }, false},
+		{"close", func(p *pipeline.Pool[int, Square], _ context.CancelCauseFunc) { p.Close() }, false},
+		{"failure", func(*pipeline.Pool[int, Square], context.CancelCauseFunc) {}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := testCtx(t, time.Minute)
+			life, lcancel := context.WithCancelCause(ctx)
+			defer lcancel(nil)
+			f := func(_ context.Context, n int) (Square, error) {
+				if tc.fail {
+					return Square{}, errStage
+				}
+				return Square{N: n, Sq: n * n}, nil
+			}
+			p, err := pipeline.NewPool(ctx, f, pipeline.WithWorkers(1), pipeline.WithLifetime(life),
+				pipeline.WithLinger(20*time.Millisecond))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			held, release := make(chan struct{}), make(chan struct{})
+			pipeline.SetSubmitHook(p, func() { close(held); <-release }) // one Submit only
+			submitted := make(chan error, 1)
+			go func() { submitted <- p.Submit(ctx, 7) }()
+			if endWhileHeld(t, held, release, p.Done(), func() { tc.end(p, lcancel) }) {
+				t.Error("the pool was done with a Submit under way")
+			}
+			if err := testutil.MustRecv(t, submitted, 30*time.Second, "Submit"); err != nil {
+				t.Fatalf("submit: %v, want nil: the ventilator accepted the task", err)
+			}
+			st := p.Stats()
+			if st.Submitted != 1 || st.Submitted != st.Results+st.Skipped+st.Failed+st.Undelivered {
+				t.Fatalf("stats %+v: want Submitted 1 == Results + Skipped + Failed + Undelivered", st)
+			}
+		})
+	}
+}
+
+// TestPoolShutdownDeliversLastResult: a Shutdown whose last task has been
+// answered, its result taken off the sink and waiting for Results to be
+// read, waits for that read (also with WithAtLeastOnce, where the task is
+// out of the in-flight table already) rather than closing and leaving the
+// result undelivered.
+func TestPoolShutdownDeliversLastResult(t *testing.T) {
+	for _, alo := range []bool{false, true} {
+		t.Run(fmt.Sprintf("alo=%v", alo), func(t *testing.T) {
+			ctx := testCtx(t, time.Minute)
+			opts := []pipeline.Option{pipeline.WithWorkers(1), pipeline.WithLinger(20 * time.Millisecond)}
+			if alo {
+				// Long enough that nothing is resent: a spare copy would be
+				// undelivered for another reason.
+				opts = append(opts, pipeline.WithAtLeastOnce(time.Minute))
+			}
+			p, err := pipeline.NewPool(ctx, squareAfter(0), opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			if err := p.Submit(ctx, 3); err != nil {
+				t.Fatal(err)
+			}
+			// The sink has taken the result off its socket once four moves
+			// have been counted (submitted, taken and answered by the
+			// worker, taken off the sink) and, with WithAtLeastOnce, the
+			// task has left the in-flight table.
+			if !testutil.Eventually(30*time.Second, func() bool {
+				return p.Progress() >= 4 && p.Stats().InFlight == 0
+			}) {
+				t.Fatalf("the result did not reach the sink: %+v", p.Stats())
+			}
+			shut := make(chan error, 1)
+			go func() { shut <- p.Shutdown(ctx) }()
+			// Give a wrong Shutdown the time to close (a bound, not a
+			// measurement), then read.
+			if testutil.Done(p.Done(), endUnderWay) {
+				t.Error("the pool was done before its last result was read")
+			}
+			if r := testutil.MustRecv(t, p.Results(), 30*time.Second, "last result"); r.Sq != 9 {
+				t.Fatalf("result %+v", r)
+			}
+			if err := testutil.MustRecv(t, shut, 30*time.Second, "Shutdown"); err != nil {
+				t.Fatalf("shutdown: %v", err)
+			}
+			if st := p.Stats(); st.Results != 1 || st.Undelivered != 0 {
+				t.Fatalf("stats %+v: want the result delivered, nothing undelivered", st)
+			}
+		})
+	}
 }
