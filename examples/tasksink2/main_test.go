@@ -13,7 +13,25 @@ func TestMain(m *testing.M) { exampletest.Main(m) }
 
 // TestKill runs a batch through tasksink2 and checks that a subscriber on
 // its control endpoint gets exactly one frame, "KILL".
+//
+// PUB drops a message for a subscriber whose subscription has not reached
+// it yet (the guide's slow joiner), and the handshake the test waits for
+// does not prove that it has: on a loaded machine the KILL was missed in
+// about one run in thirty. So a missed KILL is retried with a fresh
+// program, up to three times, and logged; a KILL that is wrong, or missed
+// three times, fails the test.
 func TestKill(t *testing.T) {
+	for attempt := 1; attempt <= 3; attempt++ {
+		if killOnce(t) {
+			return
+		}
+		t.Logf("attempt %d: no KILL (the subscription had not reached the PUB); trying again", attempt)
+	}
+	t.Fatal("no KILL in three batches")
+}
+
+// killOnce runs one batch and reports whether the KILL arrived.
+func killOnce(t *testing.T) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	ep, control := exampletest.TCP(t), exampletest.TCP(t)
@@ -57,13 +75,15 @@ func TestKill(t *testing.T) {
 	if err := sink.Wait(t); err != nil {
 		t.Fatalf("tasksink2: %v", err)
 	}
+	out.WaitFor(t, "Total elapsed time:", time.Second)
+	// The program has exited: KILL left within its linger, or was dropped.
 	select {
 	case m := <-sub.In():
 		if len(m) != 1 || string(m[0]) != "KILL" {
-			t.Errorf("kill signal %q, want [\"KILL\"]", m)
+			t.Fatalf("kill signal %q, want [\"KILL\"]", m)
 		}
-	case <-ctx.Done():
-		t.Fatalf("no kill signal: %v", ctx.Err())
+		return true
+	case <-time.After(5 * time.Second):
+		return false
 	}
-	out.WaitFor(t, "Total elapsed time:", time.Second)
 }
