@@ -197,13 +197,21 @@ func runPool(c *Case, v *Variant, env Env, eps *endpoints) (result, error) {
 			if !r.gate(ventBound) || !r.gate(sinkBound) {
 				return nil
 			}
+			// A worker that opens late may find the run over and the env
+			// closed: the others did all the work, and that is no failure.
 			in, err := env.Open(Pull, tasks, false)
 			if err != nil {
+				if stopped(stop) {
+					return nil
+				}
 				return err
 			}
 			defer in.Close()
 			out, err := env.Open(Push, results, false)
 			if err != nil {
+				if stopped(stop) {
+					return nil
+				}
 				return err
 			}
 			defer out.Close()
