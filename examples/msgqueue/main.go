@@ -5,8 +5,8 @@
 // down, and it moves each direction on its own goroutine, so requests
 // waiting for a worker never hold up replies.
 //
-// It runs until Ctrl-C or SIGTERM, then shuts the device down (forwarding
-// the messages it holds, for at most -grace), prints how many messages
+// It runs until Ctrl-C or SIGTERM, then a shutdown.Group shuts the device down (forwarding
+// the messages it holds, for at most -grace) and terminates the zmq context, prints how many messages
 // (requests and replies) it forwarded and exits 0. Run it with rrclient and rrworker,
 // in place of rrbroker.
 //
@@ -15,6 +15,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -23,7 +24,6 @@ import (
 
 	"github.com/zmqchan/zmqchan/pipeline"
 	"github.com/zmqchan/zmqchan/shutdown"
-	"github.com/zmqchan/zmqchan/zchan"
 )
 
 func main() {
@@ -49,31 +49,34 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 
+	// Ctrl-C and SIGTERM end ctx, and with it the group: it shuts the
+	// device down (what it holds is forwarded within -grace), then
+	// terminates the zmq context within its own deadline, and reports.
 	ctx, stop := shutdown.NotifyContext(ctx)
 	defer stop()
-
-	zc, err := zchan.NewContext()
+	g, err := shutdown.New(ctx, shutdown.WithDrainTimeout(*grace))
 	if err != nil {
 		return err
 	}
-	defer zc.Term(context.Background())
 
 	// Start the proxy: a ROUTER bound to frontend, a DEALER bound to
 	// backend, and every message, all its frames, passed between them
 	// until it is shut down. ctx bounds only the opening.
-	queue, err := pipeline.Queue(ctx, *frontend, *backend, pipeline.WithContext(zc))
+	queue, err := pipeline.Queue(ctx, *frontend, *backend, pipeline.WithContext(g.ZMQ()))
 	if err != nil {
-		return err
+		g.Shutdown() // nothing to drain: only the zmq context to terminate
+		_, werr := g.Wait()
+		return errors.Join(err, werr)
 	}
-	defer queue.Close()
-	select {
-	case <-ctx.Done(): // Ctrl-C
-		sctx, cancel := context.WithTimeout(context.Background(), *grace)
-		defer cancel()
-		err = queue.Shutdown(sctx) // nil, or the deadline: then closed at once
-	case <-queue.Done(): // a failure
-		err = queue.Err()
+	// Add refuses once shutdown has begun (a Ctrl-C already); the device
+	// is then still ours to close.
+	if err := g.Add(queue); err != nil {
+		queue.Close()
 	}
+	rep, err := g.Wait() // until Ctrl-C, SIGTERM or a failure of the device
 	fmt.Fprintf(out, "Forwarded %d messages\n", queue.Forwarded())
+	if err == nil && rep.TotalUndelivered() > 0 {
+		err = fmt.Errorf("%s: %d messages undelivered at shutdown", "msgqueue", rep.TotalUndelivered())
+	}
 	return err
 }

@@ -8,7 +8,7 @@
 // guide's zmq_proxy is the FORWARDER device, pipeline.Forwarder, which can
 // be shut down.
 //
-// It runs until Ctrl-C or SIGTERM, then shuts the proxy down (forwarding
+// It runs until Ctrl-C or SIGTERM, then a shutdown.Group shuts the proxy down (forwarding
 // what it holds, for at most -grace), prints how many messages (updates
 // and subscriptions) it forwarded and exits 0. Run it between wuserver and
 // wuclient -connect tcp://localhost:8100.
@@ -18,6 +18,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -26,7 +27,6 @@ import (
 
 	"github.com/zmqchan/zmqchan/pipeline"
 	"github.com/zmqchan/zmqchan/shutdown"
-	"github.com/zmqchan/zmqchan/zchan"
 )
 
 func main() {
@@ -52,31 +52,34 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 
+	// Ctrl-C and SIGTERM end ctx, and with it the group: it shuts the
+	// device down (what it holds is forwarded within -grace), then
+	// terminates the zmq context within its own deadline, and reports.
 	ctx, stop := shutdown.NotifyContext(ctx)
 	defer stop()
-
-	zc, err := zchan.NewContext()
+	g, err := shutdown.New(ctx, shutdown.WithDrainTimeout(*grace))
 	if err != nil {
 		return err
 	}
-	defer zc.Term(context.Background())
 
 	// The XSUB connects to where the weather server sits (">" means
 	// connect); the XPUB is bound to our public endpoint for subscribers.
 	// ctx bounds only the opening.
-	proxy, err := pipeline.Forwarder(ctx, ">"+*frontend, *backend, pipeline.WithContext(zc))
+	proxy, err := pipeline.Forwarder(ctx, ">"+*frontend, *backend, pipeline.WithContext(g.ZMQ()))
 	if err != nil {
-		return err
+		g.Shutdown() // nothing to drain: only the zmq context to terminate
+		_, werr := g.Wait()
+		return errors.Join(err, werr)
 	}
-	defer proxy.Close()
-	select {
-	case <-ctx.Done(): // Ctrl-C
-		sctx, cancel := context.WithTimeout(context.Background(), *grace)
-		defer cancel()
-		err = proxy.Shutdown(sctx) // nil, or the deadline: then closed at once
-	case <-proxy.Done(): // a failure
-		err = proxy.Err()
+	// Add refuses once shutdown has begun (a Ctrl-C already); the device
+	// is then still ours to close.
+	if err := g.Add(proxy); err != nil {
+		proxy.Close()
 	}
+	rep, err := g.Wait() // until Ctrl-C, SIGTERM or a failure of the device
 	fmt.Fprintf(out, "Forwarded %d messages\n", proxy.Forwarded())
+	if err == nil && rep.TotalUndelivered() > 0 {
+		err = fmt.Errorf("%s: %d messages undelivered at shutdown", "wuproxy", rep.TotalUndelivered())
+	}
 	return err
 }
