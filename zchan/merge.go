@@ -100,7 +100,7 @@ type Merge[T any] struct {
 }
 
 type forwarder struct {
-	stop chan struct{} // closed by Remove
+	stop chan struct{} // closed by Remove or Close, whichever takes it out of the map
 	done chan struct{} // closed by the forwarder when it exits
 }
 
@@ -208,6 +208,9 @@ func (m *Merge[T]) Close() error {
 	m.closeOnce.Do(func() {
 		m.mu.Lock()
 		m.closed = true
+		for _, f := range m.fwd {
+			close(f.stop)
+		}
 		clear(m.fwd)
 		m.mu.Unlock()
 		close(m.quit)
@@ -223,37 +226,39 @@ func (m *Merge[T]) forward(s *Socket[T], f *forwarder) {
 	defer close(f.done)
 	in := s.In()
 	for {
-		var ev MergeEvent[T]
+		// Two cases per select on the path of every value: a stop per
+		// forwarder, closed by whoever takes it out of the map (Remove or
+		// Close), rather than Close's quit as well.
 		select {
 		case v, ok := <-in:
-			if ok {
-				ev = MergeEvent[T]{Socket: s, Value: v}
-			} else {
-				// Out of the map before the end is sent: once the loop
-				// sees the end, Remove(s) is ErrNotAdded, and a Remove
-				// that races it either returns nil first (and the end is
-				// not sent) or ErrNotAdded (and the end is sent).
-				m.drop(s, f)
-				ev = MergeEvent[T]{Socket: s, Ended: true, Err: s.Err()}
+			if !ok {
+				m.end(s, f)
+				return
+			}
+			select {
+			case m.events <- MergeEvent[T]{Socket: s, Value: v}:
+				m.delivered.Add(1)
+			case <-f.stop:
+				m.undelivered.Add(1)
+				return
 			}
 		case <-f.stop:
 			return
-		case <-m.quit:
-			return
 		}
-		select {
-		case m.events <- ev:
-		case <-f.stop:
-			m.lost(ev)
-			return
-		case <-m.quit:
-			m.lost(ev)
-			return
-		}
-		if ev.Ended {
-			return
-		}
-		m.delivered.Add(1)
+	}
+}
+
+// end delivers s's end. The forwarder first takes itself out of the map:
+// once the loop sees the end, Remove(s) is ErrNotAdded, and a Remove that
+// races it either returns nil first (and the end is not sent) or
+// ErrNotAdded (and the end is sent). Out of the map, its stop is closed by
+// nobody, so it also watches Close's quit.
+func (m *Merge[T]) end(s *Socket[T], f *forwarder) {
+	m.drop(s, f)
+	select {
+	case m.events <- MergeEvent[T]{Socket: s, Ended: true, Err: s.Err()}:
+	case <-f.stop:
+	case <-m.quit:
 	}
 }
 
@@ -264,12 +269,4 @@ func (m *Merge[T]) drop(s *Socket[T], f *forwarder) {
 		delete(m.fwd, s)
 	}
 	m.mu.Unlock()
-}
-
-// lost counts a value that could not be delivered; an end that could not
-// be delivered is not a value (Remove or Close took the socket back).
-func (m *Merge[T]) lost(ev MergeEvent[T]) {
-	if !ev.Ended {
-		m.undelivered.Add(1)
-	}
 }
