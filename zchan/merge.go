@@ -71,7 +71,7 @@ type MergeEvent[T any] struct {
 // over 4 sockets fed as fast as they go, the Merge delivered 0.75 to 0.87
 // of the messages per second of a select written out with one case per
 // socket (bench/README.md, scenario fan-in-sockets, same run, 2-core
-// machine), and about 0.3 µs more CPU per message. Events is
+// machine), and 0.2 to 0.3 µs more CPU per message. Events is
 // unbuffered: a forwarder takes a value from In only when the previous one
 // has been delivered, so back pressure reaches each socket as if its In
 // were read directly (at most one value per socket is held by the merge).
