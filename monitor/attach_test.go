@@ -145,36 +145,47 @@ func TestPeersIgnoresFailedHandshakes(t *testing.T) {
 	}
 }
 
-// TestUnresolvableHost: a tcp connect to a host that does not resolve
-// succeeds (libzmq resolves in its I/O thread), and the monitor is where
-// it shows: retries, never a connection, and WaitConnected waits on.
+// TestUnresolvableHost: a tcp connect to a host that does not resolve,
+// or to a port nobody listens on, succeeds (libzmq resolves and connects
+// in its I/O thread), and the monitor is where it shows: retries, never a
+// connection, and WaitConnected waits on.
 func TestUnresolvableHost(t *testing.T) {
-	s, mon, err := monitor.Open(t.Context(), nil, zchan.Push, zchan.String,
-		zchan.WithReconnect(10*time.Millisecond, 0), zchan.WithConnect("tcp://no-such-host.invalid:5555"))
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("connect to an unresolvable host: %v", err)
+		t.Fatal(err)
 	}
-	defer s.Close()
-	defer mon.Close()
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
-	for retries := 0; retries < 3; {
-		select {
-		case ev := <-mon.Events():
-			switch ev.Kind {
-			case monitor.ConnectRetried:
-				retries++
-			case monitor.Connected, monitor.HandshakeSucceeded:
-				t.Fatalf("unresolvable host: %v", ev)
+	closed := "tcp://" + l.Addr().String()
+	l.Close()
+	for _, ep := range []string{"tcp://no-such-host.invalid:5555", closed} {
+		t.Run(ep, func(t *testing.T) {
+			s, mon, err := monitor.Open(t.Context(), nil, zchan.Push, zchan.String,
+				zchan.WithReconnect(10*time.Millisecond, 0), zchan.WithConnect(ep))
+			if err != nil {
+				t.Fatalf("connect to %s: %v", ep, err)
 			}
-		case <-timer.C:
-			t.Fatalf("no retry event within %v (stats %+v)", wait, mon.Stats())
-		}
-	}
-	short, cancel := context.WithTimeout(t.Context(), 10*time.Millisecond)
-	defer cancel()
-	if err := mon.WaitConnected(short); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("WaitConnected to an unresolvable host: %v", err)
+			defer s.Close()
+			defer mon.Close()
+			timer := time.NewTimer(wait)
+			defer timer.Stop()
+			for retries := 0; retries < 3; {
+				select {
+				case ev := <-mon.Events():
+					switch ev.Kind {
+					case monitor.ConnectRetried:
+						retries++
+					case monitor.Connected, monitor.HandshakeSucceeded:
+						t.Fatalf("%s: %v", ep, ev)
+					}
+				case <-timer.C:
+					t.Fatalf("no retry event within %v (stats %+v)", wait, mon.Stats())
+				}
+			}
+			short, cancel := context.WithTimeout(t.Context(), 10*time.Millisecond)
+			defer cancel()
+			if err := mon.WaitConnected(short); !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("WaitConnected to %s: %v", ep, err)
+			}
+		})
 	}
 }
 
