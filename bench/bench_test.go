@@ -277,3 +277,32 @@ func TestRatioPairsRounds(t *testing.T) {
 		t.Fatalf("paired ratio %v, want 0.75", got)
 	}
 }
+
+// TestFanInSockets runs the fan-in-sockets scenario through the Merge and
+// through the hand-written select on every transport: both deliver every
+// message, checked per socket.
+func TestFanInSockets(t *testing.T) {
+	for _, v := range []*Variant{mergeVariant(), selectVariant()} {
+		for _, tr := range transports {
+			c := &Case{Scenario: "fan-in-sockets", Transport: tr, Size: 64, N: 400}
+			t.Run(v.Name+"/"+c.id(), func(t *testing.T) {
+				eps, err := newEndpoints()
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer eps.Close()
+				if (&Variant{}).runs(c) {
+					t.Fatal("an Env variant would run fan-in-sockets")
+				}
+				res, err := v.Run[c.Scenario](c, v, eps)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.msgs != (c.N/fanInSockets-1)*fanInSockets || res.w.wall <= 0 {
+					t.Fatalf("measured %+v", res)
+				}
+				t.Logf("%s", res.short(c))
+			})
+		}
+	}
+}

@@ -65,6 +65,9 @@ func cases(quick bool) []*Case {
 	for _, t := range append(transports, "chan") {
 		cs = append(cs, &Case{Scenario: "fan-in", Transport: t, Size: 64, N: fanN, run: runFanIn})
 	}
+	for _, t := range transports {
+		cs = append(cs, &Case{Scenario: "fan-in-sockets", Transport: t, Size: 64, N: fanN}) // Run-only: zmqchan-merge, zmqchan-select
+	}
 	for _, t := range append(transports, "chan") {
 		cs = append(cs, &Case{Scenario: "chain", Transport: t, Size: 64, N: chainN, run: runChain})
 	}
@@ -98,5 +101,7 @@ func variants() []*Variant {
 		gozmqVariant(),
 		chanVariant(),
 		pipelineVariant(),
+		mergeVariant(),
+		selectVariant(),
 	}
 }

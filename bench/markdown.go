@@ -33,6 +33,9 @@ func (rep *report) markdown() string {
 	fmt.Fprintf(&b, "### Fan-in, %d PUSH to one PULL, 64 B\n\n", fanInSenders)
 	fmt.Fprintf(&b, "Messages per second, all senders together; ratio to raw pebbe/zmq4. Each sender's order and the total count are checked.\n\n")
 	rep.pivot(&b, names, "fan-in", func(r *Record) string { return si(r.MsgsPerSec) })
+	fmt.Fprintf(&b, "### Fan-in over sockets, %d PUSH to %d PULL served by one goroutine, 64 B\n\n", fanInSockets, fanInSockets)
+	fmt.Fprintf(&b, "Messages per second, all sockets together: `zmqchan-merge` serves the PULLs through a zchan.Merge, `zmqchan-select` with a select of one case per socket, in the same run (raw pebbe has no row: its sockets cannot be selected on). Each socket's order and the total count are checked.\n\n")
+	rep.pivot(&b, names, "fan-in-sockets", func(r *Record) string { return si(r.MsgsPerSec) })
 	fmt.Fprintf(&b, "### Pipelines, 64 B: a %d-stage chain and a %d-worker pool\n\n", chainStages, poolWorkers)
 	fmt.Fprintf(&b, "Messages per second through a source, %d pass-through stages and a sink (order checked), and tasks per second through a ventilator, %d echoing workers and a sink (each task's result checked exactly once); ratio to raw pebbe/zmq4. `pipeline` is zmqchan's pipeline package; the other variants wire the same topology from their sockets.\n\n", chainStages, poolWorkers)
 	rep.pivot(&b, names, "chain", func(r *Record) string { return si(r.MsgsPerSec) })
@@ -173,7 +176,7 @@ func (rep *report) pivot(b *strings.Builder, names []string, scenario string, ce
 }
 
 func (rep *report) costTable(b *strings.Builder, names []string) {
-	scenarios := []string{"throughput", "fan-in", "chain", "pool", "rtt-req-rep", "rtt-dealer-router"}
+	scenarios := []string{"throughput", "fan-in", "fan-in-sockets", "chain", "pool", "rtt-req-rep", "rtt-dealer-router"}
 	names = rep.present(names, scenarios...)
 	fmt.Fprintf(b, "| case | %s |\n", strings.Join(names, " | "))
 	fmt.Fprintf(b, "|---|%s\n", strings.Repeat("---:|", len(names)))

@@ -60,8 +60,39 @@ type Collector struct {
 	once  sync.Once
 	descs []*prometheus.Desc // in the order of counters; set by once
 
-	mu      sync.Mutex
-	sources map[string]Source // by label
+	mu       sync.Mutex
+	sources  map[string]Source // by label
+	contexts []*zchan.Context  // whose open sockets are read at each scrape
+}
+
+// ForContext returns a Collector of every socket open in zc, read at each
+// scrape (zchan.Context.SocketStats): register it once, and the sockets
+// opened in zc later, by hand or by a pipeline's Pool, Chain or Device,
+// are collected with no Add. A socket leaves the metrics when it ends. It
+// is NewCollector("", nil) with AddContext(zc). For a shutdown.Group, use
+// ForContext(g.ZMQ()).
+func ForContext(zc *zchan.Context) *Collector {
+	c := NewCollector("", nil)
+	c.AddContext(zc)
+	return c
+}
+
+// AddContext collects, from the next scrape on, every socket open in zc at
+// the time of each scrape, labelled as Add labels a socket. A socket whose
+// label is already in the scrape (added with Add, or of the same name as
+// another socket of the contexts) is left out of it, since a repeated
+// label fails the whole scrape: give sockets distinct names (the default
+// names, such as "PULL#3", are). A nil zc is ignored.
+func (c *Collector) AddContext(zc *zchan.Context) {
+	if zc == nil {
+		return
+	}
+	c.ready()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !slices.Contains(c.contexts, zc) {
+		c.contexts = append(c.contexts, zc)
+	}
 }
 
 // NewCollector returns a Collector whose metrics are named
@@ -161,13 +192,30 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		names = append(names, n)
 	}
 	slices.Sort(names)
+	stats := make([]zchan.Stats, 0, len(names))
 	srcs := make([]Source, len(names))
 	for i, n := range names {
 		srcs[i] = c.sources[n]
 	}
+	contexts := slices.Clone(c.contexts)
 	c.mu.Unlock()
-	for i, s := range srcs {
-		st := s.Stats()
+	for _, s := range srcs {
+		stats = append(stats, s.Stats())
+	}
+	seen := make(map[string]bool, len(names))
+	for _, n := range names {
+		seen[n] = true
+	}
+	for _, zc := range contexts {
+		for _, s := range zc.SocketStats() {
+			if n := label(s.Name); !seen[n] {
+				seen[n] = true
+				names = append(names, n)
+				stats = append(stats, s.Stats)
+			}
+		}
+	}
+	for i, st := range stats {
 		for j, k := range counters {
 			m, err := prometheus.NewConstMetric(c.descs[j], prometheus.CounterValue, float64(k.get(st)), names[i])
 			if err != nil {

@@ -174,9 +174,6 @@ func TestTermEndsMonitor(t *testing.T) {
 // goroutines) and reports the socket's error.
 func TestOpenErrors(t *testing.T) {
 	zc := newContext(t)
-	if _, _, err := monitor.Open(t.Context(), nil, zchan.Pull, zchan.Frames); !errors.Is(err, monitor.ErrNilContext) {
-		t.Fatalf("nil context: %v", err)
-	}
 	_, _, err := monitor.Open(t.Context(), zc, zchan.Pull, zchan.Frames, zchan.WithBind("bogus://x"))
 	if !errors.Is(err, zchan.ErrBadEndpoint) {
 		t.Fatalf("bad endpoint: %v", err)

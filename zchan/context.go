@@ -25,6 +25,7 @@ type Context struct {
 	terminating bool
 	nextID      uint64
 	open        map[uint64]string
+	sources     map[uint64]statsSource // for SocketStats (context_stats.go)
 
 	termOnce sync.Once
 	termDone chan struct{}
@@ -138,6 +139,7 @@ func (c *Context) newSocket(t Type, name func(id uint64) string) (*zmq.Socket, u
 func (c *Context) forget(id uint64) {
 	c.mu.Lock()
 	delete(c.open, id)
+	delete(c.sources, id)
 	c.mu.Unlock()
 }
 

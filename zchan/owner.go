@@ -40,6 +40,7 @@ func (s *Socket[T]) own(zc *Context, ready chan<- error) {
 		return
 	}
 	s.name = name
+	zc.track(id, s)
 	s.log = s.o.logger.With(zap.String("socket", name))
 	w, err := s.setup(sock)
 	if err != nil {
