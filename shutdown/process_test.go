@@ -2,6 +2,7 @@ package shutdown_test
 
 import (
 	"encoding/json"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -219,8 +220,9 @@ func percentiles(d []time.Duration, linger time.Duration) string {
 
 func strconvF(f float64) string { return strings.TrimRight(strings.TrimRight(fmtF(f), "0"), ".") }
 
-// TestSecondSignal sends a second SIGINT while a shutdown is slow (a stage
-// takes 30s to stop). With the default, the child must die of that
+// TestSecondSignal sends SIGTERM, then SIGINT while the shutdown it began
+// is slow (a stage takes 30s to stop; it prints the cause, which must name
+// SIGTERM). With the default, the child must die of that
 // signal at once; with OnSecondSignal, it must exit with the code its
 // function chose (99). The watchdog (20s) is below the slow stage's 30s,
 // so a second signal that did nothing fails the test.
@@ -232,11 +234,17 @@ func TestSecondSignal(t *testing.T) {
 			if _, err := c.Expect("READY", watchdog); err != nil {
 				t.Fatal(err)
 			}
-			if err := c.Signal(syscall.SIGINT); err != nil {
+			if err := c.Signal(syscall.SIGTERM); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := c.Expect("STOPPING", watchdog); err != nil {
+			line, err := c.Expect("STOPPING", watchdog)
+			if err != nil {
 				t.Fatal(err)
+			}
+			// The first signal, seen before the second was sent, is the
+			// cause.
+			if want := (&shutdown.SignalError{Signal: syscall.SIGTERM}).Error(); line != "STOPPING "+want {
+				t.Errorf("got %q, want the cause %q", line, want)
 			}
 			start := time.Now()
 			if err := c.Signal(syscall.SIGINT); err != nil {
@@ -298,3 +306,116 @@ func TestForgottenRawSocket(t *testing.T) {
 }
 
 func fmtF(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) }
+
+// TestSecondSignalGaps sends SIGTERM, then SIGINT after a gap of 0, 100µs,
+// 1ms, 3ms or 10ms (spun, not slept, so that short gaps are short), to a
+// child whose shutdown takes 30s (the slow mode of TestSecondSignal).
+// Whatever the gap, the second signal must end the process at once: the
+// child must die of one of the two signals within the watchdog, well
+// below the 30s the shutdown would take. Before NotifyContext re-raised
+// what arrived before its signal.Stop, the second was ignored in 10 of 10
+// runs at a 0 gap and 1 of 10 at 3ms (issue 14).
+//
+// The cause names the first signal the child saw, and the other one kills
+// it, so the two differ; where the child printed its cause before dying,
+// the test checks that. Which one it saw first is logged per gap, not
+// asserted: when both arrive before Go's runtime hands the first over,
+// they are seen in signal-number order (SIGINT first), whatever order they
+// were sent in (see NotifyContext).
+//
+// Runs per gap: 10, as issue 14 asks (50 children, two at a time, under
+// 1s with -race when it passes; a second signal lost costs the watchdog);
+// SHUTDOWN_GAP_RUNS sets another count.
+func TestSecondSignalGaps(t *testing.T) {
+	runs := 10
+	if v, err := strconv.Atoi(os.Getenv("SHUTDOWN_GAP_RUNS")); err == nil && v > 0 {
+		runs = v
+	}
+	gaps := []time.Duration{0, 100 * time.Microsecond, time.Millisecond, 3 * time.Millisecond, 10 * time.Millisecond}
+	type outcome struct {
+		gap   time.Duration
+		death syscall.Signal
+		cause string // the child's STOPPING line, if it printed one
+		exit  time.Duration
+	}
+	var (
+		mu       sync.Mutex
+		outcomes []outcome
+	)
+	jobs := make(chan time.Duration)
+	var wg sync.WaitGroup
+	for w := 0; w < 2; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for gap := range jobs {
+				c := childproc.Start(t, "service", "SVC_MODE=slow")
+				if _, err := c.Expect("READY", watchdog); err != nil {
+					t.Error(err)
+					continue
+				}
+				if err := c.Signal(syscall.SIGTERM); err != nil {
+					t.Error(err)
+					continue
+				}
+				for t0 := time.Now(); time.Since(t0) < gap; {
+				}
+				if err := c.Signal(syscall.SIGINT); err != nil {
+					t.Error(err)
+					continue
+				}
+				start := time.Now()
+				st, err := c.Wait(watchdog)
+				if err != nil {
+					t.Errorf("gap %v: the second signal did not end the process: %v", gap, err)
+					continue
+				}
+				o := outcome{gap: gap, exit: time.Since(start)}
+				ws := st.Sys().(syscall.WaitStatus)
+				if !ws.Signaled() || (ws.Signal() != syscall.SIGINT && ws.Signal() != syscall.SIGTERM) {
+					t.Errorf("gap %v: want death by SIGINT or SIGTERM, got %v; stderr:\n%s", gap, st, c.Stderr())
+					continue
+				}
+				o.death = ws.Signal()
+				if line, err := c.Expect("STOPPING ", 0); err == nil {
+					o.cause = strings.TrimPrefix(line, "STOPPING ")
+					if o.cause == (&shutdown.SignalError{Signal: o.death}).Error() {
+						t.Errorf("gap %v: the cause %q is the signal that killed the child", gap, o.cause)
+					}
+				}
+				mu.Lock()
+				outcomes = append(outcomes, o)
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := 0; i < runs; i++ {
+		for _, gap := range gaps {
+			jobs <- gap
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	for _, gap := range gaps {
+		var n, termFirst, printed int
+		var worst time.Duration
+		for _, o := range outcomes {
+			if o.gap != gap {
+				continue
+			}
+			n++
+			if o.death == syscall.SIGINT {
+				termFirst++ // SIGTERM was the cause
+			}
+			if o.cause != "" {
+				printed++
+			}
+			worst = max(worst, o.exit)
+		}
+		t.Logf("gap %v: %d/%d runs ended by the second signal (slowest %v); SIGTERM seen first (the cause) in %d, SIGINT in %d; cause printed before death in %d",
+			gap, n, runs, worst.Round(time.Millisecond), termFirst, n-termFirst, printed)
+	}
+	if len(outcomes) != runs*len(gaps) {
+		t.Fatalf("%d of %d runs ended by the second signal", len(outcomes), runs*len(gaps))
+	}
+}

@@ -138,7 +138,8 @@ func buildService(ctx context.Context, g *shutdown.Group, mode, transport string
 		// slow, and only a second signal ends the process sooner.
 		if err := g.Go("slow", func(ctx context.Context) error {
 			<-ctx.Done()
-			fmt.Println("STOPPING")
+			// The cause is the shutdown's: the first signal seen.
+			fmt.Println("STOPPING", context.Cause(ctx))
 			t := time.NewTimer(30 * time.Second)
 			defer t.Stop()
 			<-t.C
