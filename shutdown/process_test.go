@@ -455,7 +455,7 @@ func TestSlowConsumerTCP(t *testing.T) {
 		name string
 		env  []string
 	}{
-		{"lossless", []string{"SVC_HWM=100", "SVC_KBUF=4096", "SVC_SIZE=100"}},
+		{"lossless", []string{"SVC_SNDHWM=2000", "SVC_RCVHWM=100", "SVC_KBUF=4096", "SVC_SIZE=100", "SVC_DRAIN=10s"}},
 		{"lossy", []string{"SVC_LOSSLESS=off", "SVC_DRAIN=2s"}},
 		{"unbounded", []string{"SVC_DRAIN=1s"}},
 	} {

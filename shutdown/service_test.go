@@ -30,8 +30,8 @@ import (
 //	SVC_TERM       term timeout (rawleak)
 //	SVC_SLOW       time the worker spends on each message (load; default 0)
 //	SVC_LOSSLESS   "off": WithLosslessDrain(false) (load; default on)
-//	SVC_HWM        send HWM of the ventilator and receive HWM of the
-//	               worker's input (load; default libzmq's, 1000)
+//	SVC_SNDHWM     send HWM of the ventilator (load; default libzmq's, 1000)
+//	SVC_RCVHWM     receive HWM of the worker's input (load; default 1000)
 //	SVC_KBUF       the kernel's socket buffers (ZMQ_SNDBUF, ZMQ_RCVBUF) of
 //	               the same two sockets, in bytes (load; default the OS's)
 //	SVC_READY      messages the sink must receive before READY (default 1000)
@@ -165,8 +165,10 @@ func buildService(ctx context.Context, g *shutdown.Group, mode, transport string
 	}
 	// The link a slow worker makes slow: its in-flight bound.
 	var ventOpts, winOpts []zchan.Option
-	if v, err := strconv.Atoi(os.Getenv("SVC_HWM")); err == nil {
+	if v, err := strconv.Atoi(os.Getenv("SVC_SNDHWM")); err == nil {
 		ventOpts = append(ventOpts, zchan.WithSendHWM(v))
+	}
+	if v, err := strconv.Atoi(os.Getenv("SVC_RCVHWM")); err == nil {
 		winOpts = append(winOpts, zchan.WithRecvHWM(v))
 	}
 	if v, err := strconv.Atoi(os.Getenv("SVC_KBUF")); err == nil {
