@@ -208,9 +208,11 @@ func (g *Group) Done() <-chan struct{} { return g.done }
 // everything that went wrong: a failed or panicked function and a failed
 // Shutdown (ErrStage), stages the drain deadline cut short
 // (ErrDrainTimeout), sockets left open (ErrLeftOpen), a termination that
-// timed out (zchan.ErrTermTimeout, naming what held it) and stages still
-// running after it (ErrStillRunning). A shutdown caused by a signal or by
-// Shutdown that went well returns a nil error. Wait may be called from
+// timed out (zchan.ErrTermTimeout, naming what held it), stages still
+// running after it (ErrStillRunning), and links between the group's
+// sockets that lost messages in transit (ErrLostInTransit, one error per
+// link). A shutdown caused by a signal or by Shutdown that went well, with
+// nothing lost in transit, returns a nil error. Wait may be called from
 // several goroutines; all get the same results.
 func (g *Group) Wait() (*Report, error) {
 	<-g.done

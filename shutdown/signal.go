@@ -56,14 +56,17 @@ func OnSecondSignal(f func(os.Signal)) SignalOption {
 // as it is, and ends the process (or goes to OnSecondSignal's function).
 // The cause names the first signal the process saw. Two limits come from
 // the kernel and Go's runtime, which hold at most one pending instance of
-// each signal and hand pending ones over in signal-number order: a signal
-// sent again before the runtime has handed over the first (within about a
-// millisecond; longer on a loaded machine) is merged with it and seen
-// once, so it does not end the process (send it again); and two different
-// signals that arrive within that window are seen in number order
-// (SIGINT, 2, before SIGTERM, 15), whatever order they were sent in, so
-// the cause then names the lower-numbered one, and the other ends the
-// process.
+// each signal and hand pending ones over in signal-number order, until
+// the runtime's signal goroutine has run (about a millisecond; several on
+// a loaded machine): the same signal sent twice within that window is
+// merged into one, so the second does not end the process (send it
+// again); and two different signals sent within it are seen in number
+// order (SIGINT, 2, before SIGTERM, 15), whatever order they were sent
+// in, so the cause then names the lower-numbered one, and the other ends
+// the process. (TestSecondSignalGaps, SIGTERM then SIGINT on a loaded
+// 2-core machine: SIGINT was seen first in 10 of 10 runs at a 0 gap, 10
+// of 10 at 100µs, 9 of 10 at 1ms, 3 of 10 at 3ms, 1 of 10 at 10ms; the
+// second ended the process in 50 of 50.)
 //
 // stop stops catching the signals (their default disposition is restored,
 // unless another part of the program also listens for them), cancels the
