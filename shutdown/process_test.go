@@ -195,7 +195,11 @@ func TestSignalUnderLoad(t *testing.T) {
 	linger := zchan.DefaultLinger
 	t.Logf("signal to exit over %d runs (linger %v): %s", runs, linger, percentiles(exits, linger))
 	t.Logf("shutdown (Report.Took) over %d runs: %s", runs, percentiles(downs, linger))
-	t.Logf("messages: %d sent in all, %d undelivered (%.4f%%) in %d runs, all accounted for", sent, undelivered, 100*float64(undelivered)/float64(sent), withUndelivered)
+	var transit uint64
+	for _, r := range results {
+		transit += r.res.Transit
+	}
+	t.Logf("messages: %d sent in all, %d undelivered (%.4f%%) in %d runs, %d lost in transit, all accounted for", sent, undelivered, 100*float64(undelivered)/float64(sent), withUndelivered, transit)
 	var cut uint64
 	for _, r := range results {
 		if r.v == cutShort {

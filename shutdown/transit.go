@@ -186,7 +186,7 @@ func findLinks(stages []*stage) ([]*linkSet, map[*stage]*linkSet) {
 			shown[k] = ep
 		}
 	}
-	used := make(map[int][]string) // root -> endpoints
+	used := make(map[int][]string) // binder -> the endpoints of it connected to
 	for i, m := range ms {
 		for _, ep := range m.l.Connects() {
 			for _, j := range bound[endpointKey(ep)] {
