@@ -20,7 +20,9 @@ import (
 // sink over tcp) under sustained load, sends the test process a real
 // SIGTERM mid-stream, and accounts for every message: each numbered task
 // the ventilator handed over is delivered to the sink exactly once, or
-// counted as undelivered by a socket, or counted as lost by a worker.
+// counted as undelivered by a socket, or counted as lost by a worker, or
+// counted as lost in transit on a link (and Wait's error, ErrLostInTransit,
+// fails the test).
 func TestShutdownMidStream(t *testing.T) {
 	const watchdog = time.Minute
 	ctx, stop := shutdown.NotifyContext(context.Background(), shutdown.Signals(syscall.SIGTERM))
@@ -130,9 +132,20 @@ func TestShutdownMidStream(t *testing.T) {
 		delivered += uint64(c)
 	}
 	undelivered := rep.TotalUndelivered()
-	if n != delivered+undelivered+lost.Load() {
-		t.Errorf("sent %d != delivered %d + undelivered %d + lost %d\n%s", n, delivered, undelivered, lost.Load(), rep)
+	if n != delivered+undelivered+lost.Load()+rep.TotalLost() {
+		t.Errorf("sent %d != delivered %d + undelivered %d + lost %d + lost in transit %d\n%s", n, delivered, undelivered, lost.Load(), rep.TotalLost(), rep)
 	}
-	t.Logf("SIGTERM mid-stream: sent %d, delivered %d, undelivered %d %v, lost %d; shutdown %v\n%s",
-		n, delivered, undelivered, rep.Undelivered(), lost.Load(), el, rep)
+	// The group found the two fan-in and fan-out links, with every peer
+	// in it, so their figures are exact (and, with the lossless drain,
+	// nothing is lost on them: Wait's error would say so).
+	if len(rep.Links) != 2 {
+		t.Errorf("links %v, want vent -> worker0-in,worker1-in and worker0-out,worker1-out -> sink", rep.Links)
+	}
+	for _, l := range rep.Links {
+		if !l.Exact {
+			t.Errorf("inexact link %v", l)
+		}
+	}
+	t.Logf("SIGTERM mid-stream: sent %d, delivered %d, undelivered %d %v, lost %d, lost in transit %d; shutdown %v\n%s",
+		n, delivered, undelivered, rep.Undelivered(), lost.Load(), rep.TotalLost(), el, rep)
 }

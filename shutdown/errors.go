@@ -57,6 +57,12 @@ var (
 	// after its deadline, which is below the term timeout unless
 	// WithTermTimeout made it shorter.
 	ErrStillRunning = errors.New("shutdown: still running after termination")
+	// ErrLostInTransit reports messages that one end of a link between
+	// two of the group's sockets handed to libzmq and the other end never
+	// took: they were in libzmq's queues or the kernel's socket buffers
+	// when the sockets closed. The error text names the link, how many,
+	// and why; Report.Links has the figures.
+	ErrLostInTransit = errors.New("shutdown: messages lost in transit")
 )
 
 // SignalError is the cancellation cause of a context ended by a signal

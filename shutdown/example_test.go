@@ -72,6 +72,7 @@ func Example() {
 	rep, err := g.Wait()
 	fmt.Println("cause:", rep.Cause)
 	fmt.Println("undelivered:", rep.TotalUndelivered())
+	fmt.Println("lost in transit:", rep.TotalLost()) // non-zero also makes err wrap ErrLostInTransit
 	fmt.Println("error:", err)
 	// main would now exit: 130 after SIGINT (128+2), 1 if err != nil.
 
@@ -81,5 +82,6 @@ func Example() {
 	// task 2
 	// cause: shutdown: signal interrupt
 	// undelivered: 0
+	// lost in transit: 0
 	// error: <nil>
 }

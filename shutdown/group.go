@@ -208,9 +208,11 @@ func (g *Group) Done() <-chan struct{} { return g.done }
 // everything that went wrong: a failed or panicked function and a failed
 // Shutdown (ErrStage), stages the drain deadline cut short
 // (ErrDrainTimeout), sockets left open (ErrLeftOpen), a termination that
-// timed out (zchan.ErrTermTimeout, naming what held it) and stages still
-// running after it (ErrStillRunning). A shutdown caused by a signal or by
-// Shutdown that went well returns a nil error. Wait may be called from
+// timed out (zchan.ErrTermTimeout, naming what held it), stages still
+// running after it (ErrStillRunning), and links between the group's
+// sockets that lost messages in transit (ErrLostInTransit, one error per
+// link). A shutdown caused by a signal or by Shutdown that went well, with
+// nothing lost in transit, returns a nil error. Wait may be called from
 // several goroutines; all get the same results.
 func (g *Group) Wait() (*Report, error) {
 	<-g.done
@@ -269,9 +271,21 @@ func (g *Group) shutdown(cause error, stages []*stage) (*Report, error) {
 	drainCtx, cancelDrain := context.WithDeadlineCause(context.Background(), deadline, ErrDrainTimeout)
 	defer cancelDrain()
 	var late []*stage // stages the group stopped waiting for; see StepStraggle
+	sets, linkOf := findLinks(stages)
 	for i, st := range stages {
 		t := time.Now()
 		passed := drainCtx.Err() != nil
+		if ls := linkOf[st]; ls != nil && len(ls.members) > 1 && isSender(ls, st) && passed {
+			ls.waited, ls.stopped = true, "the drain deadline had passed when the senders' turn came, so they and the receivers stopped at once"
+		} else if ls != nil && len(ls.members) > 1 && isSender(ls, st) && g.o.lossless {
+			// The lossless drain: what this socket sent reaches its
+			// link's receivers before it closes.
+			if ls.waitDelivered(drainCtx) {
+				record(Step{Action: StepDeliver, Name: st.name, Took: time.Since(t)})
+			}
+			t = time.Now()
+			passed = drainCtx.Err() != nil
+		}
 		if st.fn {
 			// Once the deadline has passed, the remaining functions are
 			// still cancelled, but not waited for until after the
@@ -360,11 +374,32 @@ func (g *Group) shutdown(cause error, stages []*stage) (*Report, error) {
 		s.Took = time.Since(t)
 		record(s)
 	}
+	// Transit: what one end of a link handed to libzmq and the other
+	// never took, from the sockets' final counters.
+	for _, ls := range sets {
+		l := ls.link(g.o.lossless)
+		rep.Links = append(rep.Links, l)
+		if l.Lost > 0 {
+			record(Step{Action: StepTransit, Name: names(l.Senders) + " -> " + names(l.Receivers),
+				Err: fmt.Errorf("%w: %s -> %s [%s]: %d of %d sent never received: %s", ErrLostInTransit,
+					names(l.Senders), names(l.Receivers), strings.Join(l.Endpoints, " "), l.Lost, l.Sent, l.Cause)})
+		}
+	}
 	rep.Took = time.Since(start)
 	err = errors.Join(errs...)
 	g.log.Info("shutdown: done", zap.Duration("took", rep.Took),
-		zap.Uint64("undelivered", rep.TotalUndelivered()), zap.Int("errors", len(errs)))
+		zap.Uint64("undelivered", rep.TotalUndelivered()), zap.Uint64("lost_in_transit", rep.TotalLost()), zap.Int("errors", len(errs)))
 	return rep, err
+}
+
+// isSender reports whether st is a sending socket of ls.
+func isSender(ls *linkSet, st *stage) bool {
+	for _, m := range ls.members {
+		if m.st == st {
+			return m.send
+		}
+	}
+	return false
 }
 
 func later(a, b time.Time) time.Time {

@@ -35,16 +35,17 @@ type optionFunc func(*options)
 func (f optionFunc) apply(o *options) { f(o) }
 
 type options struct {
-	drain  time.Duration
-	term   time.Duration
-	settle time.Duration
-	logger *zap.Logger
-	zopts  []zchan.ContextOption
-	err    error
+	drain    time.Duration
+	term     time.Duration
+	settle   time.Duration
+	lossless bool
+	logger   *zap.Logger
+	zopts    []zchan.ContextOption
+	err      error
 }
 
 func defaultOptions() options {
-	return options{drain: DefaultDrainTimeout, term: DefaultTermTimeout, settle: DefaultSettle, logger: zap.NewNop()}
+	return options{drain: DefaultDrainTimeout, term: DefaultTermTimeout, settle: DefaultSettle, lossless: true, logger: zap.NewNop()}
 }
 
 func (o *options) fail(format string, args ...any) {
@@ -117,4 +118,22 @@ func WithLogger(l *zap.Logger) Option {
 // zchan.ErrInvalidOption.
 func WithContextOptions(opts ...zchan.ContextOption) Option {
 	return optionFunc(func(o *options) { o.zopts = append(o.zopts, opts...) })
+}
+
+// WithLosslessDrain sets whether the group, when a socket that sends over
+// a link to other sockets of the group (see Link) comes to its turn,
+// first waits until the link's receivers have taken off libzmq everything
+// the link's senders sent, before it shuts the socket down: so closing it
+// drops nothing that was in libzmq's queues or the kernel's, whatever the
+// linger, and the receivers, shut down later, hand it on or count it as
+// undelivered. The wait is bounded by the drain deadline; it lasts as long
+// as the receivers take to read what is in flight, which the HWMs
+// (zchan.WithSendHWM, WithRecvHWM: 1000 each by default) and, over tcp,
+// the kernel's socket buffers bound: keep them small where the receivers
+// are slow (see the package doc). It costs nothing when nothing is in
+// flight (one look at the counters). Off, the group shuts the socket down
+// at once and what was in flight is lost when the sockets close, counted
+// as lost in transit. Default: on.
+func WithLosslessDrain(on bool) Option {
+	return optionFunc(func(o *options) { o.lossless = on })
 }

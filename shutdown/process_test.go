@@ -2,6 +2,7 @@ package shutdown_test
 
 import (
 	"encoding/json"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -113,9 +114,9 @@ func signalUnderLoad(t *testing.T, sig syscall.Signal, transport string, v varia
 		t.Errorf("%v: shutdown error: %s", sig, r.Err)
 		ok = false
 	}
-	if r.Sent != r.Delivered+r.Undelivered+r.Lost {
-		t.Errorf("%v over %q: sent %d != delivered %d + undelivered %d + lost %d\n%s\n%+v",
-			sig, transport, r.Sent, r.Delivered, r.Undelivered, r.Lost, r.Report, r.Stats)
+	if r.Sent != r.Delivered+r.Undelivered+r.Lost+r.Transit {
+		t.Errorf("%v over %q: sent %d != delivered %d + undelivered %d + lost %d + lost in transit %d\n%s\n%+v",
+			sig, transport, r.Sent, r.Delivered, r.Undelivered, r.Lost, r.Transit, r.Report, r.Stats)
 		ok = false
 	}
 	return run{sig: sig, v: v, exit: el, shutdown: r.Took, res: r}, ok
@@ -194,7 +195,11 @@ func TestSignalUnderLoad(t *testing.T) {
 	linger := zchan.DefaultLinger
 	t.Logf("signal to exit over %d runs (linger %v): %s", runs, linger, percentiles(exits, linger))
 	t.Logf("shutdown (Report.Took) over %d runs: %s", runs, percentiles(downs, linger))
-	t.Logf("messages: %d sent in all, %d undelivered (%.4f%%) in %d runs, all accounted for", sent, undelivered, 100*float64(undelivered)/float64(sent), withUndelivered)
+	var transit uint64
+	for _, r := range results {
+		transit += r.res.Transit
+	}
+	t.Logf("messages: %d sent in all, %d undelivered (%.4f%%) in %d runs, %d lost in transit, all accounted for", sent, undelivered, 100*float64(undelivered)/float64(sent), withUndelivered, transit)
 	var cut uint64
 	for _, r := range results {
 		if r.v == cutShort {
@@ -219,8 +224,9 @@ func percentiles(d []time.Duration, linger time.Duration) string {
 
 func strconvF(f float64) string { return strings.TrimRight(strings.TrimRight(fmtF(f), "0"), ".") }
 
-// TestSecondSignal sends a second SIGINT while a shutdown is slow (a stage
-// takes 30s to stop). With the default, the child must die of that
+// TestSecondSignal sends SIGTERM, then SIGINT while the shutdown it began
+// is slow (a stage takes 30s to stop; it prints the cause, which must name
+// SIGTERM). With the default, the child must die of that
 // signal at once; with OnSecondSignal, it must exit with the code its
 // function chose (99). The watchdog (20s) is below the slow stage's 30s,
 // so a second signal that did nothing fails the test.
@@ -232,11 +238,17 @@ func TestSecondSignal(t *testing.T) {
 			if _, err := c.Expect("READY", watchdog); err != nil {
 				t.Fatal(err)
 			}
-			if err := c.Signal(syscall.SIGINT); err != nil {
+			if err := c.Signal(syscall.SIGTERM); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := c.Expect("STOPPING", watchdog); err != nil {
+			line, err := c.Expect("STOPPING", watchdog)
+			if err != nil {
 				t.Fatal(err)
+			}
+			// The first signal, seen before the second was sent, is the
+			// cause.
+			if want := (&shutdown.SignalError{Signal: syscall.SIGTERM}).Error(); line != "STOPPING "+want {
+				t.Errorf("got %q, want the cause %q", line, want)
 			}
 			start := time.Now()
 			if err := c.Signal(syscall.SIGINT); err != nil {
@@ -298,3 +310,216 @@ func TestForgottenRawSocket(t *testing.T) {
 }
 
 func fmtF(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) }
+
+// TestSecondSignalGaps sends SIGTERM, then SIGINT after a gap of 0, 100µs,
+// 1ms, 3ms or 10ms (spun, not slept, so that short gaps are short), to a
+// child whose shutdown takes 30s (the slow mode of TestSecondSignal).
+// Whatever the gap, the second signal must end the process at once: the
+// child must die of one of the two signals within the watchdog, well
+// below the 30s the shutdown would take. Before NotifyContext re-raised
+// what arrived before its signal.Stop, the second was ignored in 10 of 10
+// runs at a 0 gap and 1 of 10 at 3ms (issue 14).
+//
+// The cause names the first signal the child saw, and the other one kills
+// it, so the two differ; where the child printed its cause before dying,
+// the test checks that. Which one it saw first is logged per gap, not
+// asserted: when both arrive before Go's runtime hands the first over,
+// they are seen in signal-number order (SIGINT first), whatever order they
+// were sent in (see NotifyContext).
+//
+// Runs per gap: 10, as issue 14 asks (50 children, two at a time, under
+// 1s with -race when it passes; a second signal lost costs the watchdog);
+// SHUTDOWN_GAP_RUNS sets another count.
+func TestSecondSignalGaps(t *testing.T) {
+	runs := 10
+	if v, err := strconv.Atoi(os.Getenv("SHUTDOWN_GAP_RUNS")); err == nil && v > 0 {
+		runs = v
+	}
+	gaps := []time.Duration{0, 100 * time.Microsecond, time.Millisecond, 3 * time.Millisecond, 10 * time.Millisecond}
+	type outcome struct {
+		gap   time.Duration
+		death syscall.Signal
+		cause string // the child's STOPPING line, if it printed one
+		exit  time.Duration
+	}
+	var (
+		mu       sync.Mutex
+		outcomes []outcome
+	)
+	jobs := make(chan time.Duration)
+	var wg sync.WaitGroup
+	for w := 0; w < 2; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for gap := range jobs {
+				c := childproc.Start(t, "service", "SVC_MODE=slow")
+				if _, err := c.Expect("READY", watchdog); err != nil {
+					t.Error(err)
+					continue
+				}
+				if err := c.Signal(syscall.SIGTERM); err != nil {
+					t.Error(err)
+					continue
+				}
+				for t0 := time.Now(); time.Since(t0) < gap; {
+				}
+				if err := c.Signal(syscall.SIGINT); err != nil {
+					t.Error(err)
+					continue
+				}
+				start := time.Now()
+				st, err := c.Wait(watchdog)
+				if err != nil {
+					t.Errorf("gap %v: the second signal did not end the process: %v", gap, err)
+					continue
+				}
+				o := outcome{gap: gap, exit: time.Since(start)}
+				ws := st.Sys().(syscall.WaitStatus)
+				if !ws.Signaled() || (ws.Signal() != syscall.SIGINT && ws.Signal() != syscall.SIGTERM) {
+					t.Errorf("gap %v: want death by SIGINT or SIGTERM, got %v; stderr:\n%s", gap, st, c.Stderr())
+					continue
+				}
+				o.death = ws.Signal()
+				if line, err := c.Expect("STOPPING ", 0); err == nil {
+					o.cause = strings.TrimPrefix(line, "STOPPING ")
+					if o.cause == (&shutdown.SignalError{Signal: o.death}).Error() {
+						t.Errorf("gap %v: the cause %q is the signal that killed the child", gap, o.cause)
+					}
+				}
+				mu.Lock()
+				outcomes = append(outcomes, o)
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := 0; i < runs; i++ {
+		for _, gap := range gaps {
+			jobs <- gap
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	for _, gap := range gaps {
+		var n, termFirst, printed int
+		var worst time.Duration
+		for _, o := range outcomes {
+			if o.gap != gap {
+				continue
+			}
+			n++
+			if o.death == syscall.SIGINT {
+				termFirst++ // SIGTERM was the cause
+			}
+			if o.cause != "" {
+				printed++
+			}
+			worst = max(worst, o.exit)
+		}
+		t.Logf("gap %v: %d/%d runs ended by the second signal (slowest %v); SIGTERM seen first (the cause) in %d, SIGINT in %d; cause printed before death in %d",
+			gap, n, runs, worst.Round(time.Millisecond), termFirst, n-termFirst, printed)
+	}
+	if len(outcomes) != runs*len(gaps) {
+		t.Fatalf("%d of %d runs ended by the second signal", len(outcomes), runs*len(gaps))
+	}
+}
+
+// TestSlowConsumerTCP sends SIGTERM to a service over tcp (ventilator,
+// worker, sink) whose worker spends 1ms on each message while the source
+// sends as fast as back pressure lets it, so that the link from the
+// ventilator to the worker is full: libzmq's queues and the kernel's hold
+// what the worker has not read yet. Issue 14 measured, before transit
+// accounting, 379,000 to 540,000 messages lost there at each SIGTERM with
+// a nil error.
+//
+//   - lossless: the default lossless drain, with the in-flight bound the
+//     package doc asks for (HWM 100, kernel buffers 4 KiB): no message is
+//     lost in transit, the error is nil, the exit code is SIGTERM's.
+//     Messages are 100 bytes, so that libzmq's two 8 KiB engine batches
+//     and the kernel's buffers hold few of them (about 500 in flight).
+//   - lossy: WithLosslessDrain(false), libzmq's and the kernel's
+//     defaults and a 2s drain: messages are lost in transit, and the
+//     Report counts them on the link, Wait's error wraps ErrLostInTransit,
+//     the exit code is 1.
+//   - unbounded: the lossless drain, but the default in-flight bound and
+//     a 1s drain: the drain deadline cuts the wait short, and the cause of
+//     the loss says so.
+//
+// In every run the count closes: sent = delivered + undelivered + lost by
+// the worker + lost in transit. Runs per variant: 3 (about 15s in all
+// under -race); SHUTDOWN_SLOW_RUNS sets another count (issue 14 asks for
+// 10).
+func TestSlowConsumerTCP(t *testing.T) {
+	runs := 3
+	if v, err := strconv.Atoi(os.Getenv("SHUTDOWN_SLOW_RUNS")); err == nil && v > 0 {
+		runs = v
+	}
+	base := []string{"SVC_MODE=load", "SVC_TRANSPORT=tcp", "SVC_SLOW=1ms", "SVC_READY=200"}
+	for _, tc := range []struct {
+		name string
+		env  []string
+	}{
+		{"lossless", []string{"SVC_SNDHWM=2000", "SVC_RCVHWM=100", "SVC_KBUF=4096", "SVC_SIZE=100", "SVC_DRAIN=10s"}},
+		{"lossy", []string{"SVC_LOSSLESS=off", "SVC_DRAIN=2s"}},
+		{"unbounded", []string{"SVC_DRAIN=1s"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var sent, transit, delivered uint64
+			var exits []time.Duration
+			for i := 0; i < runs; i++ {
+				c := childproc.Start(t, "service", append(base, tc.env...)...)
+				if _, err := c.Expect("READY", watchdog); err != nil {
+					t.Fatal(err)
+				}
+				start := time.Now()
+				if err := c.Signal(syscall.SIGTERM); err != nil {
+					t.Fatal(err)
+				}
+				st, err := c.Wait(watchdog)
+				if err != nil {
+					t.Fatal(err)
+				}
+				exits = append(exits, time.Since(start))
+				r := readResult(t, c)
+				if r.Sent != r.Delivered+r.Undelivered+r.Lost+r.Transit {
+					t.Errorf("run %d: sent %d != delivered %d + undelivered %d + lost %d + lost in transit %d\n%s",
+						i, r.Sent, r.Delivered, r.Undelivered, r.Lost, r.Transit, r.Report)
+				}
+				var linked uint64
+				for _, l := range r.Links {
+					if !l.Exact {
+						t.Errorf("run %d: inexact link %v", i, l)
+					}
+					linked += l.Lost
+				}
+				if len(r.Links) != 2 || linked != r.Transit {
+					t.Errorf("run %d: links %v, want two whose losses sum to %d", i, r.Links, r.Transit)
+				}
+				switch tc.name {
+				case "lossless":
+					if r.Transit != 0 || r.Err != "" || st.ExitCode() != 128+int(syscall.SIGTERM) {
+						t.Errorf("run %d: lost in transit %d, error %q, exit %d; want none, none, %d\n%s",
+							i, r.Transit, r.Err, st.ExitCode(), 128+int(syscall.SIGTERM), r.Report)
+					}
+				default:
+					if r.Transit > 0 && (st.ExitCode() != 1 || !strings.Contains(r.Err, shutdown.ErrLostInTransit.Error())) {
+						t.Errorf("run %d: %d lost in transit, but exit %d and error %q", i, r.Transit, st.ExitCode(), r.Err)
+					}
+					if want := "drain deadline passed while the receivers"; tc.name == "unbounded" && r.Transit > 0 && !strings.Contains(r.Err, want) {
+						t.Errorf("run %d: the cause does not say %q: %s", i, want, r.Err)
+					}
+				}
+				sent += r.Sent
+				transit += r.Transit
+				delivered += r.Delivered
+				t.Logf("run %d: sent %d, delivered %d, undelivered %d, lost by the worker %d, lost in transit %d; signal to exit %v\n%s",
+					i, r.Sent, r.Delivered, r.Undelivered, r.Lost, r.Transit, exits[len(exits)-1].Round(time.Millisecond), r.Report)
+			}
+			t.Logf("%s: %d runs: sent %d, delivered %d, lost in transit %d; signal to exit %s",
+				tc.name, runs, sent, delivered, transit, percentiles(exits, zchan.DefaultLinger))
+			if tc.name != "lossless" && transit == 0 {
+				t.Error("no lossy run lost a message in transit: the counting path was not exercised")
+			}
+		})
+	}
+}

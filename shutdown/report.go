@@ -26,6 +26,10 @@ const (
 	// StepLeftOpen records the zchan sockets of the context that no component
 	// closed, found just before termination.
 	StepLeftOpen Action = "left-open"
+	// StepDeliver records the lossless drain's wait, before a sending
+	// socket's Shutdown, for its link's receivers to take what the link's
+	// senders sent (WithLosslessDrain).
+	StepDeliver Action = "deliver"
 	// StepTerm records the termination of the zmq context.
 	StepTerm Action = "term"
 	// StepStraggle records a stage the group stopped waiting for, waited
@@ -34,6 +38,10 @@ const (
 	// Shutdown had not returned the term timeout past its deadline; with
 	// the component's undelivered count if it has returned by then.
 	StepStraggle Action = "straggle"
+	// StepTransit records, last, a link that lost messages in transit:
+	// its Err wraps ErrLostInTransit and says how many and why (see
+	// Link).
+	StepTransit Action = "transit"
 )
 
 // Step is one thing that happened during shutdown.
@@ -84,8 +92,22 @@ type Report struct {
 	Cause error
 	// Steps lists the steps in the order they happened.
 	Steps []Step
+	// Links lists the links between the group's sockets, found by their
+	// endpoints, with what one end sent and the other received (see
+	// Link), and each socket with endpoints but no peer in the group.
+	Links []Link
 	// Took is the time from the start of shutdown to the end of Wait.
 	Took time.Duration
+}
+
+// TotalLost sums the messages lost in transit over every link whose count
+// is exact.
+func (r *Report) TotalLost() uint64 {
+	var n uint64
+	for _, l := range r.Links {
+		n += l.Lost
+	}
+	return n
 }
 
 // Undelivered returns the undelivered count of each component that reports
@@ -114,6 +136,10 @@ func (r *Report) String() string {
 	var b strings.Builder
 	for _, s := range r.Steps {
 		b.WriteString(s.String())
+		b.WriteByte('\n')
+	}
+	for _, l := range r.Links {
+		b.WriteString(l.String())
 		b.WriteByte('\n')
 	}
 	fmt.Fprintf(&b, "took %v", r.Took.Round(time.Microsecond))

@@ -28,18 +28,30 @@ import (
 //	SVC_SETTLE     settle period (default shutdown.DefaultSettle)
 //	SVC_DRAIN      drain timeout (load; default 5s)
 //	SVC_TERM       term timeout (rawleak)
+//	SVC_SLOW       time the worker spends on each message (load; default 0)
+//	SVC_LOSSLESS   "off": WithLosslessDrain(false) (load; default on)
+//	SVC_SNDHWM     send HWM of the ventilator (load; default libzmq's, 1000)
+//	SVC_RCVHWM     receive HWM of the worker's input (load; default 1000)
+//	SVC_KBUF       the kernel's socket buffers (ZMQ_SNDBUF, ZMQ_RCVBUF) of
+//	               the same two sockets, in bytes (load; default the OS's)
+//	SVC_READY      messages the sink must receive before READY (default 1000)
+//	SVC_SIZE       bytes of each message the source sends (load; default
+//	               its number's digits)
 
 // result is the line "RESULT {json}" a child prints before it exits.
 type result struct {
-	Sent        uint64            `json:"sent"`
-	Delivered   uint64            `json:"delivered"`
-	Undelivered uint64            `json:"undelivered"`
-	Lost        uint64            `json:"lost"`
-	PerSocket   map[string]uint64 `json:"per_socket"`
-	Cause       string            `json:"cause"`
-	Err         string            `json:"err"`
-	Took        time.Duration     `json:"took"`
-	Report      string            `json:"report"`
+	Sent        uint64 `json:"sent"`
+	Delivered   uint64 `json:"delivered"`
+	Undelivered uint64 `json:"undelivered"`
+	Lost        uint64 `json:"lost"`
+	// Transit is what the Report counts as lost in transit (TotalLost).
+	Transit   uint64            `json:"transit"`
+	Links     []shutdown.Link   `json:"links"`
+	PerSocket map[string]uint64 `json:"per_socket"`
+	Cause     string            `json:"cause"`
+	Err       string            `json:"err"`
+	Took      time.Duration     `json:"took"`
+	Report    string            `json:"report"`
 	// Stats are the counters of each socket, for diagnosis.
 	Stats map[string]zchan.Stats `json:"stats"`
 }
@@ -90,7 +102,8 @@ func serviceMain() int {
 	if v := os.Getenv("SVC_SETTLE"); v != "" {
 		settle, _ = time.ParseDuration(v)
 	}
-	g, err := shutdown.New(ctx, shutdown.WithDrainTimeout(drain), shutdown.WithSettle(settle))
+	g, err := shutdown.New(ctx, shutdown.WithDrainTimeout(drain), shutdown.WithSettle(settle),
+		shutdown.WithLosslessDrain(os.Getenv("SVC_LOSSLESS") != "off"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -106,6 +119,8 @@ func serviceMain() int {
 	r.Sent, r.Delivered, r.Lost = sent.Load(), delivered.Load(), lost.Load()
 	r.Undelivered = rep.TotalUndelivered()
 	r.PerSocket = rep.Undelivered()
+	r.Transit = rep.TotalLost()
+	r.Links = rep.Links
 	r.Cause = fmt.Sprint(rep.Cause)
 	if err != nil {
 		r.Err = err.Error()
@@ -138,7 +153,8 @@ func buildService(ctx context.Context, g *shutdown.Group, mode, transport string
 		// slow, and only a second signal ends the process sooner.
 		if err := g.Go("slow", func(ctx context.Context) error {
 			<-ctx.Done()
-			fmt.Println("STOPPING")
+			// The cause is the shutdown's: the first signal seen.
+			fmt.Println("STOPPING", context.Cause(ctx))
 			t := time.NewTimer(30 * time.Second)
 			defer t.Stop()
 			<-t.C
@@ -147,11 +163,35 @@ func buildService(ctx context.Context, g *shutdown.Group, mode, transport string
 			return err
 		}
 	}
-	vent, err := zchan.OpenWith(ctx, zchan.Push, zchan.String, zchan.WithContext(zc), zchan.WithName("ventilator"), zchan.WithBind(tasks))
+	// The link a slow worker makes slow: its in-flight bound.
+	var ventOpts, winOpts []zchan.Option
+	if v, err := strconv.Atoi(os.Getenv("SVC_SNDHWM")); err == nil {
+		ventOpts = append(ventOpts, zchan.WithSendHWM(v))
+	}
+	if v, err := strconv.Atoi(os.Getenv("SVC_RCVHWM")); err == nil {
+		winOpts = append(winOpts, zchan.WithRecvHWM(v))
+	}
+	if v, err := strconv.Atoi(os.Getenv("SVC_KBUF")); err == nil {
+		kbuf := zchan.WithSetup(func(s *zmq.Socket) error {
+			if err := s.SetSndbuf(v); err != nil {
+				return err
+			}
+			return s.SetRcvbuf(v)
+		})
+		ventOpts = append(ventOpts, kbuf)
+		winOpts = append(winOpts, kbuf)
+	}
+	slow, _ := time.ParseDuration(os.Getenv("SVC_SLOW"))
+	size, _ := strconv.Atoi(os.Getenv("SVC_SIZE"))
+	ready := uint64(1000)
+	if v, err := strconv.ParseUint(os.Getenv("SVC_READY"), 10, 64); err == nil {
+		ready = v
+	}
+	vent, err := zchan.OpenWith(ctx, zchan.Push, zchan.String, append(ventOpts, zchan.WithContext(zc), zchan.WithName("ventilator"), zchan.WithBind(tasks))...)
 	if err != nil {
 		return err
 	}
-	win, err := zchan.OpenWith(ctx, zchan.Pull, zchan.String, zchan.WithContext(zc), zchan.WithName("worker-in"), zchan.WithConnect(vent.Endpoints()[0]))
+	win, err := zchan.OpenWith(ctx, zchan.Pull, zchan.String, append(winOpts, zchan.WithContext(zc), zchan.WithName("worker-in"), zchan.WithConnect(vent.Endpoints()[0]))...)
 	if err != nil {
 		return err
 	}
@@ -168,7 +208,7 @@ func buildService(ctx context.Context, g *shutdown.Group, mode, transport string
 		func() error {
 			return g.Go("source", func(ctx context.Context) error {
 				for i := 0; ; i++ {
-					if vent.Send(ctx, strconv.Itoa(i)) != nil {
+					if vent.Send(ctx, fmt.Sprintf("%0*d", size, i)) != nil {
 						return nil
 					}
 					sent.Add(1)
@@ -180,6 +220,9 @@ func buildService(ctx context.Context, g *shutdown.Group, mode, transport string
 		func() error {
 			return g.Go("worker", func(ctx context.Context) error {
 				for v := range win.In() {
+					if slow > 0 {
+						time.Sleep(slow) // the work: a slow consumer
+					}
 					if wout.Send(ctx, v+"!") != nil {
 						lost.Add(1)
 					}
@@ -192,7 +235,7 @@ func buildService(ctx context.Context, g *shutdown.Group, mode, transport string
 		func() error {
 			return g.Go("consumer", func(ctx context.Context) error {
 				for range sink.In() {
-					if delivered.Add(1) == 1000 {
+					if delivered.Add(1) == ready {
 						fmt.Println("READY")
 					}
 				}

@@ -51,6 +51,27 @@ func TestOptionsApplied(t *testing.T) {
 	}
 }
 
+// TestEndpointsAndConnects: Endpoints lists what the socket bound to, as
+// resolved (the port a "*" picked), Connects what it connected to, each in
+// order.
+func TestEndpointsAndConnects(t *testing.T) {
+	ctx := testContext(t, watchdog)
+	zc := newContext(t)
+	in := testutil.Inproc(t)
+	b := open(t, ctx, zchan.Pull, zchan.Frames, zchan.WithContext(zc), zchan.WithBind(in, "tcp://127.0.0.1:*"))
+	eps := b.Endpoints()
+	if len(eps) != 2 || eps[0] != in || eps[1] == "tcp://127.0.0.1:*" {
+		t.Fatalf("Endpoints() = %q", eps)
+	}
+	c := open(t, ctx, zchan.Push, zchan.Frames, zchan.WithContext(zc), zchan.WithConnect(eps[1]), zchan.WithConnect(in))
+	if got := fmt.Sprint(c.Connects()); got != fmt.Sprint([]string{eps[1], in}) {
+		t.Errorf("Connects() = %s, want [%s %s]", got, eps[1], in)
+	}
+	if len(b.Connects()) != 0 || len(c.Endpoints()) != 0 {
+		t.Errorf("binder's Connects %q, connecter's Endpoints %q", b.Connects(), c.Endpoints())
+	}
+}
+
 // TestMaxMsgSize checks that a peer sending a frame over WithMaxMsgSize is
 // cut off (libzmq drops the connection) and its message never delivered,
 // while a later connection's messages within the limit are.

@@ -139,6 +139,11 @@ func (s *Socket[T]) Type() Type { return s.typ }
 // them (a tcp port of "*" shows the port picked), in the order of WithBind.
 func (s *Socket[T]) Endpoints() []string { return append([]string(nil), s.endpoints...) }
 
+// Connects returns the endpoints the socket connected to, as given to
+// WithConnect, in that order. A shutdown.Group matches them to the
+// Endpoints of its other sockets to find the links between them.
+func (s *Socket[T]) Connects() []string { return append([]string(nil), s.o.connects...) }
+
 // In returns the channel of inbound messages. The owner sends on it only
 // what the consumer can take, so a consumer that stops reading pushes back
 // to libzmq's receive HWM and on to the sender (unless WithDropWhenSlow).
