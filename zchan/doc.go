@@ -62,8 +62,14 @@
 // it: when the send HWM is reached or no peer is there, the owner keeps
 // the one message it holds, takes no more, and waits for POLLOUT. Nothing
 // is buffered without bound and nothing is dropped unless WithDropWhenSlow
-// asks for it; drops are then counted (Stats.Dropped) and logged once per
-// episode.
+// (inbound) or WithDropAtHWM (ROUTER and STREAM, outbound) asks for it;
+// drops are then counted (Stats.Dropped) and logged once per episode.
+// A ROUTER has ROUTER_MANDATORY on, so that a message for a full peer
+// waits like any other and one for a departed peer is counted in
+// Stats.Unroutable (the socket goes on); without it libzmq would drop
+// both in silence. The exception is ZeroMQ's own: PUB and XPUB drop for a
+// subscriber at its HWM by design, and libzmq does not report it, so no
+// counter can (see Stats.Dropped).
 //
 // # Accounting
 //

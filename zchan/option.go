@@ -57,6 +57,8 @@ type options struct {
 	logger     *zap.Logger
 	lockThread bool
 	dropSlow   bool
+	dropFull   bool // WithDropAtHWM
+	reqRelaxed bool // WithReqRelaxed
 	emptyReply bool
 	lifetime   context.Context
 	pebbeOnly  bool // tests: the owner's hot path through pebbe too (see direct.go)
@@ -83,6 +85,12 @@ func (o *options) validate(t Type) error {
 	}
 	if len(o.subscribe) > 0 && t != Sub {
 		return newErr(ErrInvalidOption, nil, "subscriptions on a %s socket", t)
+	}
+	if o.dropFull && t != Router && t != Stream {
+		return newErr(ErrInvalidOption, nil, "WithDropAtHWM on a %s socket (ROUTER and STREAM only)", t)
+	}
+	if o.reqRelaxed && t != Req {
+		return newErr(ErrInvalidOption, nil, "WithReqRelaxed on a %s socket (REQ only)", t)
 	}
 	if o.emptyReply && t != Rep {
 		return newErr(ErrInvalidOption, nil, "WithEmptyReplyOnCodecError on a %s socket", t)
@@ -349,6 +357,39 @@ func WithLockOSThread(on bool) Option {
 // logged once. Default: off (back pressure, nothing dropped).
 func WithDropWhenSlow(on bool) Option {
 	return optionFunc(func(o *options) { o.dropSlow = on })
+}
+
+// WithDropAtHWM makes a ROUTER or STREAM drop a message for a peer whose
+// pipe is full (the send HWM reached) instead of waiting for room; each
+// such message is counted in Stats.Dropped and each episode is logged once.
+// It is the old ROUTER behaviour made visible: the owner still sets
+// ROUTER_MANDATORY, so that libzmq reports the full pipe (EAGAIN) rather
+// than dropping in silence. Use it when one slow peer must not hold up the
+// others (a ROUTER serving many clients that may stop reading). Only valid
+// on ROUTER and STREAM. Default: off: a send to a full peer waits (back
+// pressure), as on every other type.
+func WithDropAtHWM(on bool) Option {
+	return optionFunc(func(o *options) { o.dropFull = on })
+}
+
+// WithReqRelaxed sets ZMQ_REQ_RELAXED and ZMQ_REQ_CORRELATE on a REQ: a new
+// request may be sent before the reply to the last one has arrived (the
+// last one is then abandoned), and libzmq discards a reply that does not
+// answer the latest request. The owner then does not keep the REQ's
+// alternation: Send takes a new request whenever libzmq can send it. This
+// is what a client with timeouts needs: after a request times out, the
+// next one goes at once, and the late reply to the abandoned one is never
+// delivered. (A late reply that arrived before the next request was sent
+// answers the latest request as libzmq sees it, and is delivered: a client
+// that abandons a request drains In before sending the next.) Setting the
+// two options through WithSetup has the same effect. Only valid on REQ.
+// Default: off: strict alternation, kept by the owner.
+func WithReqRelaxed() Option {
+	return optionFunc(func(o *options) {
+		o.reqRelaxed = true
+		o.set("REQ_RELAXED", func(s *zmq.Socket) error { return s.SetReqRelaxed(1) })
+		o.set("REQ_CORRELATE", func(s *zmq.Socket) error { return s.SetReqCorrelate(1) })
+	})
 }
 
 // WithSetup runs f on the owner goroutine after the options above and

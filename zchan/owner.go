@@ -80,6 +80,17 @@ func (s *Socket[T]) setup(sock *zmq.Socket) (*fdWaiter, error) {
 	if err := sock.SetLinger(s.o.linger); err != nil {
 		return nil, optionError("LINGER", err)
 	}
+	if s.typ == Router {
+		// Without ROUTER_MANDATORY libzmq drops a message for a full or
+		// unknown peer and reports success: nothing could count it. With
+		// it, a full peer is EAGAIN (back pressure, or a counted drop with
+		// WithDropAtHWM) and an unknown one EHOSTUNREACH (Unroutable). A
+		// WithSetup function that turns it off again gets libzmq's silent
+		// drops, which no counter sees.
+		if err := sock.SetRouterMandatory(1); err != nil {
+			return nil, optionError("ROUTER_MANDATORY", err)
+		}
+	}
 	for _, so := range s.o.sockopts {
 		if err := runUser(so.name, sock, so.set); err != nil {
 			if errors.Is(err, ErrPanic) || errors.Is(err, ErrClosed) {
@@ -148,13 +159,14 @@ type ownerState[T any] struct {
 	armed  bool // the waiter has an arm token and has not answered
 	// REQ: a request was sent and its reply has not arrived.
 	// REP: a request arrived and its reply has not been sent.
-	turn     bool
-	draining bool // Shutdown was called: end once nothing is in hand
-	inReady  bool // input may be waiting: false after a receive found none, until ZMQ_EVENTS says otherwise or the waiter wakes
-	stalled  bool // the held outbound message hit EAGAIN
-	dropping bool // a drop episode is under way
-	decoding bool // a decode-error episode is under way
-	idleSpin int  // turns in a row since one moved a message, while ZMQ_EVENTS said ready
+	turn        bool
+	draining    bool // Shutdown was called: end once nothing is in hand
+	inReady     bool // input may be waiting: false after a receive found none, until ZMQ_EVENTS says otherwise or the waiter wakes
+	stalled     bool // the held outbound message hit EAGAIN
+	dropping    bool // an inbound drop episode is under way (WithDropWhenSlow)
+	outDropping bool // an outbound drop episode is under way (WithDropAtHWM)
+	decoding    bool // a decode-error episode is under way
+	idleSpin    int  // turns in a row since one moved a message, while ZMQ_EVENTS said ready
 
 	sinceSelect int           // messages moved since the owner last looked at its channels
 	retry       *time.Timer   // see retryTimer
@@ -416,6 +428,29 @@ func (st *ownerState[T]) delivered() {
 }
 
 // trySend offers the held message to libzmq without blocking.
+//
+// Send errors are classified here, and only here (the empty reply in
+// discarded and the flush in finish go through trySend or fatal too):
+//
+//   - EAGAIN, and EFSM from REQ/REP out of turn, on the first frame: the
+//     message waits (back pressure; Stats.SendStalls counts the episode).
+//     With WithDropAtHWM on ROUTER/STREAM it is dropped instead and
+//     counted in Stats.Dropped, logged once per episode.
+//   - EHOSTUNREACH on the first frame (ROUTER, whose ROUTER_MANDATORY is on
+//     by default, or STREAM, addressing a peer that never was or has gone):
+//     the message is discarded, counted in Stats.Unroutable, logged once
+//     per episode; the socket goes on.
+//   - ETERM: fatal, ErrTerminated: the zmq Context is being terminated and
+//     the socket must close for Context.Term to return.
+//   - Any error past the first frame: fatal, ErrFatal: libzmq took part of
+//     the message and queues the rest of it whatever happens, so a failure
+//     there is not back pressure, and what follows would be glued to the
+//     half message.
+//   - Any other errno on the first frame (ENOTSOCK: the socket was closed
+//     under the owner; ENOTSUP, EINVAL: libzmq documents no other for a
+//     non-blocking send on the classic types; EINTR is retried below us):
+//     fatal, ErrFatal wrapping the errno, since nothing says the socket is
+//     still usable.
 func (st *ownerState[T]) trySend() (bool, error) {
 	frames := st.out
 	last := len(frames) - 1
@@ -426,6 +461,16 @@ func (st *ownerState[T]) trySend() (bool, error) {
 		}
 		if _, err := st.sock.SendBytes(f, flag); err != nil {
 			if i == 0 && isEAGAIN(err) {
+				if st.s.o.dropFull {
+					// ROUTER/STREAM with WithDropAtHWM: the peer's pipe is full.
+					n := st.s.stats.dropped.Add(1)
+					if !st.outDropping {
+						st.outDropping = true
+						st.s.log.Warn("zchan: peer at its HWM, dropping messages for it", zap.Uint64("dropped", n))
+					}
+					st.out, st.hasOut, st.stalled = nil, false, false
+					return true, nil
+				}
 				if !st.stalled {
 					st.stalled = true
 					st.s.stats.sendStalls.Add(1)
@@ -433,9 +478,6 @@ func (st *ownerState[T]) trySend() (bool, error) {
 				return false, nil
 			}
 			if i == 0 && errnoOf(err) == zmq.Errno(syscall.EHOSTUNREACH) {
-				// A ROUTER with ROUTER_MANDATORY, or a STREAM, has no peer of
-				// that identity (never had, or it has gone): the message
-				// cannot go anywhere, but the socket is fine.
 				n := st.s.stats.unroutable.Add(1)
 				if !st.unroutable {
 					st.unroutable = true
@@ -444,10 +486,12 @@ func (st *ownerState[T]) trySend() (bool, error) {
 				st.out, st.hasOut, st.stalled = nil, false, false
 				return true, nil
 			}
-			// libzmq queues the rest of a message once its first frame is
-			// accepted, so a failure past frame 0 is not back pressure.
 			return false, st.fatal("send", err)
 		}
+	}
+	if st.outDropping {
+		st.outDropping = false
+		st.s.log.Info("zchan: peers taking messages again", zap.Uint64("dropped", st.s.stats.dropped.Load()))
 	}
 	st.stalled, st.unroutable = false, false
 	st.s.stats.msgsOut.Add(1)

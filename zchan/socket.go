@@ -164,7 +164,15 @@ func (s *Socket[T]) In() <-chan T { return s.in }
 // (ErrClosed, ErrTerminated, ...) if the socket has ended; an error
 // wrapping ErrCodec if v cannot be encoded, or ErrPanic if the codec
 // panicked; ErrEmptyMessage; ErrTooManyFrames; ErrUnsupported on a type
-// that cannot send. It is safe for concurrent use; concurrent messages are
+// that cannot send, or for a ROUTER message of one frame or a STREAM
+// message of other than two (libzmq would take those and lose them).
+//
+// On a ROUTER (ROUTER_MANDATORY is on) or a STREAM, a message for a peer
+// whose pipe is full waits like any other (unless WithDropAtHWM), and a
+// message for a peer that is not connected is discarded by the owner and
+// counted in Stats.Unroutable: Send has returned by then. On PUB and XPUB,
+// a nil return means libzmq took the message, not that any subscriber got
+// it: see Stats.Dropped. It is safe for concurrent use; concurrent messages are
 // sent in the order the owner takes them.
 func (s *Socket[T]) Send(ctx context.Context, v T) error {
 	if !s.typ.canSend() {
@@ -179,6 +187,9 @@ func (s *Socket[T]) Send(ctx context.Context, v T) error {
 	}
 	if s.o.maxFrames > 0 && len(frames) > s.o.maxFrames {
 		return newErr(ErrTooManyFrames, nil, "send %d frames, cap %d", len(frames), s.o.maxFrames)
+	}
+	if err := s.checkEnvelope(frames); err != nil {
+		return err
 	}
 	// The owner, once stopping is closed, drains sendq until no Send is
 	// under way; counting this call before looking at stopping means a
@@ -223,6 +234,20 @@ func (s *Socket[T]) Send(ctx context.Context, v T) error {
 	case <-ctx.Done():
 		return context.Cause(ctx)
 	}
+}
+
+// checkEnvelope refuses what libzmq would take and lose without a word: a
+// ROUTER takes a lone routing id as a message and sends nothing; a STREAM
+// takes [id, data] pairs only, and reads anything else out of step (a lone
+// frame as the id of the next message, a third frame as an id).
+func (s *Socket[T]) checkEnvelope(frames [][]byte) error {
+	switch {
+	case s.typ == Router && len(frames) < 2:
+		return newErr(ErrUnsupported, nil, "send on %s: %d frame; a ROUTER message is the peer's routing id and a body", s.name, len(frames))
+	case s.typ == Stream && len(frames) != 2:
+		return newErr(ErrUnsupported, nil, "send on %s: %d frames; a STREAM message is exactly the peer's id and the data", s.name, len(frames))
+	}
+	return nil
 }
 
 // encode runs the codec on the caller's goroutine, a panic included.

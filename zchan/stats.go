@@ -26,7 +26,9 @@ type Stats struct {
 	// The owner counts a hand-over just after it, so a receiver may see a
 	// message a moment before MsgsIn does.
 	MsgsIn, BytesIn uint64
-	// MsgsOut and BytesOut count messages accepted by libzmq.
+	// MsgsOut and BytesOut count messages accepted by libzmq. For every
+	// type but PUB and XPUB (see Dropped) libzmq then delivers them to the
+	// peer unless the peer or the connection goes away first.
 	MsgsOut, BytesOut uint64
 	// Unroutable counts outbound messages libzmq refused because no peer
 	// has their identity (EHOSTUNREACH: a ROUTER with ROUTER_MANDATORY, or
@@ -39,8 +41,16 @@ type Stats struct {
 	// TooManyFrames counts inbound messages discarded for exceeding
 	// WithMaxFrames.
 	TooManyFrames uint64
-	// Dropped counts inbound messages dropped because the consumer was
-	// slow (only with WithDropWhenSlow).
+	// Dropped counts messages this package dropped: inbound ones because
+	// the consumer of In was slow (only with WithDropWhenSlow), and
+	// outbound ones for a ROUTER or STREAM peer at its HWM (only with
+	// WithDropAtHWM). Nothing else is dropped by default. Not counted, as
+	// libzmq does not report them: what a PUB or XPUB drops for a
+	// subscriber at its HWM, or for want of any subscriber (ZeroMQ's
+	// design: a publisher never waits for a slow subscriber; such a
+	// message is in MsgsOut, since libzmq took it), and what a ROUTER drops
+	// when a WithSetup function turned ROUTER_MANDATORY off. XPUB with
+	// XPUB_NODROP (set through WithSetup) waits at the HWM instead.
 	Dropped uint64
 	// SendStalls counts the times a send found the socket unable to take
 	// it (high-water mark reached or no peer) and had to wait for POLLOUT.
