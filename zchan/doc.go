@@ -100,7 +100,11 @@
 // REQ and REP report EFSM when asked to act out of turn; the owner treats
 // it as "would block" and keeps the alternation itself: a REQ takes the
 // next request only after the reply has arrived, a REP takes a reply only
-// after a request. A REP that cannot hand on a request (decode error,
+// after a request. A REQ with REQ_RELAXED (WithReqRelaxed, or set through
+// WithSetup) is left to libzmq: while it awaits a reply, the owner takes a
+// new request whenever ZMQ_EVENTS shows that libzmq would send it, so a
+// request abandoned after a timeout does not block the next, and with
+// REQ_CORRELATE the late reply to it is discarded by libzmq. A REP that cannot hand on a request (decode error,
 // frame cap) cannot reply to it either: it ends with ErrCodec, unless
 // WithEmptyReplyOnCodecError lets it answer with an empty message.
 //

@@ -159,7 +159,12 @@ type ownerState[T any] struct {
 	armed  bool // the waiter has an arm token and has not answered
 	// REQ: a request was sent and its reply has not arrived.
 	// REP: a request arrived and its reply has not been sent.
-	turn        bool
+	turn bool
+	// pollout is ZMQ_EVENTS' POLLOUT as last read, false again after each
+	// send. A REQ awaiting its reply shows it only when libzmq lets it send
+	// anyway (REQ_RELAXED): the owner then takes the next request, so the
+	// alternation is libzmq's, whichever way the option was set.
+	pollout     bool
 	draining    bool // Shutdown was called: end once nothing is in hand
 	inReady     bool // input may be waiting: false after a receive found none, until ZMQ_EVENTS says otherwise or the waiter wakes
 	stalled     bool // the held outbound message hit EAGAIN
@@ -195,6 +200,11 @@ var alwaysReady = func() chan struct{} { c := make(chan struct{}); close(c); ret
 //     every change after that read (reading ZMQ_EVENTS leaves its mailbox
 //     asleep), and the waiter sees the write as the fd's level if it arms
 //     after it, or as an edge if it was already waiting.
+//   - A REQ awaiting its reply takes a new request only while the last
+//     read of ZMQ_EVENTS showed POLLOUT (libzmq's REQ_RELAXED; a strict
+//     REQ never shows it then): the change to POLLOUT after that read
+//     writes the signal fd like any other, so the sendq case is enabled
+//     by the wake-up and the read that follows.
 //   - While ZMQ_EVENTS shows work, the owner goes round again without the
 //     select, but only until it has moved WithBudget messages; then the
 //     select takes alwaysReady instead of the waiter, so a flood cannot
@@ -239,6 +249,7 @@ func (st *ownerState[T]) loop() error {
 				return st.fatal("events", err)
 			}
 			st.inReady = ev&zmq.POLLIN != 0
+			st.pollout = ev&zmq.POLLOUT != 0
 			input := st.wantRecv() && st.inReady
 			if input || (st.hasOut && ev&zmq.POLLOUT != 0) {
 				if st.idleSpin < st.spinLimit(input) {
@@ -345,7 +356,7 @@ func (st *ownerState[T]) takeSends() bool {
 	}
 	switch st.s.typ {
 	case Req:
-		return !st.turn
+		return !st.turn || st.pollout
 	case Rep:
 		return st.turn
 	}
@@ -493,7 +504,7 @@ func (st *ownerState[T]) trySend() (bool, error) {
 		st.outDropping = false
 		st.s.log.Info("zchan: peers taking messages again", zap.Uint64("dropped", st.s.stats.dropped.Load()))
 	}
-	st.stalled, st.unroutable = false, false
+	st.stalled, st.unroutable, st.pollout = false, false, false
 	st.s.stats.msgsOut.Add(1)
 	st.s.stats.bytesOut.Add(size(frames))
 	st.out, st.hasOut = nil, false
