@@ -2,8 +2,6 @@ package zchan
 
 import (
 	"context"
-	"strconv"
-	"strings"
 	"time"
 
 	zmq "github.com/pebbe/zmq4"
@@ -95,37 +93,15 @@ func (o *options) validate(t Type) error {
 	if o.emptyReply && t != Rep {
 		return newErr(ErrInvalidOption, nil, "WithEmptyReplyOnCodecError on a %s socket", t)
 	}
-	for _, ep := range append(append([]string(nil), o.binds...), o.connects...) {
-		if err := checkPort(ep); err != nil {
+	for _, ep := range o.binds {
+		if err := checkEndpoint("bind", ep); err != nil {
 			return err
 		}
 	}
-	return nil
-}
-
-// checkPort refuses a tcp endpoint whose port is not "*" or a number from
-// 0 to 65535 written in digits only: libzmq 4.3 takes "-1" as 65535,
-// "5999x" as 5999 and " 5" as 5, and wraps numbers above 65535 modulo
-// 65536, which is never what was meant. Everything else about an
-// endpoint is left to libzmq.
-func checkPort(ep string) error {
-	rest, ok := strings.CutPrefix(ep, "tcp://")
-	if !ok {
-		return nil
-	}
-	i := strings.LastIndexByte(rest, ':')
-	if i < 0 {
-		return nil // no port: libzmq refuses it
-	}
-	port := rest[i+1:]
-	if port == "*" {
-		return nil
-	}
-	if port == "" || strings.TrimLeft(port, "0123456789") != "" {
-		return newErr(ErrBadEndpoint, nil, "endpoint %q: port %q is not a number or *", ep, port)
-	}
-	if n, err := strconv.Atoi(port); err != nil || n > 65535 {
-		return newErr(ErrBadEndpoint, nil, "endpoint %q: port %s out of range 0 to 65535", ep, port)
+	for _, ep := range o.connects {
+		if err := checkEndpoint("connect", ep); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -70,6 +70,7 @@ func (s *Socket[T]) own(zc *Context, ready chan<- error) {
 	if err := sock.Close(); err != nil && !isETERM(err) {
 		s.closeErr = newErr(ErrFatal, err, "close %s", name)
 	}
+	s.forgetBinds()
 	zc.forget(id)
 	close(s.in)
 }
@@ -105,18 +106,15 @@ func (s *Socket[T]) setup(sock *zmq.Socket) (*fdWaiter, error) {
 		}
 	}
 	for _, ep := range s.o.binds {
-		if err := sock.Bind(ep); err != nil {
-			return nil, endpointError("bind", ep, err)
+		if _, err := s.bind(sock, ep); err != nil {
+			s.forgetBinds()
+			return nil, err
 		}
-		last, err := sock.GetLastEndpoint()
-		if err != nil {
-			last = ep
-		}
-		s.endpoints = append(s.endpoints, last)
 	}
 	for _, ep := range s.o.connects {
-		if err := sock.Connect(ep); err != nil {
-			return nil, endpointError("connect", ep, err)
+		if err := s.connect(sock, ep); err != nil {
+			s.forgetBinds()
+			return nil, err
 		}
 	}
 	return newFDWaiter(sock)
@@ -139,6 +137,9 @@ func runUser(where string, sock *zmq.Socket, fn func(*zmq.Socket) error) (err er
 func optionError(name string, err error) error {
 	if isETERM(err) {
 		return newErr(ErrTerminated, nil, "set %s", name)
+	}
+	if name == "setup" {
+		return newErr(ErrInvalidOption, err, "WithSetup function")
 	}
 	return newErr(ErrInvalidOption, err, "set %s", name)
 }
@@ -291,7 +292,7 @@ func (st *ownerState[T]) loop() error {
 				}
 			}
 		case c := <-s.cmds:
-			err := runUser("Do", st.sock, c.fn)
+			err := runUser(c.name, st.sock, c.fn)
 			c.reply <- err
 			if errors.Is(err, ErrPanic) || errors.Is(err, ErrClosed) {
 				return err

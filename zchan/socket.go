@@ -23,7 +23,9 @@ type Socket[T any] struct {
 	codec     Codec[T]
 	o         options
 	name      string
-	endpoints []string // written by the owner before Open returns
+	zc        *Context
+	epMu      sync.Mutex      // guards endpoints
+	endpoints []boundEndpoint // written by the owner
 	log       *zap.Logger
 
 	in       chan T        // sent on and closed by the owner
@@ -43,6 +45,7 @@ type Socket[T any] struct {
 }
 
 type command struct {
+	name  string // for errors: "Do", "bind", ...
 	fn    func(*zmq.Socket) error
 	reply chan error // buffered 1
 }
@@ -101,6 +104,7 @@ func OpenWith[T any](ctx context.Context, t Type, codec Codec[T], opts ...Option
 		}
 	}
 	s := &Socket[T]{
+		zc:       zc,
 		typ:      t,
 		codec:    codec,
 		o:        o,
@@ -134,10 +138,6 @@ func (s *Socket[T]) Name() string { return s.name }
 
 // Type returns the socket's type.
 func (s *Socket[T]) Type() Type { return s.typ }
-
-// Endpoints returns the endpoints the socket bound to, as libzmq resolved
-// them (a tcp port of "*" shows the port picked), in the order of WithBind.
-func (s *Socket[T]) Endpoints() []string { return append([]string(nil), s.endpoints...) }
 
 // In returns the channel of inbound messages. The owner sends on it only
 // what the consumer can take, so a consumer that stops reading pushes back
@@ -243,9 +243,9 @@ func (s *Socket[T]) Send(ctx context.Context, v T) error {
 func (s *Socket[T]) checkEnvelope(frames [][]byte) error {
 	switch {
 	case s.typ == Router && len(frames) < 2:
-		return newErr(ErrUnsupported, nil, "send on %s: %d frame; a ROUTER message is the peer's routing id and a body", s.name, len(frames))
+		return hintErr(ErrUnsupported, nil, "a ROUTER message is the peer's routing id and a body: 2 frames or more", "send of 1 frame on %s", s.name)
 	case s.typ == Stream && len(frames) != 2:
-		return newErr(ErrUnsupported, nil, "send on %s: %d frames; a STREAM message is exactly the peer's id and the data", s.name, len(frames))
+		return hintErr(ErrUnsupported, nil, "a STREAM message is the peer's id and the data: 2 frames", "send of %d frames on %s", len(frames), s.name)
 	}
 	return nil
 }
@@ -292,7 +292,12 @@ func (s *Socket[T]) Do(ctx context.Context, fn func(*zmq.Socket) error) error {
 	if fn == nil {
 		return newErr(ErrInvalidOption, nil, "nil function for Do")
 	}
-	c := command{fn: fn, reply: make(chan error, 1)}
+	return s.run(ctx, "Do", fn)
+}
+
+// run runs fn on the owner, as Do does; name is for its errors.
+func (s *Socket[T]) run(ctx context.Context, name string, fn func(*zmq.Socket) error) error {
+	c := command{name: name, fn: fn, reply: make(chan error, 1)}
 	select {
 	case s.cmds <- c:
 	case <-s.stopping:

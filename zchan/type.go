@@ -65,7 +65,7 @@ func (t Type) check() error {
 	if _, ok := zmqTypes[t]; ok {
 		return nil
 	}
-	return newErr(ErrUnknownType, nil, "socket type %d (the classic types only: PAIR to STREAM)", int(t))
+	return leadErr(ErrUnknownType, "the types are the constants Pair to Stream; libzmq's draft types cannot be bridged", "%d", int(t))
 }
 
 // canRecv reports whether messages can arrive on the type.
