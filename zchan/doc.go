@@ -58,8 +58,9 @@
 // The owner takes a message off the socket only when the consumer of In
 // can take it (it holds at most one, plus WithRecvBuffer), so a slow
 // consumer pushes back to libzmq's receive HWM and from there to the
-// sender. Send hands a message to the owner only when the owner can send
-// it: when the send HWM is reached or no peer is there, the owner keeps
+// sender. Send (or a value put on the caller's channel given to SendFrom,
+// the form a select can use) hands a message to the owner only when the
+// owner can send it: when the send HWM is reached or no peer is there, the owner keeps
 // the one message it holds, takes no more, and waits for POLLOUT. Nothing
 // is buffered without bound and nothing is dropped unless WithDropWhenSlow
 // (inbound) or WithDropAtHWM (ROUTER and STREAM, outbound) asks for it;

@@ -174,6 +174,9 @@ type ownerState[T any] struct {
 	decoding    bool // a decode-error episode is under way
 	idleSpin    int  // turns in a row since one moved a message, while ZMQ_EVENTS said ready
 
+	from     <-chan T // the SendFrom channel, nil when there is none
+	refusing bool     // a refused-value episode is under way (SendFrom)
+
 	sinceSelect int           // messages moved since the owner last looked at its channels
 	retry       *time.Timer   // see retryTimer
 	retryIn     time.Duration // its last period; 0 after progress
@@ -189,9 +192,11 @@ var alwaysReady = func() chan struct{} { c := make(chan struct{}); close(c); ret
 // only wait. Why no wake-up is lost:
 //
 //   - Everything on the Go side that the owner must react to (a consumer
-//     ready for In, a message from Send, a Do, Close, Shutdown, the
+//     ready for In, a message from Send, a value or the close of the
+//     SendFrom channel, a SendFrom call, a Do, Close, Shutdown, the
 //     lifetime context) is a case of the one select below, enabled
-//     whenever the owner can act on it.
+//     whenever the owner can act on it (Send's queue and the SendFrom
+//     channel together: when the owner may take a message to send).
 //   - On the libzmq side, ZMQ_FD is edge-triggered and a send or receive
 //     may consume the edge of input that is still there. So after every
 //     turn (its last send or receive) and before every wait, the owner
@@ -274,14 +279,21 @@ func (st *ownerState[T]) loop() error {
 			inCh = s.in
 		}
 		var sendq <-chan [][]byte
+		var from <-chan T
 		if st.takeSends() {
-			sendq = s.sendq
+			sendq, from = s.sendq, st.from
 		}
 		select {
 		case inCh <- st.in:
 			st.delivered()
 		case m := <-sendq:
 			st.out, st.hasOut = m, true
+		case v, ok := <-from:
+			if err := st.takeFrom(v, ok); err != nil {
+				return err
+			}
+		case r := <-s.fromReq:
+			st.register(r)
 		case <-readyCh:
 			if readyCh == st.w.ready {
 				// Woken by libzmq: input may have come, or room for the held
@@ -365,10 +377,11 @@ func (st *ownerState[T]) takeSends() bool {
 }
 
 // drained reports, during Shutdown, that nothing is left in hand: nothing
-// held either way, nothing queued by Send, no reply owed or awaited, and
+// held either way, nothing queued by Send, no SendFrom channel still open
+// (the caller closes it to end the drain), no reply owed or awaited, and
 // (the caller has just read ZMQ_EVENTS) nothing in libzmq's receive queue.
 func (st *ownerState[T]) drained() bool {
-	if st.hasIn || st.hasOut || len(st.s.sendq) > 0 {
+	if st.hasIn || st.hasOut || len(st.s.sendq) > 0 || st.from != nil {
 		return false
 	}
 	if (st.s.typ == Req || st.s.typ == Rep) && st.turn {
@@ -421,6 +434,14 @@ func (st *ownerState[T]) turnWork(budget int) (n int, err error) {
 			case m := <-s.sendq:
 				st.out, st.hasOut = m, true
 				moved = true
+			case v, ok := <-st.from: // never ready while from is nil
+				if err := st.takeFrom(v, ok); err != nil {
+					return n, err
+				}
+				if ok { // a refused value counts too, so a flood of them keeps to the budget
+					moved = true
+					n++
+				}
 			default:
 			}
 		}

@@ -28,14 +28,15 @@ type Socket[T any] struct {
 	endpoints []boundEndpoint // written by the owner
 	log       *zap.Logger
 
-	in       chan T        // sent on and closed by the owner
-	sendq    chan [][]byte // WithSendBuffer; the owner receives only when it can send
-	senders  atomic.Int64  // Send calls under way, for the owner's final drain
-	cmds     chan command  // unbuffered; the owner runs each one it receives
-	closeReq chan struct{} // closed by Close (and by Open when its ctx ends first)
-	drainReq chan struct{} // closed by Shutdown
-	stopping chan struct{} // closed by the owner when it stops taking work
-	done     chan struct{} // closed by the owner when it has exited
+	in       chan T          // sent on and closed by the owner
+	sendq    chan [][]byte   // WithSendBuffer; the owner receives only when it can send
+	senders  atomic.Int64    // Send calls under way, for the owner's final drain
+	cmds     chan command    // unbuffered; the owner runs each one it receives
+	fromReq  chan fromReq[T] // unbuffered: SendFrom's channel for the owner
+	closeReq chan struct{}   // closed by Close (and by Open when its ctx ends first)
+	drainReq chan struct{}   // closed by Shutdown
+	stopping chan struct{}   // closed by the owner when it stops taking work
+	done     chan struct{}   // closed by the owner when it has exited
 	closeOne sync.Once
 	drainOne sync.Once
 	reason   error // why the socket ended; written before stopping is closed
@@ -111,6 +112,7 @@ func OpenWith[T any](ctx context.Context, t Type, codec Codec[T], opts ...Option
 		in:       make(chan T, o.recvBuffer),
 		sendq:    make(chan [][]byte, o.sendBuffer),
 		cmds:     make(chan command),
+		fromReq:  make(chan fromReq[T]),
 		closeReq: make(chan struct{}),
 		drainReq: make(chan struct{}),
 		stopping: make(chan struct{}),

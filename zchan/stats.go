@@ -16,7 +16,8 @@ import "sync/atomic"
 // queued. What libzmq queued on the sending side and never handed to a
 // peer (within the linger) is outside this accounting: libzmq does not say.
 type Stats struct {
-	// Accepted counts the messages Send accepted (returned nil for).
+	// Accepted counts the messages Send accepted (returned nil for), and
+	// the values the owner took from a SendFrom channel and encoded.
 	Accepted uint64
 	// Received counts the messages the owner took off the libzmq socket.
 	Received uint64
@@ -52,6 +53,11 @@ type Stats struct {
 	// when a WithSetup function turned ROUTER_MANDATORY off. XPUB with
 	// XPUB_NODROP (set through WithSetup) waits at the HWM instead.
 	Dropped uint64
+	// Refused counts values read from a SendFrom channel that were not
+	// sent because Send would have refused them (the codec failed, no
+	// frames, over WithMaxFrames, a bad ROUTER or STREAM envelope). They
+	// are not in Accepted, so they are outside the sum above.
+	Refused uint64
 	// SendStalls counts the times a send found the socket unable to take
 	// it (high-water mark reached or no peer) and had to wait for POLLOUT.
 	SendStalls uint64
@@ -74,6 +80,7 @@ type counters struct {
 	msgsIn, bytesIn, msgsOut, bytesOut atomic.Uint64
 	decodeErrors, tooManyFrames        atomic.Uint64
 	dropped, sendStalls, undelivered   atomic.Uint64
+	refused                            atomic.Uint64
 	direct                             atomic.Bool
 }
 
@@ -83,7 +90,7 @@ func (c *counters) snapshot() Stats {
 		MsgsIn: c.msgsIn.Load(), BytesIn: c.bytesIn.Load(),
 		MsgsOut: c.msgsOut.Load(), BytesOut: c.bytesOut.Load(),
 		DecodeErrors: c.decodeErrors.Load(), TooManyFrames: c.tooManyFrames.Load(),
-		Dropped: c.dropped.Load(), SendStalls: c.sendStalls.Load(),
+		Dropped: c.dropped.Load(), SendStalls: c.sendStalls.Load(), Refused: c.refused.Load(),
 		Undelivered: c.undelivered.Load(), DirectPath: c.direct.Load(),
 	}
 }
