@@ -246,7 +246,9 @@ func (s *Socket[T]) Bind(ctx context.Context, ep string) (string, error) {
 
 // Unbind stops listening on ep, an endpoint Bind returned or Endpoints
 // lists (or the one given to WithBind or Bind), through the owner.
-// Connections already accepted on it stay. It fails with ErrBadEndpoint
+// Connections already accepted on it stay. libzmq closes the listener in
+// its I/O thread after Unbind returns, so the address may be in use for a
+// moment longer. It fails with ErrBadEndpoint
 // (wrapping ENOENT) if the socket is not bound there. It blocks like Bind.
 func (s *Socket[T]) Unbind(ctx context.Context, ep string) error {
 	return s.run(ctx, "unbind", func(z *zmq.Socket) error { return s.unbind(z, ep) })

@@ -1,11 +1,15 @@
 package zchan_test
 
 import (
+	"encoding/binary"
 	"errors"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
+	"time"
+
+	zmq "github.com/pebbe/zmq4"
 
 	"github.com/zmqchan/zmqchan/internal/testutil"
 	"github.com/zmqchan/zmqchan/zchan"
@@ -59,12 +63,12 @@ func TestRuntimeEndpoints(t *testing.T) {
 		if err := pull.Unbind(ctx, ep); !errors.Is(err, zchan.ErrBadEndpoint) || !errors.Is(err, syscall.ENOENT) {
 			t.Errorf("second Unbind: %v, want ErrBadEndpoint wrapping ENOENT", err)
 		}
-		// The endpoint is free again: another socket binds it.
-		if tr.Name != "inproc" { // an inproc name is freed when libzmq's reaper gets to it
-			again := open(t, ctx, zchan.Pull, zchan.Frames, zchan.WithContext(zc))
-			if _, err := again.Bind(ctx, ep); err != nil {
-				t.Errorf("bind %s after Unbind: %v", ep, err)
-			}
+		// The endpoint is free again: another socket binds it, once libzmq's
+		// I/O thread has closed the listener (Unbind does not wait for it).
+		again := open(t, ctx, zchan.Pull, zchan.Frames, zchan.WithContext(zc))
+		var bindErr error
+		if !testutil.Eventually(watchdog, func() bool { _, bindErr = again.Bind(ctx, ep); return bindErr == nil }) {
+			t.Errorf("bind %s after Unbind: %v", ep, bindErr)
 		}
 	})
 }
@@ -104,17 +108,40 @@ func TestBindConcurrent(t *testing.T) {
 
 // TestConnectUnresolvable documents what libzmq does with a host name it
 // cannot resolve: zmq_connect checks only the syntax and resolves later,
-// in its I/O thread, so Connect returns nil (see ErrBadEndpoint). Bind
-// resolves at once and fails.
+// in its I/O thread, so Connect returns nil (see ErrBadEndpoint), and a
+// monitor on the socket sees libzmq retry, never connect. Bind resolves at
+// once and fails.
 func TestConnectUnresolvable(t *testing.T) {
+	const unresolvable = "tcp://no-such-host.invalid:5555"
 	ctx := testContext(t, watchdog)
 	zc := newContext(t)
-	push := open(t, ctx, zchan.Push, zchan.Frames, zchan.WithContext(zc))
-	if err := push.Connect(ctx, "tcp://no-such-host.invalid:5555"); err != nil {
+	push := open(t, ctx, zchan.Push, zchan.Frames, zchan.WithContext(zc), zchan.WithReconnect(10*time.Millisecond, 0))
+	if _, err := push.Bind(ctx, unresolvable); !errors.Is(err, zchan.ErrBadEndpoint) {
+		t.Errorf("Bind to an unresolvable host: %v, want ErrBadEndpoint", err)
+	}
+	mon := testutil.Inproc(t)
+	if err := push.Do(ctx, func(z *zmq.Socket) error {
+		return z.Monitor(mon, zmq.EVENT_CONNECTED|zmq.EVENT_CONNECT_RETRIED)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	events := open(t, ctx, zchan.Pair, zchan.Frames, zchan.WithContext(zc), zchan.WithConnect(mon))
+	if err := push.Connect(ctx, unresolvable); err != nil {
 		t.Errorf("Connect to an unresolvable host: %v; libzmq 4.3 reports nothing here (did it change? fix the doc of ErrBadEndpoint)", err)
 	}
-	if _, err := push.Bind(ctx, "tcp://no-such-host.invalid:5555"); !errors.Is(err, zchan.ErrBadEndpoint) {
-		t.Errorf("Bind to an unresolvable host: %v, want ErrBadEndpoint", err)
+	for {
+		m := testutil.MustRecv(t, events.In(), watchdog, "monitor event for the unresolvable host")
+		ev := zmq.Event(binary.LittleEndian.Uint16(m[0]))
+		if ev == zmq.EVENT_CONNECTED {
+			t.Fatalf("monitor: connected to an unresolvable host (%q)", m[1])
+		}
+		if ev == zmq.EVENT_CONNECT_RETRIED && string(m[1]) == unresolvable {
+			break
+		}
+	}
+	// Stop the monitor before the sockets close.
+	if err := push.Do(ctx, func(z *zmq.Socket) error { return z.Monitor("", 0) }); err != nil {
+		t.Fatal(err)
 	}
 }
 
