@@ -40,7 +40,7 @@
 // has one way of waiting: a select over its Go channels and the waiter's
 // report that ZMQ_FD became readable. (One exception: when libzmq's
 // POLLOUT is for the socket but not for the peer a held message goes to,
-// as for a ROUTER with ROUTER_MANDATORY and several peers, a STREAM or an
+// as for a ROUTER (ROUTER_MANDATORY is on) with several peers, a STREAM or an
 // XPUB with XPUB_NODROP, no edge may come when that peer has room again;
 // the owner then also retries on a timer, 1 ms doubling to 50 ms, while
 // the message is stuck. A message for a peer that does not exist is

@@ -358,8 +358,9 @@ func WithDropAtHWM(on bool) Option {
 // delivered. (A late reply that arrived before the next request was sent
 // answers the latest request as libzmq sees it, and is delivered: a client
 // that abandons a request drains In before sending the next.) Setting the
-// two options through WithSetup has the same effect. Only valid on REQ.
-// Default: off: strict alternation, kept by the owner.
+// two options through WithSetup has the same effect. Shutdown still waits
+// for the reply to the latest request (bounded by its ctx). Only valid on
+// REQ. Default: off: strict alternation, kept by the owner.
 func WithReqRelaxed() Option {
 	return optionFunc(func(o *options) {
 		o.reqRelaxed = true

@@ -479,6 +479,10 @@ func (st *ownerState[T]) delivered() {
 //     the message and queues the rest of it whatever happens, so a failure
 //     there is not back pressure, and what follows would be glued to the
 //     half message.
+//   - The empty reply of WithEmptyReplyOnCodecError (discarded): a REP
+//     never reports back pressure or a departed peer (libzmq drops such a
+//     reply without a word, and counts it nowhere), so an error there is
+//     ETERM or a fault: fatal, as above and below.
 //   - Any other errno on the first frame (ENOTSOCK: the socket was closed
 //     under the owner; ENOTSUP, EINVAL: libzmq documents no other for a
 //     non-blocking send on the classic types; EINTR is retried below us):

@@ -29,7 +29,9 @@ type Stats struct {
 	MsgsIn, BytesIn uint64
 	// MsgsOut and BytesOut count messages accepted by libzmq. For every
 	// type but PUB and XPUB (see Dropped) libzmq then delivers them to the
-	// peer unless the peer or the connection goes away first.
+	// peer unless the peer or the connection goes away first (a REP's
+	// reply to a REQ that has gone is dropped by libzmq after it took it,
+	// and counted here).
 	MsgsOut, BytesOut uint64
 	// Unroutable counts outbound messages libzmq refused because no peer
 	// has their identity (EHOSTUNREACH: a ROUTER with ROUTER_MANDATORY, or
