@@ -35,7 +35,14 @@ type fromReq[T any] struct {
 // a producer that closes ch and then calls Shutdown has every value sent
 // or counted. Once the socket has ended the owner no longer reads ch, so
 // the caller's sends on it must also select on Done (or a context of the
-// caller's).
+// caller's); values still in ch's buffer then are the caller's: never
+// Accepted, counted nowhere.
+//
+// Cost: an unbuffered ch costs a goroutine hand-off per message, about
+// twice Send's cost (64-byte messages over inproc on a loaded 2-core
+// machine: 1.2 to 1.4 µs per message against Send's 0.6 to 0.8 µs); a
+// buffer of DefaultBuffer, the size of Send's own queue, brings it to
+// Send's (0.6 to 0.7 µs).
 //
 // One channel at a time: SendFrom while a stream is open returns an error
 // wrapping ErrUnsupported. SendFrom returns once the owner has the
