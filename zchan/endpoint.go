@@ -51,8 +51,12 @@ func checkEndpoint(op, ep string) error {
 	if port == "" || strings.TrimLeft(port, "0123456789") != "" {
 		return hintErr(ErrBadEndpoint, nil, fmt.Sprintf("port %q: a port is a number from 0 to 65535, or * on bind", port), "%s %q", op, ep)
 	}
-	if n, err := strconv.Atoi(port); err != nil || n > 65535 {
+	n, err := strconv.Atoi(port)
+	if err != nil || n > 65535 {
 		return hintErr(ErrBadEndpoint, nil, fmt.Sprintf("port %s: a port is a number from 0 to 65535, or * on bind", port), "%s %q", op, ep)
+	}
+	if n == 0 && op == "connect" {
+		return hintErr(ErrBadEndpoint, nil, "nothing listens on port 0; 0, like *, picks a port on bind only", "%s %q", op, ep)
 	}
 	return nil
 }

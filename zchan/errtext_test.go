@@ -53,6 +53,7 @@ func TestErrorText(t *testing.T) {
 		{"tcp port -1", bindErr("tcp://127.0.0.1:-1"), "zchan: bind \"tcp://127.0.0.1:-1\": bad endpoint (port \"-1\": a port is a number from 0 to 65535, or * on bind)", []error{zchan.ErrBadEndpoint}},
 		{"tcp port 5999x", bindErr("tcp://127.0.0.1:5999x"), "zchan: bind \"tcp://127.0.0.1:5999x\": bad endpoint (port \"5999x\": a port is a number from 0 to 65535, or * on bind)", []error{zchan.ErrBadEndpoint}},
 		{"tcp port 70000", connectErr("tcp://127.0.0.1:70000"), "zchan: connect \"tcp://127.0.0.1:70000\": bad endpoint (port 70000: a port is a number from 0 to 65535, or * on bind)", []error{zchan.ErrBadEndpoint}},
+		{"connect to port 0", connectErr("tcp://127.0.0.1:0"), "zchan: connect \"tcp://127.0.0.1:0\": bad endpoint (nothing listens on port 0; 0, like *, picks a port on bind only)", []error{zchan.ErrBadEndpoint}},
 		{"connect to port *", connectErr("tcp://127.0.0.1:*"), "zchan: connect \"tcp://127.0.0.1:*\": bad endpoint (connect needs the port number; * picks a port on bind only)", []error{zchan.ErrBadEndpoint}},
 		{"unknown transport", bindErr("foo://bar"), "zchan: bind \"foo://bar\": bad endpoint: protocol not supported (the transports are tcp, ipc, inproc and those libzmq was built with)", []error{zchan.ErrBadEndpoint, syscall.EPROTONOSUPPORT}},
 		{"address in use (Open)", openErr(zchan.Pull, zchan.WithBind(tcpTaken)), inUse, []error{zchan.ErrAddrInUse, syscall.EADDRINUSE, zmq.Errno(syscall.EADDRINUSE)}},
