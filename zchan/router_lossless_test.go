@@ -9,6 +9,8 @@ import (
 	"time"
 
 	zmq "github.com/pebbe/zmq4"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/zmqchan/zmqchan/internal/testutil"
 	"github.com/zmqchan/zmqchan/zchan"
@@ -220,4 +222,73 @@ func TestRouterDropAtHWM(t *testing.T) {
 			checkAccounting(t, router.Name(), st)
 		})
 	}
+}
+
+// TestRouterLogsOncePerEpisode: unroutable messages are logged once per
+// episode (a run of them between two messages that went), not once each.
+func TestRouterLogsOncePerEpisode(t *testing.T) {
+	zc := newContext(t)
+	ctx := testContext(t, watchdog)
+	core, logs := observer.New(zap.WarnLevel)
+	router := open(t, ctx, zchan.Router, zchan.Frames, zchan.WithContext(zc), zchan.WithBind(testutil.Inproc(t)),
+		zchan.WithLogger(zap.New(core)))
+	peer := open(t, ctx, zchan.Dealer, zchan.Frames, zchan.WithContext(zc), zchan.WithConnect(router.Endpoints()[0]),
+		zchan.WithIdentity("peer"))
+	if err := peer.Send(ctx, zchan.NewMsg("hi")); err != nil {
+		t.Fatal(err)
+	}
+	testutil.MustRecv(t, router.In(), watchdog, "hello")
+	episode := func(k int) {
+		for range k {
+			if err := router.Send(ctx, zchan.NewMsg("nobody", "x")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := router.Send(ctx, zchan.NewMsg("peer", "y")); err != nil {
+			t.Fatal(err)
+		}
+		testutil.MustRecv(t, peer.In(), watchdog, "message after the unroutable ones")
+	}
+	episode(5)
+	episode(3)
+	if !testutil.Eventually(watchdog, func() bool { return router.Stats().Unroutable == 8 }) {
+		t.Fatalf("stats %+v, want 8 unroutable", router.Stats())
+	}
+	if n := logs.FilterMessageSnippet("unknown or departed peer").Len(); n != 2 {
+		t.Errorf("%d warnings for 2 episodes of unroutable messages, want 2", n)
+	}
+}
+
+// TestStreamDropAtHWM: the same opt-in on a STREAM, whose raw tcp peer
+// does not read: big messages fill the pipe and the kernel buffers, and
+// the rest are dropped and counted instead of blocking Send.
+func TestStreamDropAtHWM(t *testing.T) {
+	ctx := testContext(t, time.Minute)
+	s := open(t, ctx, zchan.Stream, zchan.Frames, zchan.WithBind("tcp://127.0.0.1:*"),
+		zchan.WithSendHWM(1), zchan.WithDropAtHWM(true), zchan.WithLinger(0))
+	c, err := net.Dial("tcp", s.Endpoints()[0][len("tcp://"):])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.(*net.TCPConn).SetReadBuffer(4096)
+	id := testutil.MustRecv(t, s.In(), watchdog, "connect notification")[0]
+	big := make([]byte, 1<<20)
+	const n = 200
+	if err := testutil.MustRecv(t, sendAll(ctx, s, func(int) zchan.Msg { return zchan.Msg{id, big} }, n), watchdog,
+		"sender (blocked instead of dropping?)"); err != nil {
+		t.Fatal(err)
+	}
+	if !testutil.Eventually(watchdog, func() bool { st := s.Stats(); return st.MsgsOut+st.Dropped == n }) {
+		t.Fatalf("stats %+v: want %d sent or dropped", s.Stats(), n)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st := s.Stats()
+	t.Logf("stats %+v", st)
+	if st.Dropped == 0 {
+		t.Errorf("stats %+v: want some dropped", st)
+	}
+	checkAccounting(t, s.Name(), st)
 }
