@@ -30,7 +30,9 @@ type fromReq[T any] struct {
 //
 // The library never closes ch: it is the caller's. Closing it ends the
 // stream: the owner stops reading it, the socket stays open, Send still
-// works and SendFrom may be called again. Shutdown takes what the caller
+// works and SendFrom may be called again (the owner sees the close when it
+// next can take a message to send; until then SendFrom of another channel
+// fails with ErrUnsupported). Shutdown takes what the caller
 // still puts on ch until the caller closes it (within Shutdown's ctx), so
 // a producer that closes ch and then calls Shutdown has every value sent
 // or counted. Once the socket has ended the owner no longer reads ch, so
@@ -116,6 +118,10 @@ func (st *ownerState[T]) takeFrom(v T, ok bool) error {
 
 // register answers a SendFrom call.
 func (st *ownerState[T]) register(r fromReq[T]) {
+	if st.draining { // SendFrom checked, then Shutdown began
+		r.reply <- newErr(ErrClosed, nil, "SendFrom on %s: shutting down", st.s.name)
+		return
+	}
 	if st.from != nil {
 		r.reply <- hintErr(ErrUnsupported, nil, "close the channel of the last SendFrom first", "second SendFrom channel on %s", st.s.name)
 		return
