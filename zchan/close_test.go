@@ -300,7 +300,7 @@ func TestLifetime(t *testing.T) {
 			t.Errorf("%s: Err() = %v, want the cancellation cause", typ, s.Err())
 		}
 		if typ != zchan.Pull && typ != zchan.Sub {
-			if err := s.Send(context.Background(), zchan.NewMsg("x")); !errors.Is(err, cause) {
+			if err := s.Send(context.Background(), zchan.NewMsg("id", "x")); !errors.Is(err, cause) {
 				t.Errorf("%s: Send after cancel = %v, want the cause", typ, err)
 			}
 		}

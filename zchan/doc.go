@@ -40,7 +40,7 @@
 // has one way of waiting: a select over its Go channels and the waiter's
 // report that ZMQ_FD became readable. (One exception: when libzmq's
 // POLLOUT is for the socket but not for the peer a held message goes to,
-// as for a ROUTER with ROUTER_MANDATORY and several peers, a STREAM or an
+// as for a ROUTER (ROUTER_MANDATORY is on) with several peers, a STREAM or an
 // XPUB with XPUB_NODROP, no edge may come when that peer has room again;
 // the owner then also retries on a timer, 1 ms doubling to 50 ms, while
 // the message is stuck. A message for a peer that does not exist is
@@ -58,12 +58,19 @@
 // The owner takes a message off the socket only when the consumer of In
 // can take it (it holds at most one, plus WithRecvBuffer), so a slow
 // consumer pushes back to libzmq's receive HWM and from there to the
-// sender. Send hands a message to the owner only when the owner can send
-// it: when the send HWM is reached or no peer is there, the owner keeps
+// sender. Send (or a value put on the caller's channel given to SendFrom,
+// the form a select can use) hands a message to the owner only when the
+// owner can send it: when the send HWM is reached or no peer is there, the owner keeps
 // the one message it holds, takes no more, and waits for POLLOUT. Nothing
 // is buffered without bound and nothing is dropped unless WithDropWhenSlow
-// asks for it; drops are then counted (Stats.Dropped) and logged once per
-// episode.
+// (inbound) or WithDropAtHWM (ROUTER and STREAM, outbound) asks for it;
+// drops are then counted (Stats.Dropped) and logged once per episode.
+// A ROUTER has ROUTER_MANDATORY on, so that a message for a full peer
+// waits like any other and one for a departed peer is counted in
+// Stats.Unroutable (the socket goes on); without it libzmq would drop
+// both in silence. The exception is ZeroMQ's own: PUB and XPUB drop for a
+// subscriber at its HWM by design, and libzmq does not report it, so no
+// counter can (see Stats.Dropped).
 //
 // # Accounting
 //
@@ -94,7 +101,11 @@
 // REQ and REP report EFSM when asked to act out of turn; the owner treats
 // it as "would block" and keeps the alternation itself: a REQ takes the
 // next request only after the reply has arrived, a REP takes a reply only
-// after a request. A REP that cannot hand on a request (decode error,
+// after a request. A REQ with REQ_RELAXED (WithReqRelaxed, or set through
+// WithSetup) is left to libzmq: while it awaits a reply, the owner takes a
+// new request whenever ZMQ_EVENTS shows that libzmq would send it, so a
+// request abandoned after a timeout does not block the next, and with
+// REQ_CORRELATE the late reply to it is discarded by libzmq. A REP that cannot hand on a request (decode error,
 // frame cap) cannot reply to it either: it ends with ErrCodec, unless
 // WithEmptyReplyOnCodecError lets it answer with an empty message.
 //

@@ -32,9 +32,17 @@ var (
 	// (Send on a SUB, Subscribe on a PUSH), or a platform without a
 	// pollable ZMQ_FD.
 	ErrUnsupported = errors.New("zchan: unsupported")
-	// ErrBadEndpoint reports an endpoint that is malformed, has an unknown
-	// transport or a port outside 0 to 65535, or that libzmq refused to
-	// bind or connect.
+	// ErrBadEndpoint reports an endpoint that is malformed (no transport, a
+	// tcp port missing, not digits, outside 0 to 65535, or "*" on
+	// connect), has a transport libzmq does not know, names an address
+	// that is not this host's (bind), an inproc name bound only in
+	// another Context (connect), or an endpoint not bound or connected
+	// (Unbind, Disconnect). The text carries a hint for the common
+	// mistakes. A tcp host name that cannot be resolved is an
+	// ErrBadEndpoint on bind only: zmq_connect checks the syntax and
+	// resolves the name later, in libzmq's I/O thread, which retries every
+	// reconnect interval and tells no caller; a monitor on the socket sees
+	// the retries (and never a connection).
 	ErrBadEndpoint = errors.New("zchan: bad endpoint")
 	// ErrAddrInUse reports a bind to an address another socket holds.
 	ErrAddrInUse = errors.New("zchan: address in use")
@@ -66,12 +74,15 @@ var (
 )
 
 // zerr is an error of this package: what happened, the sentinel it
-// belongs to, and the cause, if any. Its text names the sentinel once,
-// without repeating the package prefix.
+// belongs to, the cause, if any, and a hint for a common mistake. Its text
+// names the package once and the sentinel once.
 type zerr struct {
 	msg      string
 	sentinel error
 	cause    error
+	hint     string
+	lead     bool // the sentinel's words lead: "zchan: unknown socket type 0"
+	quiet    bool // the cause is wrapped but not printed: the hint says it better
 }
 
 // newErr returns an error "zchan: <what>: <sentinel>[: <cause>]" that
@@ -82,15 +93,51 @@ func newErr(sentinel, cause error, format string, args ...any) error {
 	return &zerr{msg: fmt.Sprintf(format, args...), sentinel: sentinel, cause: errnoErr(cause)}
 }
 
+// hintErr is newErr with a hint, written in parentheses at the end.
+func hintErr(sentinel, cause error, hint, format string, args ...any) error {
+	return &zerr{msg: fmt.Sprintf(format, args...), sentinel: sentinel, cause: errnoErr(cause), hint: hint}
+}
+
+// quietErr is hintErr for a cause whose text would only confuse (ENOENT's
+// "no such file or directory" for an endpoint not bound): the error wraps
+// it, the hint replaces it.
+func quietErr(sentinel, cause error, hint, format string, args ...any) error {
+	return &zerr{msg: fmt.Sprintf(format, args...), sentinel: sentinel, cause: errnoErr(cause), hint: hint, quiet: true}
+}
+
+// leadErr returns an error "zchan: <sentinel> <what> (<hint>)".
+func leadErr(sentinel error, hint, format string, args ...any) error {
+	return &zerr{msg: fmt.Sprintf(format, args...), sentinel: sentinel, hint: hint, lead: true}
+}
+
+// redundant lists errnos whose text only repeats their sentinel's: the
+// error wraps them (errors.Is matches) but does not print them.
+var redundant = map[error]zmq.Errno{
+	ErrAddrInUse:      zmq.EADDRINUSE,
+	ErrTooManySockets: zmq.Errno(syscall.EMFILE),
+}
+
 func (e *zerr) Error() string {
 	var b strings.Builder
+	sentinel := strings.TrimPrefix(e.sentinel.Error(), "zchan: ")
 	b.WriteString("zchan: ")
-	b.WriteString(e.msg)
-	b.WriteString(": ")
-	b.WriteString(strings.TrimPrefix(e.sentinel.Error(), "zchan: "))
-	if e.cause != nil {
+	if e.lead {
+		b.WriteString(sentinel)
+		b.WriteString(" ")
+		b.WriteString(e.msg)
+	} else {
+		b.WriteString(e.msg)
+		b.WriteString(": ")
+		b.WriteString(sentinel)
+	}
+	if e.cause != nil && !e.quiet && !(redundant[e.sentinel] != 0 && errnoOf(e.cause) == redundant[e.sentinel]) {
 		b.WriteString(": ")
 		b.WriteString(e.cause.Error())
+	}
+	if e.hint != "" {
+		b.WriteString(" (")
+		b.WriteString(e.hint)
+		b.WriteString(")")
 	}
 	return b.String()
 }
@@ -178,17 +225,6 @@ func libzmqError(err error, format string, args ...any) error {
 		return newErr(ErrTerminated, nil, format, args...)
 	}
 	return newErr(ErrFatal, err, format, args...)
-}
-
-// endpointError classifies an error from bind or connect.
-func endpointError(op, ep string, err error) error {
-	switch errnoOf(err) {
-	case zmq.EADDRINUSE:
-		return newErr(ErrAddrInUse, err, "%s %q", op, ep)
-	case zmq.ETERM:
-		return newErr(ErrTerminated, nil, "%s %q", op, ep)
-	}
-	return newErr(ErrBadEndpoint, err, "%s %q", op, ep)
 }
 
 // panicError is the error a recovered panic becomes.

@@ -191,3 +191,74 @@ func ExampleWithLifetime() {
 	// three
 	// closed: true by the lifetime: true
 }
+
+// Sending from inside a select: the owner drains the channel given to
+// SendFrom, taking a value only when it can send it, so the send is a case
+// of the caller's select beside its context (and, in a broker, beside the
+// sockets' In channels: examples/rrbroker). The channel is the caller's:
+// closing it ends the stream; the library never closes it.
+func ExampleSocket_SendFrom() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	pull, err := zchan.OpenWith(ctx, zchan.Pull, zchan.String, zchan.WithBind("inproc://example-from"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer pull.Close()
+	push, err := zchan.OpenWith(ctx, zchan.Push, zchan.String, zchan.WithConnect("inproc://example-from"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer push.Close()
+
+	out := make(chan string)
+	if err := push.SendFrom(ctx, out); err != nil {
+		fmt.Println(err)
+		return
+	}
+	words := []string{"sent", "from a", "select"}
+	for len(words) > 0 {
+		select {
+		case out <- words[0]:
+			words = words[1:]
+		case <-push.Done():
+			fmt.Println(push.Err())
+			return
+		case <-ctx.Done():
+			fmt.Println(context.Cause(ctx))
+			return
+		}
+	}
+	close(out)
+	for range 3 {
+		fmt.Println(<-pull.In())
+	}
+	// Output:
+	// sent
+	// from a
+	// select
+}
+
+// Bind at run time to a port the kernel picks, and learn which.
+func ExampleSocket_Bind() {
+	ctx := context.Background()
+	pull, err := zchan.Open(ctx, zchan.Pull)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer pull.Close()
+	ep, err := pull.Bind(ctx, "tcp://127.0.0.1:*")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(ep == pull.Endpoints()[0], ep != "tcp://127.0.0.1:*")
+	_, err = pull.Bind(ctx, "localhost:5555")
+	fmt.Println(err)
+	// Output:
+	// true true
+	// zchan: bind "localhost:5555": bad endpoint (endpoint needs a transport, e.g. tcp://localhost:5555)
+}

@@ -3,6 +3,7 @@ package zchan_test
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -37,6 +38,7 @@ var python = sync.OnceValues(func() (string, error) {
 // peer is a pyzmq process running testdata/peer.py.
 type peer struct {
 	cmd    *exec.Cmd
+	stdin  io.WriteCloser
 	stderr bytes.Buffer
 	exited chan struct{} // closed when the process has exited; err is set
 	err    error
@@ -55,6 +57,9 @@ func startPeer(t *testing.T, mode, endpoint string, n int) *peer {
 	p.cmd = exec.Command(py, "testdata/peer.py", mode, endpoint, strconv.Itoa(n))
 	p.cmd.Stderr = &p.stderr
 	p.cmd.WaitDelay = time.Second
+	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", py, err)
 	}

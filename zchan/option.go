@@ -2,8 +2,6 @@ package zchan
 
 import (
 	"context"
-	"strconv"
-	"strings"
 	"time"
 
 	zmq "github.com/pebbe/zmq4"
@@ -57,6 +55,8 @@ type options struct {
 	logger     *zap.Logger
 	lockThread bool
 	dropSlow   bool
+	dropFull   bool // WithDropAtHWM
+	reqRelaxed bool // WithReqRelaxed
 	emptyReply bool
 	lifetime   context.Context
 	pebbeOnly  bool // tests: the owner's hot path through pebbe too (see direct.go)
@@ -84,40 +84,24 @@ func (o *options) validate(t Type) error {
 	if len(o.subscribe) > 0 && t != Sub {
 		return newErr(ErrInvalidOption, nil, "subscriptions on a %s socket", t)
 	}
+	if o.dropFull && t != Router && t != Stream {
+		return newErr(ErrInvalidOption, nil, "WithDropAtHWM on a %s socket (ROUTER and STREAM only)", t)
+	}
+	if o.reqRelaxed && t != Req {
+		return newErr(ErrInvalidOption, nil, "WithReqRelaxed on a %s socket (REQ only)", t)
+	}
 	if o.emptyReply && t != Rep {
 		return newErr(ErrInvalidOption, nil, "WithEmptyReplyOnCodecError on a %s socket", t)
 	}
-	for _, ep := range append(append([]string(nil), o.binds...), o.connects...) {
-		if err := checkPort(ep); err != nil {
+	for _, ep := range o.binds {
+		if err := checkEndpoint("bind", ep); err != nil {
 			return err
 		}
 	}
-	return nil
-}
-
-// checkPort refuses a tcp endpoint whose port is not "*" or a number from
-// 0 to 65535 written in digits only: libzmq 4.3 takes "-1" as 65535,
-// "5999x" as 5999 and " 5" as 5, and wraps numbers above 65535 modulo
-// 65536, which is never what was meant. Everything else about an
-// endpoint is left to libzmq.
-func checkPort(ep string) error {
-	rest, ok := strings.CutPrefix(ep, "tcp://")
-	if !ok {
-		return nil
-	}
-	i := strings.LastIndexByte(rest, ':')
-	if i < 0 {
-		return nil // no port: libzmq refuses it
-	}
-	port := rest[i+1:]
-	if port == "*" {
-		return nil
-	}
-	if port == "" || strings.TrimLeft(port, "0123456789") != "" {
-		return newErr(ErrBadEndpoint, nil, "endpoint %q: port %q is not a number or *", ep, port)
-	}
-	if n, err := strconv.Atoi(port); err != nil || n > 65535 {
-		return newErr(ErrBadEndpoint, nil, "endpoint %q: port %s out of range 0 to 65535", ep, port)
+	for _, ep := range o.connects {
+		if err := checkEndpoint("connect", ep); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -349,6 +333,40 @@ func WithLockOSThread(on bool) Option {
 // logged once. Default: off (back pressure, nothing dropped).
 func WithDropWhenSlow(on bool) Option {
 	return optionFunc(func(o *options) { o.dropSlow = on })
+}
+
+// WithDropAtHWM makes a ROUTER or STREAM drop a message for a peer whose
+// pipe is full (the send HWM reached) instead of waiting for room; each
+// such message is counted in Stats.Dropped and each episode is logged once.
+// It is the old ROUTER behaviour made visible: the owner still sets
+// ROUTER_MANDATORY, so that libzmq reports the full pipe (EAGAIN) rather
+// than dropping in silence. Use it when one slow peer must not hold up the
+// others (a ROUTER serving many clients that may stop reading). Only valid
+// on ROUTER and STREAM. Default: off: a send to a full peer waits (back
+// pressure), as on every other type.
+func WithDropAtHWM(on bool) Option {
+	return optionFunc(func(o *options) { o.dropFull = on })
+}
+
+// WithReqRelaxed sets ZMQ_REQ_RELAXED and ZMQ_REQ_CORRELATE on a REQ: a new
+// request may be sent before the reply to the last one has arrived (the
+// last one is then abandoned), and libzmq discards a reply that does not
+// answer the latest request. The owner then does not keep the REQ's
+// alternation: Send takes a new request whenever libzmq can send it. This
+// is what a client with timeouts needs: after a request times out, the
+// next one goes at once, and the late reply to the abandoned one is never
+// delivered. (A late reply that arrived before the next request was sent
+// answers the latest request as libzmq sees it, and is delivered: a client
+// that abandons a request drains In before sending the next.) Setting the
+// two options through WithSetup has the same effect. Shutdown still waits
+// for the reply to the latest request (bounded by its ctx). Only valid on
+// REQ. Default: off: strict alternation, kept by the owner.
+func WithReqRelaxed() Option {
+	return optionFunc(func(o *options) {
+		o.reqRelaxed = true
+		o.set("REQ_RELAXED", func(s *zmq.Socket) error { return s.SetReqRelaxed(1) })
+		o.set("REQ_CORRELATE", func(s *zmq.Socket) error { return s.SetReqCorrelate(1) })
+	})
 }
 
 // WithSetup runs f on the owner goroutine after the options above and

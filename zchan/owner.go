@@ -71,6 +71,7 @@ func (s *Socket[T]) own(zc *Context, ready chan<- error) {
 	if err := sock.Close(); err != nil && !isETERM(err) {
 		s.closeErr = newErr(ErrFatal, err, "close %s", name)
 	}
+	s.forgetBinds()
 	zc.forget(id)
 	close(s.in)
 }
@@ -80,6 +81,17 @@ func (s *Socket[T]) own(zc *Context, ready chan<- error) {
 func (s *Socket[T]) setup(sock *zmq.Socket) (*fdWaiter, error) {
 	if err := sock.SetLinger(s.o.linger); err != nil {
 		return nil, optionError("LINGER", err)
+	}
+	if s.typ == Router {
+		// Without ROUTER_MANDATORY libzmq drops a message for a full or
+		// unknown peer and reports success: nothing could count it. With
+		// it, a full peer is EAGAIN (back pressure, or a counted drop with
+		// WithDropAtHWM) and an unknown one EHOSTUNREACH (Unroutable). A
+		// WithSetup function that turns it off again gets libzmq's silent
+		// drops, which no counter sees.
+		if err := sock.SetRouterMandatory(1); err != nil {
+			return nil, optionError("ROUTER_MANDATORY", err)
+		}
 	}
 	for _, so := range s.o.sockopts {
 		if err := runUser(so.name, sock, so.set); err != nil {
@@ -95,18 +107,15 @@ func (s *Socket[T]) setup(sock *zmq.Socket) (*fdWaiter, error) {
 		}
 	}
 	for _, ep := range s.o.binds {
-		if err := sock.Bind(ep); err != nil {
-			return nil, endpointError("bind", ep, err)
+		if _, err := s.bind(sock, ep); err != nil {
+			s.forgetBinds()
+			return nil, err
 		}
-		last, err := sock.GetLastEndpoint()
-		if err != nil {
-			last = ep
-		}
-		s.endpoints = append(s.endpoints, last)
 	}
 	for _, ep := range s.o.connects {
-		if err := sock.Connect(ep); err != nil {
-			return nil, endpointError("connect", ep, err)
+		if err := s.connect(sock, ep); err != nil {
+			s.forgetBinds()
+			return nil, err
 		}
 	}
 	return newFDWaiter(sock)
@@ -130,6 +139,9 @@ func optionError(name string, err error) error {
 	if isETERM(err) {
 		return newErr(ErrTerminated, nil, "set %s", name)
 	}
+	if name == "setup" {
+		return newErr(ErrInvalidOption, err, "WithSetup function")
+	}
 	return newErr(ErrInvalidOption, err, "set %s", name)
 }
 
@@ -149,13 +161,22 @@ type ownerState[T any] struct {
 	armed  bool // the waiter has an arm token and has not answered
 	// REQ: a request was sent and its reply has not arrived.
 	// REP: a request arrived and its reply has not been sent.
-	turn     bool
-	draining bool // Shutdown was called: end once nothing is in hand
-	inReady  bool // input may be waiting: false after a receive found none, until ZMQ_EVENTS says otherwise or the waiter wakes
-	stalled  bool // the held outbound message hit EAGAIN
-	dropping bool // a drop episode is under way
-	decoding bool // a decode-error episode is under way
-	idleSpin int  // turns in a row since one moved a message, while ZMQ_EVENTS said ready
+	turn bool
+	// pollout is ZMQ_EVENTS' POLLOUT as last read, false again after each
+	// send. A REQ awaiting its reply shows it only when libzmq lets it send
+	// anyway (REQ_RELAXED): the owner then takes the next request, so the
+	// alternation is libzmq's, whichever way the option was set.
+	pollout     bool
+	draining    bool // Shutdown was called: end once nothing is in hand
+	inReady     bool // input may be waiting: false after a receive found none, until ZMQ_EVENTS says otherwise or the waiter wakes
+	stalled     bool // the held outbound message hit EAGAIN
+	dropping    bool // an inbound drop episode is under way (WithDropWhenSlow)
+	outDropping bool // an outbound drop episode is under way (WithDropAtHWM)
+	decoding    bool // a decode-error episode is under way
+	idleSpin    int  // turns in a row since one moved a message, while ZMQ_EVENTS said ready
+
+	from     <-chan T // the SendFrom channel, nil when there is none
+	refusing bool     // a refused-value episode is under way (SendFrom)
 
 	sinceSelect int           // messages moved since the owner last looked at its channels
 	retry       *time.Timer   // see retryTimer
@@ -172,9 +193,11 @@ var alwaysReady = func() chan struct{} { c := make(chan struct{}); close(c); ret
 // only wait. Why no wake-up is lost:
 //
 //   - Everything on the Go side that the owner must react to (a consumer
-//     ready for In, a message from Send, a Do, Close, Shutdown, the
+//     ready for In, a message from Send, a value or the close of the
+//     SendFrom channel, a SendFrom call, a Do, Close, Shutdown, the
 //     lifetime context) is a case of the one select below, enabled
-//     whenever the owner can act on it.
+//     whenever the owner can act on it (Send's queue and the SendFrom
+//     channel together: when the owner may take a message to send).
 //   - On the libzmq side, ZMQ_FD is edge-triggered and a send or receive
 //     may consume the edge of input that is still there. So after every
 //     turn (its last send or receive) and before every wait, the owner
@@ -184,6 +207,11 @@ var alwaysReady = func() chan struct{} { c := make(chan struct{}); close(c); ret
 //     every change after that read (reading ZMQ_EVENTS leaves its mailbox
 //     asleep), and the waiter sees the write as the fd's level if it arms
 //     after it, or as an edge if it was already waiting.
+//   - A REQ awaiting its reply takes a new request only while the last
+//     read of ZMQ_EVENTS showed POLLOUT (libzmq's REQ_RELAXED; a strict
+//     REQ never shows it then): the change to POLLOUT after that read
+//     writes the signal fd like any other, so the sendq case is enabled
+//     by the wake-up and the read that follows.
 //   - While ZMQ_EVENTS shows work, the owner goes round again without the
 //     select, but only until it has moved WithBudget messages; then the
 //     select takes alwaysReady instead of the waiter, so a flood cannot
@@ -228,6 +256,7 @@ func (st *ownerState[T]) loop() error {
 				return st.fatal("events", err)
 			}
 			st.inReady = ev&zmq.POLLIN != 0
+			st.pollout = ev&zmq.POLLOUT != 0
 			input := st.wantRecv() && st.inReady
 			if input || (st.hasOut && ev&zmq.POLLOUT != 0) {
 				if st.idleSpin < st.spinLimit(input) {
@@ -251,14 +280,21 @@ func (st *ownerState[T]) loop() error {
 			inCh = s.in
 		}
 		var sendq <-chan [][]byte
+		var from <-chan T
 		if st.takeSends() {
-			sendq = s.sendq
+			sendq, from = s.sendq, st.from
 		}
 		select {
 		case inCh <- st.in:
 			st.delivered()
 		case m := <-sendq:
 			st.out, st.hasOut = m, true
+		case v, ok := <-from:
+			if err := st.takeFrom(v, ok); err != nil {
+				return err
+			}
+		case r := <-s.fromReq:
+			st.register(r)
 		case <-readyCh:
 			if readyCh == st.w.ready {
 				// Woken by libzmq: input may have come, or room for the held
@@ -269,7 +305,7 @@ func (st *ownerState[T]) loop() error {
 				}
 			}
 		case c := <-s.cmds:
-			err := runUser("Do", st.sock, c.fn)
+			err := runUser(c.name, st.sock, c.fn)
 			c.reply <- err
 			if errors.Is(err, ErrPanic) || errors.Is(err, ErrClosed) {
 				return err
@@ -334,7 +370,7 @@ func (st *ownerState[T]) takeSends() bool {
 	}
 	switch st.s.typ {
 	case Req:
-		return !st.turn
+		return !st.turn || st.pollout
 	case Rep:
 		return st.turn
 	}
@@ -342,10 +378,11 @@ func (st *ownerState[T]) takeSends() bool {
 }
 
 // drained reports, during Shutdown, that nothing is left in hand: nothing
-// held either way, nothing queued by Send, no reply owed or awaited, and
+// held either way, nothing queued by Send, no SendFrom channel still open
+// (the caller closes it to end the drain), no reply owed or awaited, and
 // (the caller has just read ZMQ_EVENTS) nothing in libzmq's receive queue.
 func (st *ownerState[T]) drained() bool {
-	if st.hasIn || st.hasOut || len(st.s.sendq) > 0 {
+	if st.hasIn || st.hasOut || len(st.s.sendq) > 0 || st.from != nil {
 		return false
 	}
 	if (st.s.typ == Req || st.s.typ == Rep) && st.turn {
@@ -398,6 +435,14 @@ func (st *ownerState[T]) turnWork(budget int) (n int, err error) {
 			case m := <-s.sendq:
 				st.out, st.hasOut = m, true
 				moved = true
+			case v, ok := <-st.from: // never ready while from is nil
+				if err := st.takeFrom(v, ok); err != nil {
+					return n, err
+				}
+				if ok { // a refused value counts too, so a flood of them keeps to the budget
+					moved = true
+					n++
+				}
 			default:
 			}
 		}
@@ -417,6 +462,33 @@ func (st *ownerState[T]) delivered() {
 }
 
 // trySend offers the held message to libzmq without blocking.
+//
+// Send errors are classified here, and only here (the empty reply in
+// discarded and the flush in finish go through trySend or fatal too):
+//
+//   - EAGAIN, and EFSM from REQ/REP out of turn, on the first frame: the
+//     message waits (back pressure; Stats.SendStalls counts the episode).
+//     With WithDropAtHWM on ROUTER/STREAM it is dropped instead and
+//     counted in Stats.Dropped, logged once per episode.
+//   - EHOSTUNREACH on the first frame (ROUTER, whose ROUTER_MANDATORY is on
+//     by default, or STREAM, addressing a peer that never was or has gone):
+//     the message is discarded, counted in Stats.Unroutable, logged once
+//     per episode; the socket goes on.
+//   - ETERM: fatal, ErrTerminated: the zmq Context is being terminated and
+//     the socket must close for Context.Term to return.
+//   - Any error past the first frame: fatal, ErrFatal: libzmq took part of
+//     the message and queues the rest of it whatever happens, so a failure
+//     there is not back pressure, and what follows would be glued to the
+//     half message.
+//   - The empty reply of WithEmptyReplyOnCodecError (discarded): a REP
+//     never reports back pressure or a departed peer (libzmq drops such a
+//     reply without a word, and counts it nowhere), so an error there is
+//     ETERM or a fault: fatal, as above and below.
+//   - Any other errno on the first frame (ENOTSOCK: the socket was closed
+//     under the owner; ENOTSUP, EINVAL: libzmq documents no other for a
+//     non-blocking send on the classic types; EINTR is retried below us):
+//     fatal, ErrFatal wrapping the errno, since nothing says the socket is
+//     still usable.
 func (st *ownerState[T]) trySend() (bool, error) {
 	frames := st.out
 	last := len(frames) - 1
@@ -427,6 +499,16 @@ func (st *ownerState[T]) trySend() (bool, error) {
 		}
 		if _, err := st.sock.SendBytes(f, flag); err != nil {
 			if i == 0 && isEAGAIN(err) {
+				if st.s.o.dropFull {
+					// ROUTER/STREAM with WithDropAtHWM: the peer's pipe is full.
+					n := st.s.stats.dropped.Add(1)
+					if !st.outDropping {
+						st.outDropping = true
+						st.s.log.Warn("zchan: peer at its HWM, dropping messages for it", zap.Uint64("dropped", n))
+					}
+					st.out, st.hasOut, st.stalled = nil, false, false
+					return true, nil
+				}
 				if !st.stalled {
 					st.stalled = true
 					st.s.stats.sendStalls.Add(1)
@@ -434,9 +516,6 @@ func (st *ownerState[T]) trySend() (bool, error) {
 				return false, nil
 			}
 			if i == 0 && errnoOf(err) == zmq.Errno(syscall.EHOSTUNREACH) {
-				// A ROUTER with ROUTER_MANDATORY, or a STREAM, has no peer of
-				// that identity (never had, or it has gone): the message
-				// cannot go anywhere, but the socket is fine.
 				n := st.s.stats.unroutable.Add(1)
 				if !st.unroutable {
 					st.unroutable = true
@@ -445,12 +524,14 @@ func (st *ownerState[T]) trySend() (bool, error) {
 				st.out, st.hasOut, st.stalled = nil, false, false
 				return true, nil
 			}
-			// libzmq queues the rest of a message once its first frame is
-			// accepted, so a failure past frame 0 is not back pressure.
 			return false, st.fatal("send", err)
 		}
 	}
-	st.stalled, st.unroutable = false, false
+	if st.outDropping {
+		st.outDropping = false
+		st.s.log.Info("zchan: peers taking messages again", zap.Uint64("dropped", st.s.stats.dropped.Load()))
+	}
+	st.stalled, st.unroutable, st.pollout = false, false, false
 	st.s.stats.msgsOut.Add(1)
 	st.s.stats.bytesOut.Add(size(frames))
 	st.out, st.hasOut = nil, false

@@ -23,17 +23,21 @@ type Socket[T any] struct {
 	codec     Codec[T]
 	o         options
 	name      string
-	endpoints []string // written by the owner before Open returns
+	zc        *Context
+	epMu      sync.Mutex      // guards endpoints and connects
+	endpoints []boundEndpoint // written by the owner
+	connects  []string        // written by the owner
 	log       *zap.Logger
 
-	in       chan T        // sent on and closed by the owner
-	sendq    chan [][]byte // WithSendBuffer; the owner receives only when it can send
-	senders  atomic.Int64  // Send calls under way, for the owner's final drain
-	cmds     chan command  // unbuffered; the owner runs each one it receives
-	closeReq chan struct{} // closed by Close (and by Open when its ctx ends first)
-	drainReq chan struct{} // closed by Shutdown
-	stopping chan struct{} // closed by the owner when it stops taking work
-	done     chan struct{} // closed by the owner when it has exited
+	in       chan T          // sent on and closed by the owner
+	sendq    chan [][]byte   // WithSendBuffer; the owner receives only when it can send
+	senders  atomic.Int64    // Send calls under way, for the owner's final drain
+	cmds     chan command    // unbuffered; the owner runs each one it receives
+	fromReq  chan fromReq[T] // unbuffered: SendFrom's channel for the owner
+	closeReq chan struct{}   // closed by Close (and by Open when its ctx ends first)
+	drainReq chan struct{}   // closed by Shutdown
+	stopping chan struct{}   // closed by the owner when it stops taking work
+	done     chan struct{}   // closed by the owner when it has exited
 	closeOne sync.Once
 	drainOne sync.Once
 	reason   error // why the socket ended; written before stopping is closed
@@ -43,6 +47,7 @@ type Socket[T any] struct {
 }
 
 type command struct {
+	name  string // for errors: "Do", "bind", ...
 	fn    func(*zmq.Socket) error
 	reply chan error // buffered 1
 }
@@ -101,12 +106,14 @@ func OpenWith[T any](ctx context.Context, t Type, codec Codec[T], opts ...Option
 		}
 	}
 	s := &Socket[T]{
+		zc:       zc,
 		typ:      t,
 		codec:    codec,
 		o:        o,
 		in:       make(chan T, o.recvBuffer),
 		sendq:    make(chan [][]byte, o.sendBuffer),
 		cmds:     make(chan command),
+		fromReq:  make(chan fromReq[T]),
 		closeReq: make(chan struct{}),
 		drainReq: make(chan struct{}),
 		stopping: make(chan struct{}),
@@ -135,15 +142,6 @@ func (s *Socket[T]) Name() string { return s.name }
 // Type returns the socket's type.
 func (s *Socket[T]) Type() Type { return s.typ }
 
-// Endpoints returns the endpoints the socket bound to, as libzmq resolved
-// them (a tcp port of "*" shows the port picked), in the order of WithBind.
-func (s *Socket[T]) Endpoints() []string { return append([]string(nil), s.endpoints...) }
-
-// Connects returns the endpoints the socket connected to, as given to
-// WithConnect, in that order. A shutdown.Group matches them to the
-// Endpoints of its other sockets to find the links between them.
-func (s *Socket[T]) Connects() []string { return append([]string(nil), s.o.connects...) }
-
 // In returns the channel of inbound messages. The owner sends on it only
 // what the consumer can take, so a consumer that stops reading pushes back
 // to libzmq's receive HWM and on to the sender (unless WithDropWhenSlow).
@@ -169,7 +167,15 @@ func (s *Socket[T]) In() <-chan T { return s.in }
 // (ErrClosed, ErrTerminated, ...) if the socket has ended; an error
 // wrapping ErrCodec if v cannot be encoded, or ErrPanic if the codec
 // panicked; ErrEmptyMessage; ErrTooManyFrames; ErrUnsupported on a type
-// that cannot send. It is safe for concurrent use; concurrent messages are
+// that cannot send, or for a ROUTER message of one frame or a STREAM
+// message of other than two (libzmq would take those and lose them).
+//
+// On a ROUTER (ROUTER_MANDATORY is on) or a STREAM, a message for a peer
+// whose pipe is full waits like any other (unless WithDropAtHWM), and a
+// message for a peer that is not connected is discarded by the owner and
+// counted in Stats.Unroutable: Send has returned by then. On PUB and XPUB,
+// a nil return means libzmq took the message, not that any subscriber got
+// it: see Stats.Dropped. It is safe for concurrent use; concurrent messages are
 // sent in the order the owner takes them.
 func (s *Socket[T]) Send(ctx context.Context, v T) error {
 	if !s.typ.canSend() {
@@ -184,6 +190,9 @@ func (s *Socket[T]) Send(ctx context.Context, v T) error {
 	}
 	if s.o.maxFrames > 0 && len(frames) > s.o.maxFrames {
 		return newErr(ErrTooManyFrames, nil, "send %d frames, cap %d", len(frames), s.o.maxFrames)
+	}
+	if err := s.checkEnvelope(frames); err != nil {
+		return err
 	}
 	// The owner, once stopping is closed, drains sendq until no Send is
 	// under way; counting this call before looking at stopping means a
@@ -230,6 +239,20 @@ func (s *Socket[T]) Send(ctx context.Context, v T) error {
 	}
 }
 
+// checkEnvelope refuses what libzmq would take and lose without a word: a
+// ROUTER takes a lone routing id as a message and sends nothing; a STREAM
+// takes [id, data] pairs only, and reads anything else out of step (a lone
+// frame as the id of the next message, a third frame as an id).
+func (s *Socket[T]) checkEnvelope(frames [][]byte) error {
+	switch {
+	case s.typ == Router && len(frames) < 2:
+		return hintErr(ErrUnsupported, nil, "a ROUTER message is the peer's routing id and a body: 2 frames or more", "send of 1 frame on %s", s.name)
+	case s.typ == Stream && len(frames) != 2:
+		return hintErr(ErrUnsupported, nil, "a STREAM message is the peer's id and the data: 2 frames", "send of %d frames on %s", len(frames), s.name)
+	}
+	return nil
+}
+
 // encode runs the codec on the caller's goroutine, a panic included.
 func (s *Socket[T]) encode(v T) (frames [][]byte, err error) {
 	defer recoverInto(&err, "Encode")
@@ -272,7 +295,12 @@ func (s *Socket[T]) Do(ctx context.Context, fn func(*zmq.Socket) error) error {
 	if fn == nil {
 		return newErr(ErrInvalidOption, nil, "nil function for Do")
 	}
-	c := command{fn: fn, reply: make(chan error, 1)}
+	return s.run(ctx, "Do", fn)
+}
+
+// run runs fn on the owner, as Do does; name is for its errors.
+func (s *Socket[T]) run(ctx context.Context, name string, fn func(*zmq.Socket) error) error {
+	c := command{name: name, fn: fn, reply: make(chan error, 1)}
 	select {
 	case s.cmds <- c:
 	case <-s.stopping:

@@ -16,7 +16,8 @@ import "sync/atomic"
 // queued. What libzmq queued on the sending side and never handed to a
 // peer (within the linger) is outside this accounting: libzmq does not say.
 type Stats struct {
-	// Accepted counts the messages Send accepted (returned nil for).
+	// Accepted counts the messages Send accepted (returned nil for), and
+	// the values the owner took from a SendFrom channel and encoded.
 	Accepted uint64
 	// Received counts the messages the owner took off the libzmq socket.
 	Received uint64
@@ -26,7 +27,11 @@ type Stats struct {
 	// The owner counts a hand-over just after it, so a receiver may see a
 	// message a moment before MsgsIn does.
 	MsgsIn, BytesIn uint64
-	// MsgsOut and BytesOut count messages accepted by libzmq.
+	// MsgsOut and BytesOut count messages accepted by libzmq. For every
+	// type but PUB and XPUB (see Dropped) libzmq then delivers them to the
+	// peer unless the peer or the connection goes away first (a REP's
+	// reply to a REQ that has gone is dropped by libzmq after it took it,
+	// and counted here).
 	MsgsOut, BytesOut uint64
 	// Unroutable counts outbound messages libzmq refused because no peer
 	// has their identity (EHOSTUNREACH: a ROUTER with ROUTER_MANDATORY, or
@@ -39,9 +44,22 @@ type Stats struct {
 	// TooManyFrames counts inbound messages discarded for exceeding
 	// WithMaxFrames.
 	TooManyFrames uint64
-	// Dropped counts inbound messages dropped because the consumer was
-	// slow (only with WithDropWhenSlow).
+	// Dropped counts messages this package dropped: inbound ones because
+	// the consumer of In was slow (only with WithDropWhenSlow), and
+	// outbound ones for a ROUTER or STREAM peer at its HWM (only with
+	// WithDropAtHWM). Nothing else is dropped by default. Not counted, as
+	// libzmq does not report them: what a PUB or XPUB drops for a
+	// subscriber at its HWM, or for want of any subscriber (ZeroMQ's
+	// design: a publisher never waits for a slow subscriber; such a
+	// message is in MsgsOut, since libzmq took it), and what a ROUTER drops
+	// when a WithSetup function turned ROUTER_MANDATORY off. XPUB with
+	// XPUB_NODROP (set through WithSetup) waits at the HWM instead.
 	Dropped uint64
+	// Refused counts values read from a SendFrom channel that were not
+	// sent because Send would have refused them (the codec failed, no
+	// frames, over WithMaxFrames, a bad ROUTER or STREAM envelope). They
+	// are not in Accepted, so they are outside the sum above.
+	Refused uint64
 	// SendStalls counts the times a send found the socket unable to take
 	// it (high-water mark reached or no peer) and had to wait for POLLOUT.
 	SendStalls uint64
@@ -64,6 +82,7 @@ type counters struct {
 	msgsIn, bytesIn, msgsOut, bytesOut atomic.Uint64
 	decodeErrors, tooManyFrames        atomic.Uint64
 	dropped, sendStalls, undelivered   atomic.Uint64
+	refused                            atomic.Uint64
 	direct                             atomic.Bool
 }
 
@@ -73,7 +92,7 @@ func (c *counters) snapshot() Stats {
 		MsgsIn: c.msgsIn.Load(), BytesIn: c.bytesIn.Load(),
 		MsgsOut: c.msgsOut.Load(), BytesOut: c.bytesOut.Load(),
 		DecodeErrors: c.decodeErrors.Load(), TooManyFrames: c.tooManyFrames.Load(),
-		Dropped: c.dropped.Load(), SendStalls: c.sendStalls.Load(),
+		Dropped: c.dropped.Load(), SendStalls: c.sendStalls.Load(), Refused: c.refused.Load(),
 		Undelivered: c.undelivered.Load(), DirectPath: c.direct.Load(),
 	}
 }

@@ -13,16 +13,28 @@ type Type int
 // The zero value is not a type.
 const (
 	Pair Type = iota + 1
+	// Pub drops a message for a subscriber at its HWM, and every message
+	// while no subscriber is there, by ZeroMQ's design; libzmq does not
+	// report it, so Stats cannot count it (see Stats.Dropped). XPub does
+	// the same, unless XPUB_NODROP is set through WithSetup.
 	Pub
 	Sub
+	// Req keeps strict request/reply alternation (the owner sends the next
+	// request only after the reply), unless WithReqRelaxed.
 	Req
 	Rep
 	Dealer
+	// Router has ROUTER_MANDATORY on: a message for a peer at its HWM waits
+	// (or is dropped and counted, with WithDropAtHWM), one for a peer that
+	// is not connected is counted in Stats.Unroutable. Its messages are
+	// the routing id and at least one more frame.
 	Router
 	Pull
 	Push
 	XPub
 	XSub
+	// Stream is a raw tcp socket: messages are [peer id, data], exactly;
+	// a full peer and an unknown peer are handled as for Router.
 	Stream
 )
 
@@ -53,7 +65,7 @@ func (t Type) check() error {
 	if _, ok := zmqTypes[t]; ok {
 		return nil
 	}
-	return newErr(ErrUnknownType, nil, "socket type %d (the classic types only: PAIR to STREAM)", int(t))
+	return leadErr(ErrUnknownType, "the types are the constants Pair to Stream; libzmq's draft types cannot be bridged", "%d", int(t))
 }
 
 // canRecv reports whether messages can arrive on the type.

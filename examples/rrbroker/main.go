@@ -2,7 +2,8 @@
 // "Shared Queue"): a ROUTER frontend bound to tcp://*:5559 for clients and
 // a DEALER backend bound to tcp://*:5560 for workers, with every message,
 // all its frames, passed from one to the other. The guide's zmq_poll loop
-// is one select over the two sockets' channels and Ctrl-C.
+// is one select over the two sockets' channels, their SendFrom channels
+// and Ctrl-C: no case of it blocks in a Send.
 //
 // It runs until Ctrl-C or SIGTERM, then prints what it forwarded and
 // exits 0. Run it with rrclient and rrworker.
@@ -77,30 +78,51 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	}
 	defer backend.Close()
 
-	// Switch messages between the sockets. While a Send waits (a request
-	// with no worker connected yet), the loop waits with it, as the guide's
-	// broker does in zmq_msg_send; msgqueue gives each direction its own
-	// goroutine instead.
+	// Switch messages between the sockets in one select. The sends are
+	// cases of it too: each socket's owner drains a channel of ours
+	// (SendFrom), and takes a message only when it can send it, so a
+	// request waiting for a worker holds up neither the replies nor
+	// Ctrl-C. Each direction holds at most one message and reads its
+	// input socket only when it holds none, so back pressure reaches the
+	// peers as with Send.
+	toBackend, toFrontend := make(chan zchan.Msg), make(chan zchan.Msg)
+	defer close(toBackend) // ours: the library never closes them
+	defer close(toFrontend)
+	if err := backend.SendFrom(ctx, toBackend); err != nil {
+		return err
+	}
+	if err := frontend.SendFrom(ctx, toFrontend); err != nil {
+		return err
+	}
 	requests, replies := 0, 0
 	defer func() { fmt.Fprintf(out, "Forwarded %d requests and %d replies\n", requests, replies) }()
+	var (
+		req, rep            zchan.Msg
+		reqOut, repOut      chan<- zchan.Msg // non-nil while a message is held for it
+		fromFront, fromBack = frontend.In(), backend.In()
+	)
 	for {
 		select {
-		case msg, ok := <-frontend.In():
+		case msg, ok := <-fromFront:
 			if !ok {
 				return ended(ctx, frontend.Err())
 			}
-			if err := backend.Send(ctx, msg); err != nil {
-				return ended(ctx, err)
-			}
+			req, reqOut, fromFront = msg, toBackend, nil
+		case reqOut <- req:
 			requests++
-		case msg, ok := <-backend.In():
+			req, reqOut, fromFront = nil, nil, frontend.In()
+		case msg, ok := <-fromBack:
 			if !ok {
 				return ended(ctx, backend.Err())
 			}
-			if err := frontend.Send(ctx, msg); err != nil {
-				return ended(ctx, err)
-			}
+			rep, repOut, fromBack = msg, toFrontend, nil
+		case repOut <- rep:
 			replies++
+			rep, repOut, fromBack = nil, nil, backend.In()
+		case <-frontend.Done(): // ended while we hold a message for it
+			return ended(ctx, frontend.Err())
+		case <-backend.Done():
+			return ended(ctx, backend.Err())
 		case <-ctx.Done():
 			return nil
 		}

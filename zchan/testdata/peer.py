@@ -10,6 +10,8 @@ why on stderr and exits non-zero. Modes:
   pull    PULL: receives the same messages from Go and checks them
   rep     REP: answers each request [f...] with [b"re", f...]
   router  ROUTER: answers each [id, f...] with [id, b"echo", f...]
+  slowdealer  DEALER with RCVHWM 10: sends [b"hi"], waits for a line on
+          stdin, then receives [b"<i>"] for i < COUNT, in order
 """
 
 import sys
@@ -30,7 +32,8 @@ def main():
     if len(sys.argv) != 4:
         fail("usage: peer.py MODE ENDPOINT COUNT")
     mode, endpoint, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    types = {"push": zmq.PUSH, "pull": zmq.PULL, "rep": zmq.REP, "router": zmq.ROUTER}
+    types = {"push": zmq.PUSH, "pull": zmq.PULL, "rep": zmq.REP, "router": zmq.ROUTER,
+             "slowdealer": zmq.DEALER}
     if mode not in types:
         fail("unknown mode " + mode)
     ctx = zmq.Context()
@@ -38,7 +41,23 @@ def main():
     s.setsockopt(zmq.LINGER, 5000)
     s.setsockopt(zmq.RCVTIMEO, 20000)
     s.setsockopt(zmq.SNDTIMEO, 20000)
+    if mode == "slowdealer":
+        s.setsockopt(zmq.RCVHWM, 10)
+        s.setsockopt(zmq.RCVBUF, 4096)
     s.connect(endpoint)
+    if mode == "slowdealer":
+        s.send(b"hi")
+        sys.stdin.readline()
+        try:
+            for i in range(count):
+                m = s.recv_multipart()
+                if m != [str(i).encode()]:
+                    fail("slowdealer: message %d: got %r" % (i, m[:2]))
+        except zmq.Again:
+            fail("slowdealer: nothing for 20s at message %d of %d" % (i, count))
+        s.close()
+        ctx.term()
+        return
     try:
         for i in range(count):
             if mode == "push":
