@@ -2,10 +2,28 @@
 // messages arrive on a channel, outbound ones go through a Send that takes
 // a context, and its life ends with Close, Shutdown or its zmq Context.
 //
-//	pull, err := zchan.Open(ctx, zchan.Pull, zchan.WithBind("tcp://*:5557"))
-//	if err != nil { ... }
+//	pull, err := zchan.OpenWith(ctx, zchan.Pull, zchan.String, zchan.WithBind("tcp://*:5557"))
+//	if err != nil {
+//		return err // wraps ErrBadEndpoint, ErrAddrInUse, ... and the errno
+//	}
 //	defer pull.Close()
-//	for msg := range pull.In() { ... } // closed when the socket ends; pull.Err() says why
+//	for msg := range pull.In() { // closed when the socket ends
+//		...
+//	}
+//	return pull.Err() // why it ended
+//
+// and on the other side
+//
+//	push, err := zchan.OpenWith(ctx, zchan.Push, zchan.String, zchan.WithConnect("tcp://localhost:5557"))
+//	...
+//	err = push.Send(ctx, "hello") // blocks at the HWM; ctx bounds the wait
+//
+// Open gives [][]byte messages (Msg); OpenWith takes a Codec for a typed
+// payload (String, JSON, or your own). Every option's doc states its
+// default. Bind, Unbind, Connect and Disconnect also work on an open
+// socket. To serve any number of sockets from one loop, add them to a
+// Merge; to send from a select, hand the socket a channel with SendFrom.
+// To know that a peer has connected, attach a monitor (package monitor).
 //
 // # Lifetime
 //
@@ -21,37 +39,6 @@
 // that runs on the owner, or the end of the context given to WithLifetime
 // (for short programs). In is then closed (what its buffer holds stays
 // readable), Done is closed, and Err tells why.
-//
-// # Ownership
-//
-// Every Socket is created, configured, used and closed by exactly one
-// goroutine, its owner. Nothing else touches the libzmq socket: Send,
-// Subscribe, Do, Shutdown and Close talk to the owner over channels.
-// libzmq sockets are not thread-safe, but they only need a full memory
-// barrier when they move between threads, which the Go scheduler provides
-// when it moves a goroutine; single ownership, not an OS-thread lock, is
-// what keeps a socket safe (WithLockOSThread adds the lock, at a cost that
-// bench/README.md measures). A socket costs two goroutines: the owner, and
-// a waiter parked in Go's netpoller on the socket's ZMQ_FD.
-//
-// # Waiting
-//
-// The owner does not poll on a timer, so an idle socket costs no CPU. It
-// has one way of waiting: a select over its Go channels and the waiter's
-// report that ZMQ_FD became readable. (One exception: when libzmq's
-// POLLOUT is for the socket but not for the peer a held message goes to,
-// as for a ROUTER (ROUTER_MANDATORY is on) with several peers, a STREAM or an
-// XPUB with XPUB_NODROP, no edge may come when that peer has room again;
-// the owner then also retries on a timer, 1 ms doubling to 50 ms, while
-// the message is stuck. A message for a peer that does not exist is
-// counted in Stats.Unroutable and the socket goes on.) ZMQ_FD is edge-triggered (it says
-// that libzmq has commands to process, not that a message is ready), so
-// the owner reads ZMQ_EVENTS after its last send or receive and before
-// every wait, drains input until EAGAIN, and waits only when ZMQ_EVENTS
-// shows nothing it can act on; the argument that no wake-up is lost is in
-// one comment, on the owner's loop (owner.go). Each turn moves at most
-// WithBudget messages (default 64) before the owner looks at its channels
-// again, so sends, commands and Close stay prompt on a flooded socket.
 //
 // # Back pressure
 //
@@ -108,6 +95,43 @@
 // REQ_CORRELATE the late reply to it is discarded by libzmq. A REP that cannot hand on a request (decode error,
 // frame cap) cannot reply to it either: it ends with ErrCodec, unless
 // WithEmptyReplyOnCodecError lets it answer with an empty message.
+//
+// # How it works inside
+//
+// The rest of this comment is for those who want to check the claims
+// above: who touches the libzmq socket, how the owner waits without losing
+// a wake-up, and how it calls libzmq. Measurements are in bench/README.md.
+//
+// # Ownership
+//
+// Every Socket is created, configured, used and closed by exactly one
+// goroutine, its owner. Nothing else touches the libzmq socket: Send,
+// Subscribe, Do, Shutdown and Close talk to the owner over channels.
+// libzmq sockets are not thread-safe, but they only need a full memory
+// barrier when they move between threads, which the Go scheduler provides
+// when it moves a goroutine; single ownership, not an OS-thread lock, is
+// what keeps a socket safe (WithLockOSThread adds the lock, at a cost that
+// bench/README.md measures). A socket costs two goroutines: the owner, and
+// a waiter parked in Go's netpoller on the socket's ZMQ_FD.
+//
+// # Waiting
+//
+// The owner does not poll on a timer, so an idle socket costs no CPU. It
+// has one way of waiting: a select over its Go channels and the waiter's
+// report that ZMQ_FD became readable. (One exception: when libzmq's
+// POLLOUT is for the socket but not for the peer a held message goes to,
+// as for a ROUTER (ROUTER_MANDATORY is on) with several peers, a STREAM or an
+// XPUB with XPUB_NODROP, no edge may come when that peer has room again;
+// the owner then also retries on a timer, 1 ms doubling to 50 ms, while
+// the message is stuck. A message for a peer that does not exist is
+// counted in Stats.Unroutable and the socket goes on.) ZMQ_FD is edge-triggered (it says
+// that libzmq has commands to process, not that a message is ready), so
+// the owner reads ZMQ_EVENTS after its last send or receive and before
+// every wait, drains input until EAGAIN, and waits only when ZMQ_EVENTS
+// shows nothing it can act on; the argument that no wake-up is lost is in
+// one comment, on the owner's loop (owner.go). Each turn moves at most
+// WithBudget messages (default 64) before the owner looks at its channels
+// again, so sends, commands and Close stay prompt on a flooded socket.
 //
 // # EINTR
 //
