@@ -245,7 +245,7 @@ func TestVerifyDetectsMissingHandler(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	err = a.Verify(t.Context(), skp.Public(), srv.Endpoints()...)
+	err = a.Verify(t.Context(), zchan.Router, skp.Public(), srv.Endpoints()...)
 	if !errors.Is(err, secure.ErrNotEnforced) {
 		t.Fatalf("Verify of a server without handler: %v", err)
 	}
@@ -381,7 +381,7 @@ func TestAuthenticatorClosed(t *testing.T) {
 		{"SetIPAllow", func() error { return a.SetIPAllow("127.0.0.1") }, false},
 		{"SetIPAllow none", func() error { return a.SetIPAllow() }, false},
 		{"SetIPDeny", func() error { return a.SetIPDeny("10.0.0.0/8") }, false},
-		{"Verify", func() error { return a.Verify(t.Context(), kp.Public(), "tcp://127.0.0.1:1") }, true},
+		{"Verify", func() error { return a.Verify(t.Context(), zchan.Router, kp.Public(), "tcp://127.0.0.1:1") }, true},
 		{"Listen", func() error {
 			// Not even for a moment may Listen open a CURVE server that
 			// nothing answers for: it would let any client in.

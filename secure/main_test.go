@@ -115,7 +115,7 @@ func secureServer(t testing.TB, a *secure.Authenticator, kp secure.KeyPair, l se
 		srv.Close()
 		mon.Close()
 	})
-	if err := a.Verify(t.Context(), kp.Public(), srv.Endpoints()...); err != nil {
+	if err := a.Verify(t.Context(), zchan.Router, kp.Public(), srv.Endpoints()...); err != nil {
 		t.Fatal(err)
 	}
 	// The probe's refusal is the server's first authentication failure,
