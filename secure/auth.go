@@ -385,7 +385,8 @@ func (a *Authenticator) answer(req zchan.Msg) (zchan.Msg, bool) {
 	return reply("200", "OK", key), true
 }
 
-// decide applies the lists: deny list, then allow list, then the key.
+// decide applies the lists: deny list, then allow list, then the key
+// (CURVE) or nothing more (NULL).
 func (a *Authenticator) decide(address, mechanism, key string) (bool, string) {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
@@ -404,7 +405,14 @@ func (a *Authenticator) decide(address, mechanism, key string) (bool, string) {
 			return false, "address not allowed"
 		}
 	}
-	if mechanism != "CURVE" {
+	switch mechanism {
+	case "NULL":
+		// libzmq asks about NULL only for a socket with a ZAP domain
+		// (Limits.ZAPDomain), which has no credentials to check: a NULL
+		// socket lets everyone in, so the IP lists are all there is.
+		return true, ""
+	case "CURVE":
+	default:
 		return false, "mechanism not supported"
 	}
 	if key == "" {

@@ -46,6 +46,19 @@ type Limits struct {
 	// HeartbeatTimeout; the peer is told to drop this side after
 	// HeartbeatTTL without traffic. Defaults 5s, 15s, 30s.
 	HeartbeatIvl, HeartbeatTimeout, HeartbeatTTL time.Duration
+	// ZAPDomain is ZMQ_ZAP_DOMAIN. On a NULL socket (no CURVE) it does
+	// two things in libzmq 4.3.4. It refuses peers that speak ZMTP 1.0
+	// or 2.0: without it libzmq falls back to ZMTP 1.0 framing for any
+	// peer whose first bytes are not a ZMTP 3 greeting, so arbitrary
+	// bytes from anyone who can reach the port become messages, and the
+	// handshake interval does not apply (the 1.0 handshake has no
+	// greeting to wait for). And it makes each handshake ask the ZAP
+	// handler of the socket's context, if there is one: an
+	// Authenticator lets NULL peers in subject to its IP lists; without
+	// a handler libzmq lets them in. A CURVE socket refuses old-protocol
+	// peers and asks the handler whatever the domain; the domain is only
+	// passed to the handler. Default "zmqchan".
+	ZAPDomain string
 }
 
 // DefaultLimits returns the limits Listen applies unless overridden.
@@ -58,7 +71,7 @@ func DefaultLimits() Limits {
 		HandshakeIvl:     5 * time.Second,
 		HeartbeatIvl:     5 * time.Second,
 		HeartbeatTimeout: 15 * time.Second,
-		HeartbeatTTL:     30 * time.Second,
+		ZAPDomain:        "zmqchan",
 	}
 }
 
@@ -89,6 +102,10 @@ func (l Limits) Options() ([]zchan.Option, error) {
 	if l.HandshakeIvl > 0 {
 		ivl := l.HandshakeIvl
 		opts = append(opts, zchan.WithSetup(func(s *zmq.Socket) error { return s.SetHandshakeIvl(ivl) }))
+	}
+	if l.ZAPDomain != "" {
+		domain := l.ZAPDomain
+		opts = append(opts, zchan.WithSetup(func(s *zmq.Socket) error { return s.SetZapDomain(domain) }))
 	}
 	if l.HeartbeatIvl > 0 {
 		opts = append(opts, zchan.WithHeartbeat(l.HeartbeatIvl, l.HeartbeatTimeout, l.HeartbeatTTL))
