@@ -53,8 +53,11 @@ type AuthStats struct {
 // Authenticator is the ZAP handler of one zchan.Context: libzmq asks it
 // about every CURVE handshake of every socket in that context, and it
 // answers from an allow list of client public keys and optional IP allow
-// and deny lists. It denies by default: a new Authenticator lets nobody
-// in until Allow is called.
+// and deny lists. It denies CURVE clients by default: a new Authenticator
+// lets none in until Allow is called. libzmq also asks it about the NULL
+// peers of sockets with a ZAP domain (Limits.ZAPDomain): those it lets in
+// by the IP lists alone, as NULL has no credentials to check. PLAIN it
+// refuses.
 //
 // It runs in the same context as the sockets it protects, which is what
 // pebbe/zmq4's AuthStart does not do (it serves only pebbe's default

@@ -224,8 +224,9 @@ time.sleep(600)
 `
 
 // TestHeartbeatDropsStoppedPeer stops a real peer process with SIGSTOP:
-// its kernel still acknowledges TCP, so only ZMTP heartbeats can tell it
-// is gone. The server must see it disconnected.
+// its kernel still acknowledges TCP, so only heartbeats can tell it is
+// gone. With ZMTP heartbeats turned on (DefaultLimits leaves them off:
+// see TestHeartbeatNoAbort), the server must see it disconnected.
 func TestHeartbeatDropsStoppedPeer(t *testing.T) {
 	l := secure.DefaultLimits()
 	l.HeartbeatIvl, l.HeartbeatTimeout, l.HeartbeatTTL = 200*time.Millisecond, time.Second, 0

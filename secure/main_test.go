@@ -7,12 +7,16 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/zmqchan/zmqchan/internal/childproc"
 	"github.com/zmqchan/zmqchan/monitor"
 	"github.com/zmqchan/zmqchan/secure"
 	"github.com/zmqchan/zmqchan/zchan"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	childproc.Main(map[string]func() int{"receiver": receiverMain})
+	goleak.VerifyTestMain(m)
+}
 
 // wait bounds every wait of these tests; healthy runs take milliseconds.
 const wait = 20 * time.Second
