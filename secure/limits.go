@@ -44,25 +44,34 @@ type Limits struct {
 	// nothing within HeartbeatTimeout after it is disconnected, so a dead,
 	// stopped or partitioned peer is dropped within HeartbeatIvl plus
 	// HeartbeatTimeout; the peer is told to drop this side after
-	// HeartbeatTTL without traffic. Default: off (all zero), because
-	// libzmq 4.3.4 can abort the process with them: a socket with
-	// heartbeats whose input is stopped by back pressure (its receive
-	// pipe at RecvHWM: a consumer slower than its peer, or stopped with
-	// SIGSTOP) and whose peer then drops the connection fails the
-	// assertion "!_io_error (src/stream_engine_base.cpp:331)" at its next
-	// heartbeat (libzmq#4841; #3937 and #4767 are the same family).
-	// Measured here (TestHeartbeatNoAbort): with heartbeats every 5 s, a
-	// consumer stalled while its sender restarted aborted in 3 of 3 runs;
-	// with every 100 ms, see the package doc. Turn them on only where
-	// nothing can stop a socket's input for long, and get the liveness of
-	// peers from application-level heartbeats instead.
+	// HeartbeatTTL without traffic. Default: off (all zero), because with
+	// them libzmq 4.3.4 can abort the process. When a connection's input
+	// is stopped by back pressure (its receive pipe at RecvHWM: a consumer
+	// slower than its peer, stalled, or stopped with SIGSTOP) and the peer
+	// drops the connection, the next heartbeat written on it, its own
+	// PING or the PONG to a PING of the peer still in its input, fails
+	// the assertion "!_io_error (src/stream_engine_base.cpp:331)"
+	// (libzmq#4841; #3937 and #4767 are the same family). So heartbeats on
+	// either end of a connection put the receiving end at risk. Measured
+	// here (TestHeartbeatNoAbort, 20 runs each, heartbeats every 100 ms on
+	// both ends): a busy receiver SIGSTOPped until dropped, then
+	// SIGCONTed, aborted in 11 of 20 runs, a stalled consumer whose sender
+	// restarted in 6 of 20 (up to 18 of 20 in other runs); with them on
+	// the sender only, 1 of 20 and 0 of 20; with the former defaults
+	// (every 5 s) on the receiver, 5 of 6 stalled consumers; with
+	// heartbeats on neither end, 0 of 20 each. Turn them
+	// on only where no socket's input can stop for long, and get the
+	// liveness of peers from application-level heartbeats instead.
 	//
-	// A heartbeat disconnect (like any disconnect) loses what libzmq held
+	// A heartbeat disconnect, like any disconnect, loses what libzmq held
 	// for that connection: the messages queued for the peer (up to
 	// SendHWM) and the bytes in both kernels' buffers. zchan counted them
 	// in Stats.MsgsOut when libzmq took them and cannot see them dropped:
-	// no counter shows them. Measured here with 1 KiB messages: 628 to
-	// 684 of 3,500 sent were lost when a stopped receiver was dropped.
+	// no counter shows them. Measured here with 1 KiB messages and
+	// default kernel buffers: 628 to 684 of 3,500 sent were lost when a
+	// stopped receiver was dropped by its sender's heartbeat, and up to
+	// 3,843 of 4,065 when the receiver's own heartbeat timed out after
+	// SIGCONT and its kernel buffer went with the connection.
 	HeartbeatIvl, HeartbeatTimeout, HeartbeatTTL time.Duration
 	// ZAPDomain is ZMQ_ZAP_DOMAIN. On a NULL socket (no CURVE) it does
 	// two things in libzmq 4.3.4. It refuses peers that speak ZMTP 1.0

@@ -28,10 +28,9 @@ const ProbeTimeout = 10 * time.Second
 // (raw tcp, no handshake) Listen opens nothing and fails with an error
 // wrapping ErrNotEnforced. If a's handler has ended (a.Done is closed),
 // Listen opens nothing and fails with an error wrapping ErrNotEnforced
-// and ErrAuthClosed. A nil a
-// is an error wrapping zchan.ErrInvalidOption; a socket that cannot be
-// opened, an error of zchan.OpenWith (context.Cause(ctx) if ctx is done
-// before the socket is open).
+// and ErrAuthClosed. A nil a is an error wrapping zchan.ErrInvalidOption;
+// a socket that cannot be opened, an error of zchan.OpenWith
+// (context.Cause(ctx) if ctx is done before the socket is open).
 //
 // To watch the server's connection events, or to start from other
 // Limits, open it yourself with the same pieces: monitor.Open (or
@@ -111,7 +110,9 @@ func (a *Authenticator) Verify(ctx context.Context, t zchan.Type, serverPublic s
 // probeTypeFor returns the socket type Verify probes a server of type t
 // with: one that t accepts as a peer in the ZMTP handshake (RFC 28, 29,
 // 30, 31), since libzmq drops a peer of another type during the
-// handshake, which would hide the ZAP handler's verdict. REQ, REP, DEALER
+// handshake, which would hide the ZAP handler's verdict (with libzmq
+// 4.3.4, a DEALER probe of a REQ, PUSH, PULL, PUB, SUB, XPUB, XSUB or
+// PAIR server failed with "broken pipe"). REQ, REP, DEALER
 // and ROUTER servers are probed by a ROUTER or a DEALER, PULL by PUSH and
 // PUSH by PULL, PUB and XPUB by SUB, SUB and XSUB by PUB, PAIR by PAIR.
 // A STREAM t is an error wrapping ErrNotEnforced (no CURVE on raw tcp);
