@@ -53,8 +53,11 @@ type AuthStats struct {
 // Authenticator is the ZAP handler of one zchan.Context: libzmq asks it
 // about every CURVE handshake of every socket in that context, and it
 // answers from an allow list of client public keys and optional IP allow
-// and deny lists. It denies by default: a new Authenticator lets nobody
-// in until Allow is called.
+// and deny lists. It denies CURVE clients by default: a new Authenticator
+// lets none in until Allow is called. libzmq also asks it about the NULL
+// peers of sockets with a ZAP domain (Limits.ZAPDomain): those it lets in
+// by the IP lists alone, as NULL has no credentials to check. PLAIN it
+// refuses.
 //
 // It runs in the same context as the sockets it protects, which is what
 // pebbe/zmq4's AuthStart does not do (it serves only pebbe's default
@@ -385,7 +388,8 @@ func (a *Authenticator) answer(req zchan.Msg) (zchan.Msg, bool) {
 	return reply("200", "OK", key), true
 }
 
-// decide applies the lists: deny list, then allow list, then the key.
+// decide applies the lists: deny list, then allow list, then the key
+// (CURVE) or nothing more (NULL).
 func (a *Authenticator) decide(address, mechanism, key string) (bool, string) {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
@@ -404,7 +408,14 @@ func (a *Authenticator) decide(address, mechanism, key string) (bool, string) {
 			return false, "address not allowed"
 		}
 	}
-	if mechanism != "CURVE" {
+	switch mechanism {
+	case "NULL":
+		// libzmq asks about NULL only for a socket with a ZAP domain
+		// (Limits.ZAPDomain), which has no credentials to check: a NULL
+		// socket lets everyone in, so the IP lists are all there is.
+		return true, ""
+	case "CURVE":
+	default:
 		return false, "mechanism not supported"
 	}
 	if key == "" {

@@ -245,7 +245,7 @@ func TestVerifyDetectsMissingHandler(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	err = a.Verify(t.Context(), skp.Public(), srv.Endpoints()...)
+	err = a.Verify(t.Context(), zchan.Router, skp.Public(), srv.Endpoints()...)
 	if !errors.Is(err, secure.ErrNotEnforced) {
 		t.Fatalf("Verify of a server without handler: %v", err)
 	}
@@ -303,38 +303,71 @@ func TestListen(t *testing.T) {
 	}
 }
 
-// TestNullMechanism: the handler refuses NULL when libzmq asks, which it
-// does for a NULL socket with a ZAP domain; a NULL socket without one
-// never asks.
+// TestNullMechanism: a NULL socket without a ZAP domain never asks the
+// handler; with one, the handler lets NULL peers in subject to its IP
+// lists (there are no credentials); PLAIN it refuses.
 func TestNullMechanism(t *testing.T) {
 	zc := newContext(t)
 	a := newAuth(t, zc)
-	for _, domain := range []string{"", "global"} {
-		opts := []zchan.Option{zchan.WithBind("tcp://127.0.0.1:*")}
-		if domain != "" {
-			opts = append(opts, zchan.WithSetup(func(s *zmq.Socket) error { return s.SetZapDomain(domain) }))
+	domain := func(d string) zchan.Option {
+		return zchan.WithSetup(func(s *zmq.Socket) error { return s.SetZapDomain(d) })
+	}
+	plainServer := zchan.WithSetup(func(s *zmq.Socket) error { return s.SetPlainServer(1) })
+	plainClient := zchan.WithSetup(func(s *zmq.Socket) error {
+		if err := s.SetPlainUsername("user"); err != nil {
+			return err
 		}
+		return s.SetPlainPassword("password")
+	})
+	cases := []struct {
+		name          string
+		srv, cli      []zchan.Option
+		deny          []string
+		pass          bool
+		asked, denied uint64
+	}{
+		{"NULL without domain", nil, nil, []string{"127.0.0.0/8"}, true, 0, 0},
+		{"NULL with domain", []zchan.Option{domain("global")}, nil, nil, true, 1, 0},
+		{"NULL with domain, address denied", []zchan.Option{domain("global")}, nil, []string{"127.0.0.0/8"}, false, 1, 1},
+		{"NULL with DefaultLimits", nil, nil, nil, true, 1, 0},
+		{"PLAIN", []zchan.Option{plainServer}, []zchan.Option{plainClient}, nil, false, 1, 1},
+	}
+	for _, c := range cases {
+		if err := a.SetIPDeny(c.deny...); err != nil {
+			t.Fatal(err)
+		}
+		opts := append([]zchan.Option{zchan.WithBind("tcp://127.0.0.1:*")}, c.srv...)
+		if c.name == "NULL with DefaultLimits" {
+			l, err := secure.DefaultLimits().Options()
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts = append(opts, l...)
+		}
+		before := a.Stats()
 		srv, mon, err := monitor.Open(context.Background(), zc, zchan.Router, zchan.Frames, opts...)
 		if err != nil {
 			t.Fatal(err)
 		}
-		cli, err := zchan.Open(context.Background(), zchan.Dealer, zchan.WithContext(zc),
-			zchan.WithConnect(srv.Endpoints()[0]), zchan.WithLinger(0))
+		cli, err := zchan.Open(context.Background(), zchan.Dealer, append([]zchan.Option{zchan.WithContext(zc),
+			zchan.WithConnect(srv.Endpoints()[0]), zchan.WithLinger(0)}, c.cli...)...)
 		if err != nil {
 			t.Fatal(err)
 		}
 		ev := nextEvent(t, mon, "handshake outcome", func(ev monitor.Event) bool {
 			return ev.Kind == monitor.HandshakeSucceeded || ev.Kind == monitor.HandshakeFailed
 		})
-		if passed := ev.Kind == monitor.HandshakeSucceeded; passed != (domain == "") {
-			t.Errorf("NULL with ZAP domain %q: %v", domain, ev)
+		if passed := ev.Kind == monitor.HandshakeSucceeded; passed != c.pass {
+			t.Errorf("%s: %v, want pass=%v", c.name, ev, c.pass)
+		}
+		after := a.Stats()
+		asked := after.Allowed + after.Denied - before.Allowed - before.Denied
+		if asked != c.asked || after.Denied-before.Denied != c.denied {
+			t.Errorf("%s: stats %+v -> %+v, want %d verdicts, %d denied", c.name, before, after, c.asked, c.denied)
 		}
 		cli.Close()
 		srv.Close()
 		mon.Close()
-	}
-	if s := a.Stats(); s.Denied != 1 || s.Allowed != 0 {
-		t.Fatalf("stats %+v, want one denial", s)
 	}
 }
 
@@ -381,7 +414,7 @@ func TestAuthenticatorClosed(t *testing.T) {
 		{"SetIPAllow", func() error { return a.SetIPAllow("127.0.0.1") }, false},
 		{"SetIPAllow none", func() error { return a.SetIPAllow() }, false},
 		{"SetIPDeny", func() error { return a.SetIPDeny("10.0.0.0/8") }, false},
-		{"Verify", func() error { return a.Verify(t.Context(), kp.Public(), "tcp://127.0.0.1:1") }, true},
+		{"Verify", func() error { return a.Verify(t.Context(), zchan.Router, kp.Public(), "tcp://127.0.0.1:1") }, true},
 		{"Listen", func() error {
 			// Not even for a moment may Listen open a CURVE server that
 			// nothing answers for: it would let any client in.

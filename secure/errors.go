@@ -31,7 +31,8 @@ var (
 	// random key: no working ZAP handler runs in its context, so libzmq
 	// lets every client that knows the server's public key in. Verify and
 	// Listen also report it, without a probe, for an Authenticator whose
-	// handler has ended (the error then wraps ErrAuthClosed too).
+	// handler has ended (the error then wraps ErrAuthClosed too), and
+	// for a STREAM socket, which speaks raw tcp and cannot carry CURVE.
 	ErrNotEnforced = errors.New("secure: authentication not enforced")
 	// ErrProbe reports a probe of a server that did not end with a verdict
 	// (no handshake success or failure) within ProbeTimeout, or that could

@@ -118,10 +118,12 @@ func TestMaxMsgSize(t *testing.T) {
 	}
 }
 
-// TestGarbageAndStalledHandshakes: raw garbage, a greeting cut short and
-// held open, and a connection that says nothing are each closed by the
-// CURVE server, through the handshake interval for the last two; the
-// server does not crash and an allowed client carries on.
+// TestGarbageAndStalledHandshakes: raw garbage (whatever its first byte),
+// old-protocol (ZMTP 1.0, 2.0) messages, a greeting cut short and held
+// open, and a connection that says nothing are each closed by the CURVE
+// server, through the handshake interval for the last two; nothing of
+// them is delivered, the server does not crash and an allowed client
+// carries on. TestNullRefusesOldProtocols is the same for NULL.
 func TestGarbageAndStalledHandshakes(t *testing.T) {
 	zc := newContext(t)
 	a := newAuth(t, zc)
@@ -138,7 +140,12 @@ func TestGarbageAndStalledHandshakes(t *testing.T) {
 	if _, err := rand.Read(garbage); err != nil {
 		t.Fatal(err)
 	}
-	garbage[0] = 0xff // get past the signature's first byte
+	anyFirst := make([]byte, 4096)
+	if _, err := rand.Read(anyFirst); err != nil {
+		t.Fatal(err)
+	}
+	anyFirst[0] &^= 0x80 // never 0xff: libzmq's ZMTP/1.0 path
+	garbage[0] = 0xff    // get past the signature's first byte
 	// failed: libzmq must report a handshake failure before the
 	// disconnect. What it makes of random garbage depends on the bytes
 	// (a mechanism mismatch, or only a disconnect), so that case checks
@@ -149,6 +156,9 @@ func TestGarbageAndStalledHandshakes(t *testing.T) {
 		failed bool
 	}{
 		{"random garbage", garbage, false},
+		{"random garbage, first byte not 0xff", anyFirst, false},
+		{"ZMTP/1.0 messages", zmtp10(100), false},
+		{"ZMTP/2.0 messages", zmtp20(100), false},
 		{"http request", []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), false},
 		{"half greeting", greeting()[:10], true},
 		{"whole NULL greeting to a CURVE server", greeting(), true},
@@ -182,6 +192,9 @@ func TestGarbageAndStalledHandshakes(t *testing.T) {
 	if m := recv(t, srv, wait); string(m[1]) != "after" {
 		t.Fatalf("server got %q", m)
 	}
+	if st := srv.Stats(); st.MsgsIn != 1 {
+		t.Fatalf("%d messages in, want 1 (the allowed client's)", st.MsgsIn)
+	}
 }
 
 // python returns a Python 3 interpreter that can import zmq.
@@ -211,8 +224,9 @@ time.sleep(600)
 `
 
 // TestHeartbeatDropsStoppedPeer stops a real peer process with SIGSTOP:
-// its kernel still acknowledges TCP, so only ZMTP heartbeats can tell it
-// is gone. The server must see it disconnected.
+// its kernel still acknowledges TCP, so only heartbeats can tell it is
+// gone. With ZMTP heartbeats turned on (DefaultLimits leaves them off:
+// see TestHeartbeatNoAbort), the server must see it disconnected.
 func TestHeartbeatDropsStoppedPeer(t *testing.T) {
 	l := secure.DefaultLimits()
 	l.HeartbeatIvl, l.HeartbeatTimeout, l.HeartbeatTTL = 200*time.Millisecond, time.Second, 0

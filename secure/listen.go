@@ -24,11 +24,13 @@ const ProbeTimeout = 10 * time.Second
 // is left open. Each probe counts as one denial in a's Stats and shows as
 // one authentication failure among the server's connection events.
 //
-// If a's handler has ended (a.Done is closed), Listen opens nothing and
-// fails with an error wrapping ErrNotEnforced and ErrAuthClosed. A nil a
-// is an error wrapping zchan.ErrInvalidOption; a socket that cannot be
-// opened, an error of zchan.OpenWith (context.Cause(ctx) if ctx is done
-// before the socket is open).
+// Every socket type but STREAM can be a CURVE server; for a STREAM t
+// (raw tcp, no handshake) Listen opens nothing and fails with an error
+// wrapping ErrNotEnforced. If a's handler has ended (a.Done is closed),
+// Listen opens nothing and fails with an error wrapping ErrNotEnforced
+// and ErrAuthClosed. A nil a is an error wrapping zchan.ErrInvalidOption;
+// a socket that cannot be opened, an error of zchan.OpenWith
+// (context.Cause(ctx) if ctx is done before the socket is open).
 //
 // To watch the server's connection events, or to start from other
 // Limits, open it yourself with the same pieces: monitor.Open (or
@@ -41,6 +43,9 @@ func Listen[T any](ctx context.Context, a *Authenticator, kp KeyPair, t zchan.Ty
 	if err := a.closedErr(); err != nil {
 		return nil, fmt.Errorf("secure: listen: %w: %w", ErrNotEnforced, err)
 	}
+	if _, err := probeTypeFor(t); err != nil {
+		return nil, err // STREAM, or not a type: nothing to secure or open
+	}
 	limits, err := DefaultLimits().Options()
 	if err != nil {
 		return nil, err
@@ -51,16 +56,19 @@ func Listen[T any](ctx context.Context, a *Authenticator, kp KeyPair, t zchan.Ty
 	if err != nil {
 		return nil, err
 	}
-	if err := a.Verify(ctx, kp.Public(), sock.Endpoints()...); err != nil {
+	if err := a.Verify(ctx, t, kp.Public(), sock.Endpoints()...); err != nil {
 		sock.Close()
 		return nil, err
 	}
 	return sock, nil
 }
 
-// Verify proves that CURVE servers with public key serverPublic, bound to
-// endpoints in a's Context, consult a: for each tcp or ipc endpoint, a
-// DEALER with a fresh random key connects, and Verify waits for the
+// Verify proves that CURVE servers of type t with public key
+// serverPublic, bound to endpoints in a's Context, consult a: for each tcp
+// or ipc endpoint, a client with a fresh random key connects, of a type
+// that t accepts as a peer (a ROUTER for REQ, a DEALER for REP, DEALER
+// and ROUTER, PUSH for PULL, PULL for PUSH, SUB for PUB and XPUB, PUB
+// for SUB and XSUB, PAIR for PAIR), and Verify waits for the
 // handshake's outcome. A refusal by the ZAP handler is the proof; a
 // handshake that succeeds means no handler answered (the server is in
 // another context, or a has been closed) and yields ErrNotEnforced; any
@@ -72,11 +80,17 @@ func Listen[T any](ctx context.Context, a *Authenticator, kp KeyPair, t zchan.Ty
 //
 // If a's handler has ended (Done is closed), Verify probes nothing and
 // fails with an error wrapping ErrNotEnforced and ErrAuthClosed: nothing
-// answers for a's Context any more. An invalid serverPublic is an error
-// wrapping ErrInvalidKey.
-func (a *Authenticator) Verify(ctx context.Context, serverPublic string, endpoints ...string) error {
+// answers for a's Context any more. A STREAM t fails with ErrNotEnforced
+// too: a STREAM socket speaks raw tcp, with no handshake and no CURVE. An
+// invalid serverPublic is an error wrapping ErrInvalidKey; a t that is
+// not a socket type, zchan.ErrUnknownType.
+func (a *Authenticator) Verify(ctx context.Context, t zchan.Type, serverPublic string, endpoints ...string) error {
 	if err := a.closedErr(); err != nil {
 		return fmt.Errorf("secure: verify: %w: %w", ErrNotEnforced, err)
+	}
+	probeType, err := probeTypeFor(t)
+	if err != nil {
+		return err
 	}
 	if err := CheckKey(serverPublic); err != nil {
 		return err
@@ -86,11 +100,43 @@ func (a *Authenticator) Verify(ctx context.Context, serverPublic string, endpoin
 		if !ok {
 			continue
 		}
-		if err := a.probe(ctx, serverPublic, target); err != nil {
+		if err := a.probe(ctx, probeType, serverPublic, target); err != nil {
 			return fmt.Errorf("secure: probe %s: %w", ep, err)
 		}
 	}
 	return nil
+}
+
+// probeTypeFor returns the socket type Verify probes a server of type t
+// with: one that t accepts as a peer in the ZMTP handshake (RFC 28, 29,
+// 30, 31), since libzmq drops a peer of another type during the
+// handshake, which would hide the ZAP handler's verdict (with libzmq
+// 4.3.4, a DEALER probe of a REQ, PUSH, PULL, PUB, SUB, XPUB, XSUB or
+// PAIR server failed with "broken pipe"). REQ, REP, DEALER
+// and ROUTER servers are probed by a ROUTER or a DEALER, PULL by PUSH and
+// PUSH by PULL, PUB and XPUB by SUB, SUB and XSUB by PUB, PAIR by PAIR.
+// A STREAM t is an error wrapping ErrNotEnforced (no CURVE on raw tcp);
+// an unknown t, zchan.ErrUnknownType.
+func probeTypeFor(t zchan.Type) (zchan.Type, error) {
+	switch t {
+	case zchan.Req:
+		return zchan.Router, nil
+	case zchan.Rep, zchan.Dealer, zchan.Router:
+		return zchan.Dealer, nil
+	case zchan.Pull:
+		return zchan.Push, nil
+	case zchan.Push:
+		return zchan.Pull, nil
+	case zchan.Pub, zchan.XPub:
+		return zchan.Sub, nil
+	case zchan.Sub, zchan.XSub:
+		return zchan.Pub, nil
+	case zchan.Pair:
+		return zchan.Pair, nil
+	case zchan.Stream:
+		return 0, fmt.Errorf("secure: a STREAM socket speaks raw tcp, without CURVE: %w", ErrNotEnforced)
+	}
+	return 0, fmt.Errorf("secure: socket type %v: %w", t, zchan.ErrUnknownType)
 }
 
 // probeTarget maps a bound endpoint to one a client can connect to.
@@ -108,14 +154,14 @@ func probeTarget(ep string) (string, bool) {
 	return "", false
 }
 
-func (a *Authenticator) probe(ctx context.Context, serverPublic, target string) error {
+func (a *Authenticator) probe(ctx context.Context, t zchan.Type, serverPublic, target string) error {
 	kp, err := NewKeyPair()
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrProbe, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, ProbeTimeout)
 	defer cancel()
-	cli, mon, err := monitor.Open(ctx, a.zc, zchan.Dealer, zchan.Frames,
+	cli, mon, err := monitor.Open(ctx, a.zc, t, zchan.Frames,
 		Client(kp, serverPublic), zchan.WithLinger(0), zchan.WithName("auth probe"),
 		// One attempt is enough: no reconnect within the probe's bound.
 		zchan.WithReconnect(time.Hour, 0), zchan.WithConnect(target))

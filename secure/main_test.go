@@ -7,12 +7,16 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/zmqchan/zmqchan/internal/childproc"
 	"github.com/zmqchan/zmqchan/monitor"
 	"github.com/zmqchan/zmqchan/secure"
 	"github.com/zmqchan/zmqchan/zchan"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	childproc.Main(map[string]func() int{"receiver": receiverMain})
+	goleak.VerifyTestMain(m)
+}
 
 // wait bounds every wait of these tests; healthy runs take milliseconds.
 const wait = 20 * time.Second
@@ -115,7 +119,7 @@ func secureServer(t testing.TB, a *secure.Authenticator, kp secure.KeyPair, l se
 		srv.Close()
 		mon.Close()
 	})
-	if err := a.Verify(t.Context(), kp.Public(), srv.Endpoints()...); err != nil {
+	if err := a.Verify(t.Context(), zchan.Router, kp.Public(), srv.Endpoints()...); err != nil {
 		t.Fatal(err)
 	}
 	// The probe's refusal is the server's first authentication failure,

@@ -58,7 +58,7 @@ func TestPebbeAuthStartHole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := prober.Verify(t.Context(), skp.Public(), ep); err != nil {
+	if err := prober.Verify(t.Context(), zchan.Router, skp.Public(), ep); err != nil {
 		t.Fatalf("server in pebbe's default context: %v, want the random key refused", err)
 	}
 
@@ -70,7 +70,7 @@ func TestPebbeAuthStartHole(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	err = prober.Verify(t.Context(), skp.Public(), srv.Endpoints()...)
+	err = prober.Verify(t.Context(), zchan.Router, skp.Public(), srv.Endpoints()...)
 	if !errors.Is(err, secure.ErrNotEnforced) {
 		t.Fatalf("server in another context: %v, want ErrNotEnforced", err)
 	}
