@@ -171,7 +171,7 @@ func Serve[In, Out any](ctx context.Context, name string, f Stage[In, Out], in, 
 	if err != nil && !errors.Is(err, ErrRemote) && sctx.Err() == nil {
 		// Tell the chain, within the linger.
 		fctx, fcancel := context.WithTimeout(sctx, o.linger)
-		_ = outS.Send(fctx, failMsg(err, false))
+		_ = outS.Send(fctx, failMsg(err))
 		fcancel()
 	}
 	inS.Close()
