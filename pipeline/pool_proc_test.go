@@ -84,7 +84,7 @@ func TestPoolWorkerKilled(t *testing.T) {
 }
 
 func killRun(t *testing.T, ep string, alo bool, n int) {
-	ctx := testCtx(t, 3*time.Minute)
+	ctx := testCtx(t, time.Duration(max(1, n/10_000))*time.Minute)
 	events := make(chan pipeline.PoolEvent[int], 64)
 	opts := []pipeline.Option{pipeline.WithWorkers(0), pipeline.WithWaitForWorkers(3), pipeline.WithEndpoint(ep),
 		pipeline.WithEvents[int](events)}
