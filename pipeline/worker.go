@@ -57,12 +57,10 @@ type workerTask struct {
 	session uint64
 }
 
+// workerReply is the runner's failure on task id.
 type workerReply struct {
-	msg     zchan.Msg // the answer; nil if discarded or failed
-	id      uint64
-	fail    error
-	onTask  bool
-	discard bool
+	id   uint64
+	fail error
 }
 
 // errPoolLost ends a worker's session: the pool was silent for the
@@ -83,23 +81,19 @@ func runWorker(ctx context.Context, c *workerConf, pr proc, st *workCounters) (k
 	o := c.o
 	fctx, fcancel := context.WithCancelCause(ctx) // the function's
 	tasks := make(chan workerTask, o.credit)
-	replies := make(chan workerReply, o.credit)
+	replies := make(chan workerReply, 1)
+	var cur atomic.Pointer[zchan.Socket[zchan.Msg]] // the session's socket, for the runner's answers
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		runTasks(fctx, pr, tasks, replies)
+		runTasks(fctx, pr, tasks, replies, &cur, st)
 	}()
 	var sock *zchan.Socket[zchan.Msg]
 	defer func() {
 		fcancel(ErrClosed)
 		wg.Wait()
 		st.discarded.Add(uint64(len(tasks)))
-		for len(replies) > 0 {
-			if r := <-replies; r.fail == nil {
-				st.discarded.Add(1)
-			}
-		}
 		if sock != nil {
 			sock.Close()
 		}
@@ -136,6 +130,7 @@ func runWorker(ctx context.Context, c *workerConf, pr proc, st *workCounters) (k
 		if err != nil {
 			return false, err
 		}
+		cur.Store(sock)
 		killed, heard, err := runSession(ctx, c, sock, session, bound, tasks, replies, st)
 		if heard {
 			backoff = o.heartbeat
@@ -236,27 +231,12 @@ func runSession(ctx context.Context, c *workerConf, sock *zchan.Socket[zchan.Msg
 			default:
 				return false, heard, fmt.Errorf("pipeline: worker %s: message kind %q: %w", c.name, kindOf(m), ErrProtocol)
 			}
-		case r := <-replies:
-			switch {
-			case r.discard:
-				st.discarded.Add(1)
-				continue
-			case r.fail != nil:
-				st.failed.Add(1)
-				if c.onFail != nil {
-					c.onFail(r.fail)
-				}
-				return false, heard, &taskFailure{r}
+		case r := <-replies: // the runner's failure
+			st.failed.Add(1)
+			if c.onFail != nil {
+				c.onFail(r.fail)
 			}
-			if err := sock.Send(sctx, r.msg); err != nil {
-				st.discarded.Add(1)
-				return false, heard, sessionErr(ctx, sctx, err)
-			}
-			if kindOf(r.msg) == kSkipped {
-				st.skipped.Add(1)
-			} else {
-				st.done.Add(1)
-			}
+			return false, heard, &taskFailure{r}
 		case <-tick.C:
 			if err := sock.Send(sctx, pingMsg); err != nil {
 				return false, heard, sessionErr(ctx, sctx, err)
@@ -279,9 +259,14 @@ func sessionErr(ctx, sctx context.Context, err error) error {
 }
 
 // runTasks is a worker's runner: it runs the function on each task and
-// hands the answer to the link goroutine, until fctx ends or the function
-// fails.
-func runTasks(fctx context.Context, pr proc, tasks <-chan workerTask, replies chan<- workerReply) {
+// sends the answer on the session's socket itself (zchan's Send is safe
+// for concurrent use, and a hop through the link goroutine would cost a
+// goroutine hand-off per task), until fctx ends or the function fails,
+// whose failure it hands to the link goroutine. An answer whose socket
+// has closed meanwhile (the session ended) is discarded: the pool has
+// given the task up.
+func runTasks(fctx context.Context, pr proc, tasks <-chan workerTask, replies chan<- workerReply,
+	cur *atomic.Pointer[zchan.Socket[zchan.Msg]], st *workCounters) {
 	for {
 		var t workerTask
 		select {
@@ -290,24 +275,30 @@ func runTasks(fctx context.Context, pr proc, tasks <-chan workerTask, replies ch
 			return
 		}
 		res, err := pr(fctx, t.frames)
-		r := workerReply{id: t.id}
+		var msg zchan.Msg
 		switch {
 		case errors.Is(err, ErrSkip):
-			r.msg = zchan.Msg{idHeader(kSkipped, t.id)}
+			msg = zchan.Msg{idHeader(kSkipped, t.id)}
 		case err != nil && fctx.Err() != nil:
-			r.discard = true // stopped while running: the stop, not a failure
+			st.discarded.Add(1) // stopped while running: the stop, not a failure
+			return
 		case err != nil:
-			r.fail, r.onTask = err, true
+			select {
+			case replies <- workerReply{id: t.id, fail: err}:
+			case <-fctx.Done():
+			}
+			return
 		default:
-			r.msg = withHeader(idHeader(kResult, t.id), res)
+			msg = withHeader(idHeader(kResult, t.id), res)
 		}
-		select {
-		case replies <- r:
-		case <-fctx.Done():
-			return
+		if err := cur.Load().Send(fctx, msg); err != nil {
+			st.discarded.Add(1)
+			continue
 		}
-		if r.fail != nil {
-			return
+		if err == nil && len(msg) == 1 && len(msg[0]) == idHdrLen && msg[0][0] == kSkipped {
+			st.skipped.Add(1)
+		} else {
+			st.done.Add(1)
 		}
 	}
 }
