@@ -95,7 +95,7 @@
 // Results. WithWorkers starts workers in this process (over the pool's
 // endpoint, inproc by default); Work runs them in another process.
 //
-// A worker holds at most its credit (WithWorkerCredit, default 4): the
+// A worker holds at most its credit (WithWorkerCredit, default 8): the
 // pool charges a task to its worker from the moment it sends it until its
 // result has been delivered on Results. So a dead worker takes at most its
 // credit with it, each task known by id, and a consumer that stops
