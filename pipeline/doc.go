@@ -82,7 +82,13 @@
 // the two link endpoints; the chain binds both links, the remote stage
 // connects to them. The end-of-stream marker travels through the remote
 // stage, whose Serve then returns nil; a remote failure travels down the
-// chain and ends it with ErrRemote.
+// chain and ends it with ErrRemote. Serve also sends a heartbeat on its
+// output link every interval (WithHeartbeat, default 250 ms), from a
+// goroutine of its own so that a long call does not delay it; the stage
+// reading that link (or Out) ends the chain with an error wrapping
+// ErrDead, naming the remote stage, once it has waited liveness intervals
+// (default 4: 1 s) without a message: a remote stage that dies ends the
+// chain within about that bound, never a hang.
 //
 // # Pools
 //

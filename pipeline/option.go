@@ -304,10 +304,13 @@ func WithQueueSize(n int) Option {
 // application messages on the task link, not ZMTP heartbeats (which, in
 // libzmq 4.3, can abort the process when they meet a socket whose input is
 // stopped: libzmq#3937, #4767). Give the pool and its workers the same
-// values. Applies to NewPool and Work. Default: DefaultHeartbeat and
-// DefaultLiveness.
+// values. For a chain, a Remote stage's Serve sends the heartbeat on its
+// output link, and the stage reading that link (or Out) fails the chain
+// with ErrDead, naming the remote stage, after liveness intervals of
+// waiting in silence. Applies to NewPool, Work, Start and Serve. Default:
+// DefaultHeartbeat and DefaultLiveness.
 func WithHeartbeat(interval time.Duration, liveness int) Option {
-	return option{"WithHeartbeat", forPool | forWork, func(o *options) {
+	return option{"WithHeartbeat", forPool | forWork | forChain | forServe, func(o *options) {
 		if interval <= 0 || liveness < 2 {
 			o.fail("heartbeat %v, liveness %d", interval, liveness)
 		}
