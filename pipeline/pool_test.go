@@ -431,3 +431,40 @@ func muteWorker(t *testing.T, ctx context.Context, ep string, credit int) (stop 
 	}
 	return func() { d.Close() }
 }
+
+// TestPoolShutdownDeadline: a local worker busy in a task that only its
+// context stops holds Shutdown's drain until Shutdown's ctx ends; then the
+// pool closes at once, the worker's context is cancelled, it says
+// goodbye, and the task it held is counted undelivered.
+func TestPoolShutdownDeadline(t *testing.T) {
+	ctx := testCtx(t, time.Minute)
+	started := make(chan struct{}, 1)
+	block := func(ctx context.Context, n int) (Square, error) {
+		started <- struct{}{}
+		<-ctx.Done() // only the cancellation stops it
+		return Square{}, context.Cause(ctx)
+	}
+	p, err := pipeline.NewPool(ctx, block, pipeline.WithWorkers(2), pipeline.WithLinger(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.Submit(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	testutil.MustRecv(t, started, 30*time.Second, "task 0 started")
+	deadline := errors.New("deadline for the test")
+	sctx, cancel := context.WithTimeoutCause(ctx, 200*time.Millisecond, deadline)
+	defer cancel()
+	if err := p.Shutdown(sctx); !errors.Is(err, deadline) {
+		t.Fatalf("shutdown: %v, want the ctx's cause", err)
+	}
+	st := p.Stats()
+	if st.Left != 2 || st.Undelivered != 1 || st.Submitted != 1 {
+		t.Fatalf("stats %+v: want 2 goodbyes, the task undelivered", st)
+	}
+	checkIdentity(t, st, true)
+	if err := p.Submit(ctx, 1); !errors.Is(err, pipeline.ErrClosed) {
+		t.Fatalf("submit after shutdown: %v", err)
+	}
+}
