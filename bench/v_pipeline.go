@@ -115,13 +115,11 @@ func runPipelinePool(c *Case, v *Variant, eps *endpoints) (res result, err error
 	defer termContext(zc, &err)
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout(c))
 	defer cancel()
-	var pe pipeline.Endpoints
-	for _, f := range []*string{&pe.Tasks, &pe.Results, &pe.Control} {
-		if *f, err = eps.next(c.Transport); err != nil {
-			return result{}, err
-		}
+	pe, err := eps.next(c.Transport)
+	if err != nil {
+		return result{}, err
 	}
-	pool, err := pipeline.NewPool(ctx, identity, pipeline.WithContext(zc), pipeline.WithWorkers(poolWorkers), pipeline.WithEndpoints(pe))
+	pool, err := pipeline.NewPool(ctx, identity, pipeline.WithContext(zc), pipeline.WithWorkers(poolWorkers), pipeline.WithEndpoint(pe))
 	if err != nil {
 		return result{}, err
 	}

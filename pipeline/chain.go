@@ -294,12 +294,16 @@ func Start[In, Out any](ctx context.Context, p Plan[In, Out], opts ...Option) (*
 		}
 		in, out, pr := ins[i], outs[i+1], st.build(&c.o)
 		name := st.name
+		var w *liveness
+		if i > 0 && p.steps[i-1].so.remote {
+			w = newLiveness(p.steps[i-1].name, &c.o)
+		}
 		cn := new(counts)
 		c.stages = append(c.stages, cn)
 		c.wg.Add(1)
 		go func() {
 			defer c.wg.Done()
-			err := runStage(cctx, name, pr, in, out, cn)
+			err := runStage(cctx, name, pr, in, out, cn, w)
 			// Upstream first: close the input, then the output. After the
 			// end of stream the output waits until it has reached Out:
 			// closing it earlier would leave what libzmq still queues for
@@ -316,10 +320,14 @@ func Start[In, Out any](ctx context.Context, p Plan[In, Out], opts ...Option) (*
 	}
 	outCodec := codecFor[Out](&c.o)
 	tail := ins[n]
+	var tw *liveness
+	if p.steps[n-1].so.remote {
+		tw = newLiveness(p.steps[n-1].name, &c.o)
+	}
 	c.wg.Add(2)
 	go func() {
 		defer c.wg.Done()
-		err := c.drainTail(tail, outCodec)
+		err := c.drainTail(tail, outCodec, tw)
 		tail.Close()
 		close(c.out)
 		c.fail(err) // nil: the end of stream reached Out, a graceful end
@@ -407,21 +415,12 @@ func (c *Chain[In, Out]) supervise() {
 
 // drainTail delivers the last link's values to Out until the end of
 // stream (nil) or a failure.
-func (c *Chain[In, Out]) drainTail(tail *zchan.Socket[zchan.Msg], codec zchan.Codec[Out]) error {
+func (c *Chain[In, Out]) drainTail(tail *zchan.Socket[zchan.Msg], codec zchan.Codec[Out], w *liveness) error {
 	ctx := c.ctx
 	for {
-		var m zchan.Msg
-		var ok bool
-		select {
-		case m, ok = <-tail.In():
-		case <-ctx.Done():
-			return context.Cause(ctx)
-		}
-		if !ok {
-			if ctx.Err() != nil {
-				return context.Cause(ctx)
-			}
-			return fmt.Errorf("pipeline: %s: output: %w", c.name, tail.Err())
+		m, err := w.recv(ctx, tail, c.name+": output")
+		if err != nil {
+			return err
 		}
 		switch kindOf(m) {
 		case kData:
@@ -448,6 +447,7 @@ func (c *Chain[In, Out]) drainTail(tail *zchan.Socket[zchan.Msg], codec zchan.Co
 			return nil
 		case kFail:
 			return remoteErr(c.name+": output", m)
+		case kPing: // a remote last stage's heartbeat
 		default:
 			return fmt.Errorf("pipeline: %s: output: message kind %q: %w", c.name, kindOf(m), ErrProtocol)
 		}

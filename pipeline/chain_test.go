@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -465,5 +467,48 @@ func TestChainEndCountsSendUnderWay(t *testing.T) {
 				t.Fatalf("stats %+v: want Sent 1 == Delivered + Skipped + Failed + Undelivered", st)
 			}
 		})
+	}
+}
+
+// TestChainRemoteDead: a remote stage heartbeats its output link, so a
+// chain idle for longer than the liveness bound with a live remote stage
+// goes on; once the remote stage's process is killed (SIGKILL), the chain
+// ends with an error wrapping ErrDead that names the stage, within the
+// liveness bound (asserted only as a bounded wait), not a hang.
+func TestChainRemoteDead(t *testing.T) {
+	ctx := testCtx(t, time.Minute)
+	p1 := pipeline.Then(pipeline.From[int64](), "s1", stage1)
+	p2 := pipeline.Then(p1, "s2", stage2, pipeline.Remote(), pipeline.Input("tcp://127.0.0.1:*"))
+	p3 := pipeline.Then(p2, "s3", stage3, pipeline.Input("tcp://127.0.0.1:*"))
+	p4 := pipeline.Then(p3, "s4", stage4)
+	c, err := pipeline.Start(ctx, p4, pipeline.WithCodec(i64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	links := c.Links()
+	child := startChild(t, "stage", "PIPELINE_IN="+links[1], "PIPELINE_OUT="+links[2])
+	for i := range int64(10) {
+		if err := c.Send(ctx, i); err != nil {
+			t.Fatal(err)
+		}
+		if v := testutil.MustRecv(t, c.Out(), 30*time.Second, "value"); v != i {
+			t.Fatalf("got %d, want %d", v, i)
+		}
+	}
+	// Idle for twice the bound: heartbeats keep the remote stage alive.
+	bound := pipeline.DefaultHeartbeat * pipeline.DefaultLiveness
+	if testutil.Done(c.Done(), 2*bound) {
+		t.Fatalf("the chain ended while idle: %v", c.Err())
+	}
+	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	child.Wait()
+	if !testutil.Done(c.Done(), bound+30*time.Second) {
+		t.Fatal("the chain hangs after its remote stage died")
+	}
+	if err := c.Err(); !errors.Is(err, pipeline.ErrDead) || !strings.Contains(err.Error(), `"s2"`) {
+		t.Fatalf("err %v: want ErrDead naming s2", err)
 	}
 }

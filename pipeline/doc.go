@@ -42,8 +42,8 @@
 // an end-of-stream marker behind the last value; every stage passes it on
 // and closes its input, and its output once the marker has reached Out;
 // Out is closed after the last value. A pool waits until every task sent
-// has been answered and its result delivered on Results, then closes the
-// ventilator and publishes KILL until every worker has stopped. A device
+// has been answered and its result delivered on Results, then sends
+// KILL to every worker and waits for their goodbyes. A device
 // forwards what it holds. The drain needs Out (Results) to be read. If
 // ctx ends first, Shutdown closes at once and returns context.Cause(ctx).
 // Close is at once: everything stops, each socket hands on what it holds
@@ -62,19 +62,17 @@
 //
 //	Sent == Delivered + Skipped + Failed + Undelivered
 //
-// and once a pool is done (PoolStats),
+// and once a pool is done (PoolStats, see below),
 //
-//	Submitted + Resent == Results + Skipped + Duplicates + Failed + Undelivered
+//	Submitted == Results + Skipped + Failed + Undelivered
 //
 // where Undelivered counts what was held when the component stopped and
 // what went into a link and never came out of it (queued in a socket or
 // in libzmq when it closed, on the wire, with a remote stage or worker
-// that dropped or lost it). Out and Results are unbuffered, so a
-// delivered value has been received. After a Shutdown that drained,
-// every value has been delivered or skipped (every task answered, its
-// result delivered) and Undelivered is 0, except that with
-// WithAtLeastOnce it may count spare copies of answered tasks, resent and
-// not back when the pool closed.
+// that dropped or lost it; for a pool, the tasks of dead workers without
+// WithAtLeastOnce). Out and Results are unbuffered, so a delivered value
+// has been received. After a Shutdown that drained, every value has been
+// delivered, skipped or reported lost.
 //
 // # Relocation
 //
@@ -84,45 +82,117 @@
 // the two link endpoints; the chain binds both links, the remote stage
 // connects to them. The end-of-stream marker travels through the remote
 // stage, whose Serve then returns nil; a remote failure travels down the
-// chain and ends it with ErrRemote.
+// chain and ends it with ErrRemote. Serve also sends a heartbeat on its
+// output link every interval (WithHeartbeat, default 250 ms), from a
+// goroutine of its own so that a long call does not delay it; the stage
+// reading that link (or Out) ends the chain with an error wrapping
+// ErrDead, naming the remote stage, once it has waited liveness intervals
+// (default 4: 1 s) without a message: a remote stage that dies ends the
+// chain within about that bound, never a hang.
 //
 // # Pools
 //
-// NewPool is the guide's taskvent, taskwork2 and tasksink2 in one value:
-// Submit PUSHes a task, WithWorkers local workers (or workers in other
-// processes running Work) each PULL tasks, run the function and PUSH the
-// result to the pool, which delivers it on Results; Shutdown PUBlishes
-// KILL once every task is answered.
-// The hazards the guide warns about are handled:
+// NewPool is the guide's load-balancing broker with Paranoid Pirate
+// workers: one ROUTER that every worker connects a DEALER to, credit-based
+// dispatch, heartbeats both ways, and a liveness rule. Submit hands a task
+// to the pool, which queues it (WithQueueSize) and sends it to a
+// registered worker with credit left; the worker runs the function and
+// sends the answer back on the same link; the pool delivers the result on
+// Results. WithWorkers starts workers in this process (over the pool's
+// endpoint, inproc by default); Work runs them in another process.
 //
-//   - The ventilator's PUSH has ZMQ_IMMEDIATE: tasks go only to workers
-//     whose connection is complete, never into a queue for a peer that is
-//     not there.
-//   - WithWaitForWorkers makes Submit wait until that many workers are
-//     connected, so the first one to connect does not get the whole batch
-//     (the guide's syncpub/syncsub node coordination; remote workers
-//     announce themselves on the reliable results link).
-//   - PUB drops KILL for a subscriber that is slow or joined late, so
-//     Shutdown publishes it again every 100 ms while it waits for the
-//     local workers and for every remote worker's goodbye, bounded by its
-//     ctx; when that ends, the local workers' context is cancelled, so
-//     every local worker stops, provided its function honours its
-//     context. Close cancels them at once and sends remote workers KILL
-//     once. A remote worker that misses every KILL stops on its own
-//     context. KILL is the only message on the control link, so a worker
-//     whose SUB queue is full already holds a KILL; what PUB really loses
-//     is the KILL to a worker that connects (or reconnects) after it was
-//     sent, which the repeats reach.
+// A worker holds at most its credit (WithWorkerCredit, default 8): the
+// pool charges a task to its worker from the moment it sends it until its
+// result has been delivered on Results. So a dead worker takes at most its
+// credit with it, each task known by id, and a consumer that stops
+// reading stops the workers without stopping the pool's reading of their
+// link: heartbeats are never queued behind results. Each side sends a
+// heartbeat every interval (WithHeartbeat, default 250 ms) and treats
+// any message as a sign of life; a worker silent for liveness intervals
+// (default 4: 1 s) is declared dead: its tasks are re-dispatched to the
+// others with WithAtLeastOnce (at most its credit resent; a late answer
+// for a task already answered is dropped and counted in Duplicates), or
+// else reported lost by id (PoolStats.Lost, a WorkerDead event with
+// WithEvents, a log line) and never run again. These are application
+// heartbeats, not ZMTP's: libzmq 4.3 can abort the process when ZMTP
+// heartbeats meet a socket whose input is stopped (libzmq#3937, #4767),
+// which is what back pressure does.
 //
-// WithAtLeastOnce adds acknowledgements: a result acknowledges its task;
-// a task unanswered after the timeout is sent again (to live workers
-// only); a second result for a task is dropped and counted. ZeroMQ alone
-// loses the messages already flushed to a peer that then crashes; this
-// mode is how a pool loses none, at the cost of running a task twice
-// now and then (the function should be idempotent).
+// Shutdown waits until every task taken has been answered and delivered
+// (or failed, or reported lost), then sends KILL to every worker over its
+// link and waits up to the kill bound (WithKillTimeout, default 1 s) for
+// their goodbyes. Close, a failure and the end of the WithLifetime context
+// send the same KILL on the same link (never through a context that has
+// ended) and wait the same way, reading and abandoning the results that
+// arrive meanwhile, so a goodbye behind unread results is seen. A
+// worker's error or panic ends the pool like a chain stage's; a remote
+// worker's arrives wrapped in ErrRemote. Results come in the order
+// workers finish.
 //
-// A worker's error or panic stops the pool like a chain's stage. Results
-// come in the order workers finish.
+// # The worker protocol
+//
+// This is all a worker in another language needs to join a pool. The
+// pool binds a ROUTER; a worker connects a DEALER (one per worker; no
+// empty delimiter frame). Every message is one or more frames; the first
+// byte of the first frame is the message's kind, and for the kinds that
+// carry a task id the next 8 bytes are the id, big-endian; what follows
+// in that frame, and any further frames, is the value as its codec made
+// it (the default codec for a type other than []byte, string or zchan.Msg
+// is JSON of the value, in one frame). A value of no frames travels as
+// the header alone with the kind in upper case ('T', 'R').
+//
+// Worker to pool:
+//
+//	READY      'h' + credit (uint32, big-endian), then optionally a frame
+//	           with the worker's name (for logs and events)
+//	HEARTBEAT  'p'
+//	RESULT     'r' + id + the result's frames
+//	SKIPPED    's' + id (the function chose to drop the task)
+//	FAIL       'f' + id (on a task) or 'f' alone, then a frame of error
+//	           text; the pool ends with ErrRemote, the worker stops
+//	BYE        'b': the worker is leaving
+//
+// Pool to worker:
+//
+//	TASK       't' + id + the task's frames
+//	HEARTBEAT  'p'
+//	KILL       'k': stop, say BYE, exit
+//	RECONNECT  'x': the pool does not know this worker (it was declared
+//	           dead, or the pool restarted): register again
+//
+// The rules:
+//
+//  1. A worker first sends READY with its credit, the most tasks it will
+//     hold at once. The pool grants the smaller of that and its own
+//     WithWorkerCredit, and never has more tasks out to a worker than
+//     that: a task counts from its TASK until the pool has delivered its
+//     answer. A worker must read TASKs as they come (queueing up to the
+//     credit) and answer each with RESULT, SKIPPED or FAIL, in any order.
+//  2. Both sides send HEARTBEAT every interval (250 ms by default)
+//     whatever else they send, and treat every message as a sign of life.
+//     A side that hears nothing for liveness intervals (4 by default)
+//     considers the other dead. The pool then re-dispatches or reports
+//     lost the worker's tasks and forgets it. The worker closes its socket,
+//     drops the tasks it has not started, waits (one interval, doubling
+//     up to 32, reset once the pool answers), opens a new DEALER (a new
+//     identity), and sends READY again; answers to tasks of the old
+//     session may still be sent on the new socket (the pool takes the
+//     first answer to a task it still has in flight and drops the others).
+//  3. On RECONNECT a worker does as in rule 2 at once. The pool sends it to
+//     any identity that is not registered and sends anything but READY
+//     or BYE; a pool that is ending sends KILL instead.
+//  4. On KILL a worker stops (abandoning the tasks it holds), sends BYE and
+//     closes. A worker that leaves for its own reasons sends BYE too; the
+//     pool treats the tasks it held as a dead worker's.
+//
+// # Accounting of a pool
+//
+// Every task Submit accepted is counted once by its fate (PoolStats): at
+// any time Submitted == Results + Skipped + Failed + Lost + InFlight +
+// Queued, and once the pool has ended Submitted == Results + Skipped +
+// Failed + Undelivered, Undelivered being Lost plus what was in flight or
+// queued when it closed. Undelivered is what a shutdown.Group Report
+// shows for the pool.
 //
 // # Devices
 //
@@ -137,8 +207,8 @@
 //
 // Each zchan socket is two goroutines and costs nothing while idle. A
 // chain of n stages has 2(n+1) sockets and n+3 goroutines of its own; a
-// pool has 3 sockets and 3 or 4 goroutines, plus 3 sockets and one
-// goroutine per local worker. Every message on a link carries a header
+// pool has one socket and one goroutine, plus one socket and two
+// goroutines per worker. Every message on a link carries a header
 // (its kind; task ids) folded into the front of its first frame, so a
 // value its codec makes into one frame is one frame on the wire: the
 // header costs a copy of that frame per hop, not a frame of its own.

@@ -36,6 +36,11 @@ var (
 	// ErrRemote wraps the failure of a stage or worker running in another
 	// process, as reported by that process; the text is the remote error's.
 	ErrRemote = errors.New("pipeline: remote failure")
+	// ErrDead reports a remote stage of a chain that was silent for the
+	// liveness bound (WithHeartbeat): it died, was stopped, or the network
+	// between went away. (A pool does not fail on a dead worker: it goes
+	// on with the others, see WorkerDead.)
+	ErrDead = errors.New("pipeline: remote peer dead")
 	// ErrProtocol reports a message on a link that this package did not
 	// send: a wrong endpoint, or a peer that is not a pipeline.
 	ErrProtocol = errors.New("pipeline: protocol error")

@@ -39,10 +39,11 @@ func ExampleStart() {
 	// <nil>
 }
 
-// A worker pool: a ventilator, four workers and a sink over inproc;
-// Shutdown waits for the tasks' results, then sends KILL and waits for the
-// workers; Close would stop them at once. Give the pool WithEndpoints on tcp
-// and run pipeline.Work elsewhere to move the workers out of the process.
+// A worker pool: four workers over inproc, each holding at most its
+// credit of tasks; Shutdown waits for the tasks' results, then sends KILL
+// and waits for the workers' goodbyes; Close would stop them at once.
+// Give the pool WithEndpoint on tcp and run pipeline.Work elsewhere to
+// move the workers out of the process.
 func ExampleNewPool() {
 	ctx := context.Background()
 	square := func(_ context.Context, n int) (int, error) { return n * n, nil }

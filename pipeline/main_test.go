@@ -6,12 +6,17 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/zmqchan/zmqchan/internal/childproc"
 	"github.com/zmqchan/zmqchan/internal/testutil"
 	"github.com/zmqchan/zmqchan/pipeline"
 	"github.com/zmqchan/zmqchan/zchan"
@@ -22,6 +27,10 @@ import (
 const childEnv = "PIPELINE_TEST_CHILD"
 
 func TestMain(m *testing.M) {
+	childproc.Main(map[string]func() int{
+		"worker":   func() int { return runChild("worker") },
+		"poolproc": poolProc,
+	})
 	if role := os.Getenv(childEnv); role != "" {
 		os.Exit(runChild(role))
 	}
@@ -42,7 +51,11 @@ func runChild(role string) int {
 		err = pipeline.Serve(ctx, "s2", failAt(5), os.Getenv("PIPELINE_IN"), os.Getenv("PIPELINE_OUT"), pipeline.WithCodec(i64))
 	case "worker":
 		d, _ := time.ParseDuration(os.Getenv("PIPELINE_DELAY"))
-		err = pipeline.Work(ctx, squareAfter(d), endpointsFromEnv(), pipeline.WithWorkers(5))
+		n, _ := strconv.Atoi(os.Getenv("PIPELINE_WORKERS"))
+		var st pipeline.WorkStats
+		st, err = pipeline.Work(ctx, squareAfter(d), os.Getenv("PIPELINE_POOL"), pipeline.WithWorkers(max(n, 1)),
+			pipeline.WithName(os.Getenv("PIPELINE_NAME")))
+		fmt.Printf("done %d discarded %d reconnects %d\n", st.Done, st.Discarded, st.Reconnects)
 	default:
 		err = fmt.Errorf("unknown child role %q", role)
 	}
@@ -151,16 +164,40 @@ func squareAfter(d time.Duration) pipeline.Stage[int, Square] {
 // Square is a pool test result: the task and its square.
 type Square struct{ N, Sq int }
 
-func endpointsFromEnv() pipeline.Endpoints {
-	return pipeline.Endpoints{
-		Tasks:   os.Getenv("PIPELINE_TASKS"),
-		Results: os.Getenv("PIPELINE_RESULTS"),
-		Control: os.Getenv("PIPELINE_CONTROL"),
+// poolProc is a pool in a child process, as a service runs one: its
+// lifetime is SIGINT's context, its workers are other processes. It
+// prints its endpoint, "running" once results flow, and at its end what
+// it counted, with the number of goodbye warnings it logged.
+func poolProc() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	core, logs := observer.New(zap.WarnLevel)
+	p, err := pipeline.NewPool(context.Background(), squareAfter(time.Millisecond), pipeline.WithWorkers(0),
+		pipeline.WithEndpoint("tcp://127.0.0.1:*"), pipeline.WithWaitForWorkers(3),
+		pipeline.WithLifetime(ctx), pipeline.WithLogger(zap.New(core)))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "poolproc:", err)
+		return 1
 	}
-}
-
-func endpointsEnv(e pipeline.Endpoints) []string {
-	return []string{"PIPELINE_TASKS=" + e.Tasks, "PIPELINE_RESULTS=" + e.Results, "PIPELINE_CONTROL=" + e.Control}
+	fmt.Println("endpoint", p.Endpoint())
+	sent := make(chan struct{})
+	go func() { // owned: waited for below; Submit fails once the pool ends
+		defer close(sent)
+		for i := 0; p.Submit(context.Background(), i) == nil; i++ {
+		}
+	}()
+	n := 0
+	for range p.Results() {
+		if n++; n == 100 {
+			fmt.Println("running")
+		}
+	}
+	<-p.Done()
+	<-sent
+	st := p.Stats()
+	fmt.Printf("ended joined %d left %d dead %d warnings %d\n", st.Joined, st.Left, st.Dead,
+		logs.FilterMessageSnippet("goodbye").Len())
+	return 0
 }
 
 // endUnderWay is how long endWhileHeld gives a component to end, wrongly,

@@ -57,9 +57,15 @@ type options struct {
 	output   string
 
 	workers     int
-	endpoints   Endpoints
-	aloTimeout  time.Duration
+	endpoint    string
+	atLeastOnce bool
 	waitWorkers int
+	credit      int
+	queue       int
+	heartbeat   time.Duration
+	liveness    int
+	killTimeout time.Duration
+	events      any // chan<- PoolEvent[Task], checked by NewPool
 	capture     string
 	linger      time.Duration
 }
@@ -68,8 +74,13 @@ func newOptions(kind uint8, opts []Option) (options, error) {
 	o := options{
 		kind:    kind,
 		logger:  zap.NewNop(),
-		workers: 1,
-		linger:  zchan.DefaultLinger,
+		workers:     1,
+		linger:      zchan.DefaultLinger,
+		credit:      DefaultCredit,
+		queue:       DefaultQueueSize,
+		heartbeat:   DefaultHeartbeat,
+		liveness:    DefaultLiveness,
+		killTimeout: DefaultKillTimeout,
 	}
 	for _, op := range opts {
 		if op == nil {
@@ -188,7 +199,7 @@ func WithOutput(endpoint string) Option {
 
 // WithWorkers sets how many workers NewPool starts in this process (0 is
 // valid when all workers run elsewhere with Work), or how many Work runs.
-// Each worker is one goroutine with three sockets (six zchan goroutines).
+// Each worker is two goroutines and one DEALER socket (two zchan goroutines).
 // Applies to NewPool and Work. Default: 1.
 func WithWorkers(n int) Option {
 	return option{"WithWorkers", forPool | forWork, func(o *options) {
@@ -199,50 +210,147 @@ func WithWorkers(n int) Option {
 	}}
 }
 
-// Endpoints are the three links of a pool: the ventilator's PUSH (Tasks),
-// the sink's PULL (Results) and the KILL PUB (Control). The pool binds
-// them; workers elsewhere connect to them. In WithEndpoints an empty field
-// means the default; the zero value means all defaults.
-type Endpoints struct {
-	Tasks, Results, Control string
+// WithEndpoint sets where a pool binds its ROUTER, the one link every
+// worker connects a DEALER to (inproc, ipc or tcp; a tcp port of "*" picks
+// a free port: Pool.Endpoint tells which, to hand to Work). Applies to
+// NewPool. Default: a unique inproc endpoint.
+func WithEndpoint(endpoint string) Option {
+	return option{"WithEndpoint", forPool, func(o *options) { o.endpoint = endpoint }}
 }
 
-// WithEndpoints sets where a pool binds its three sockets; an empty field
-// keeps its default. A tcp port of "*" picks a free port: Pool.Endpoints
-// tells which, to hand to Work. Applies to NewPool. Default: three unique
-// inproc endpoints.
-func WithEndpoints(e Endpoints) Option {
-	return option{"WithEndpoints", forPool, func(o *options) { o.endpoints = e }}
+// WithAtLeastOnce makes a pool re-dispatch the tasks of a worker declared
+// dead (silent for the liveness bound, see WithHeartbeat) to the others,
+// instead of reporting them lost. A task is the worker's from when the
+// pool sends it under the worker's credit until its answer comes back, so
+// a worker's death costs at most its credit in resends (PoolStats.Resent),
+// and a result for a task already answered is dropped and counted
+// (PoolStats.Duplicates): every task is answered exactly once on Results,
+// and the function may run more than once for a task (a worker declared
+// dead that was only stopped may still finish it), so it should be
+// idempotent. Applies to NewPool. Default: at most once: the tasks of a
+// dead worker are counted in PoolStats.Lost and named in a WorkerDead
+// event; none is run twice.
+func WithAtLeastOnce() Option {
+	return option{"WithAtLeastOnce", forPool, func(o *options) { o.atLeastOnce = true }}
 }
 
-// WithAtLeastOnce turns on acknowledged delivery in a pool: the pool keeps
-// every task until its result (or ErrSkip) comes back, sends it again if
-// none came within timeout of its last sending (a worker died holding it,
-// or the transport lost it with a crashed peer), and drops a result whose
-// task was already answered, counting it in PoolStats.Duplicates. Results
-// are therefore delivered exactly once per task, and the work function may
-// run more than once per task: it should be idempotent. A timeout shorter
-// than a task can take, queue included, causes needless resends (counted,
-// and deduplicated). Memory: one entry per unanswered task. Applies to
-// NewPool. Default: off (a task lost with a crashed worker stays lost).
-func WithAtLeastOnce(timeout time.Duration) Option {
-	return option{"WithAtLeastOnce", forPool, func(o *options) {
-		if timeout <= 0 {
-			o.fail("at-least-once timeout %v", timeout)
+// Defaults of the worker link (see WithWorkerCredit, WithHeartbeat,
+// WithKillTimeout and the protocol in the package doc).
+const (
+	// DefaultCredit is how many tasks a worker holds at most, and so the
+	// most a dead worker takes with it (and, with WithAtLeastOnce, the
+	// most resent after its death). Measured with BenchmarkPool4 (4 inproc
+	// workers, a trivial function, 2 cores): 150k tasks/s at 4, 200k at
+	// 8, and no clear gain beyond (16 to 64: 190k to 250k, within the
+	// noise): 8 keeps a worker's pipe from running dry while its next
+	// task crosses the link.
+	DefaultCredit = 8
+	// DefaultHeartbeat is how often each side of a worker link sends a
+	// heartbeat: four small messages a second per worker.
+	DefaultHeartbeat = 250 * time.Millisecond
+	// DefaultLiveness is how many heartbeat intervals of silence declare
+	// the other side dead: 1 s with DefaultHeartbeat. One lost interval
+	// is a scheduler hiccup on a loaded machine, not a death; four keep a
+	// false death rare while a dead worker's tasks move on within about a
+	// second.
+	DefaultLiveness = 4
+	// DefaultQueueSize is how many submitted tasks a pool keeps waiting
+	// for a worker with credit: libzmq's default HWM, which is what a
+	// PUSH ventilator buffered per worker.
+	DefaultQueueSize = 1000
+	// DefaultKillTimeout bounds how long a closing pool waits for its
+	// workers' goodbyes after sending them KILL.
+	DefaultKillTimeout = time.Second
+)
+
+// WithWorkerCredit sets a worker's credit: how many tasks it holds at
+// most, running or waiting, and so how many a dead worker takes with it.
+// The pool sends a worker a task only while it holds fewer than its
+// credit, and counts a task against it until its result has been
+// delivered on Results, so a consumer that stops reading stops the
+// workers after at most their credit, without stopping their heartbeats.
+// For NewPool it is the credit of its local workers and the most it grants
+// a remote one; for Work, what its workers ask for. Applies to NewPool and
+// Work. Default: DefaultCredit.
+func WithWorkerCredit(n int) Option {
+	return option{"WithWorkerCredit", forPool | forWork, func(o *options) {
+		if n < 1 || n > 1<<16 {
+			o.fail("worker credit %d", n)
 		}
-		o.aloTimeout = timeout
+		o.credit = n
 	}}
 }
 
-// WithWaitForWorkers makes Submit wait until n workers are connected: the
-// local ones, which are connected when NewPool returns, and remote ones,
-// each of which announces itself on the results link once its sockets are
-// connected (the guide's syncpub/syncsub coordination, done over the
-// pool's reliable PUSH/PULL path). Without it the first worker to connect
-// may get the whole batch. Over tcp a worker's task connection may finish
-// its handshake just after its announcement arrives; tasks then go to the
-// other workers meanwhile (immediate), none is lost. Applies to NewPool.
-// Default: 0, no wait.
+// WithQueueSize sets how many submitted tasks a pool keeps waiting for a
+// worker with credit (beyond one per registered worker) before Submit
+// blocks. Queued tasks are the pool's, not a worker's: a worker's death
+// never takes them, and those still queued when the pool closes are
+// counted in Undelivered. Memory: one entry per queued task. Applies to
+// NewPool. Default: DefaultQueueSize; 0 makes Submit wait for a credit.
+func WithQueueSize(n int) Option {
+	return option{"WithQueueSize", forPool, func(o *options) {
+		if n < 0 {
+			o.fail("queue size %d", n)
+		}
+		o.queue = n
+	}}
+}
+
+// WithHeartbeat sets how often each side of a worker link sends a
+// heartbeat (interval), and after how many intervals of silence it
+// declares the other side dead (liveness): the pool then gives up on the
+// worker (its tasks re-dispatched with WithAtLeastOnce, else reported
+// lost), and a worker reconnects and registers again. These are
+// application messages on the task link, not ZMTP heartbeats (which, in
+// libzmq 4.3, can abort the process when they meet a socket whose input is
+// stopped: libzmq#3937, #4767). Give the pool and its workers the same
+// values. For a chain, a Remote stage's Serve sends the heartbeat on its
+// output link, and the stage reading that link (or Out) fails the chain
+// with ErrDead, naming the remote stage, after liveness intervals of
+// waiting in silence. Applies to NewPool, Work, Start and Serve. Default:
+// DefaultHeartbeat and DefaultLiveness.
+func WithHeartbeat(interval time.Duration, liveness int) Option {
+	return option{"WithHeartbeat", forPool | forWork | forChain | forServe, func(o *options) {
+		if interval <= 0 || liveness < 2 {
+			o.fail("heartbeat %v, liveness %d", interval, liveness)
+		}
+		o.heartbeat, o.liveness = interval, liveness
+	}}
+}
+
+// WithKillTimeout bounds how long a pool that is ending (Shutdown once
+// drained, Close, a failure, the lifetime's end) waits for its workers'
+// goodbyes after sending each one KILL over its link. Applies to NewPool.
+// Default: DefaultKillTimeout.
+func WithKillTimeout(d time.Duration) Option {
+	return option{"WithKillTimeout", forPool, func(o *options) {
+		if d < 0 {
+			o.fail("kill timeout %v", d)
+		}
+		o.killTimeout = d
+	}}
+}
+
+// WithEvents makes a pool report its workers joining, leaving and dying
+// on ch, whose element type must match the pool's Task type (NewPool
+// fails with ErrInvalidOption otherwise). The pool never waits for ch: an
+// event that does not fit is dropped and counted in
+// PoolStats.EventsDropped (every event is also logged). The pool never
+// closes ch. Applies to NewPool. Default: none.
+func WithEvents[Task any](ch chan<- PoolEvent[Task]) Option {
+	return option{"WithEvents", forPool, func(o *options) {
+		if ch == nil {
+			o.fail("nil events channel")
+		}
+		o.events = ch
+	}}
+}
+
+// WithWaitForWorkers makes Submit wait until n workers have registered
+// (sent READY; local ones as well as remote ones) at the same time (the
+// guide's syncpub/syncsub coordination). Without it the
+// first worker to register gets the first tasks, though never more than
+// its credit. Applies to NewPool. Default: 0, no wait.
 func WithWaitForWorkers(n int) Option {
 	return option{"WithWaitForWorkers", forPool, func(o *options) {
 		if n < 0 {

@@ -13,27 +13,31 @@ import (
 	"github.com/zmqchan/zmqchan/zchan"
 )
 
-// Pool is a worker pool: the guide's ventilator, workers and sink. Submit
-// PUSHes a task to the workers (only to connected ones: ZMQ_IMMEDIATE);
-// each worker runs the pool's function and PUSHes the result to the sink,
-// which delivers it on Results; Shutdown waits for the tasks sent to be
-// answered and then PUBlishes KILL, Close stops everything at once.
+// Pool is a worker pool: the guide's load-balancing broker with Paranoid
+// Pirate workers, and credit. Submit hands a task to the pool, which sends
+// it over its ROUTER to a registered worker that has credit left; the
+// worker runs the pool's function and sends the result back on the same
+// link, and the pool delivers it on Results. Both sides heartbeat; a
+// worker silent for the liveness bound is declared dead, and the tasks it
+// held are re-dispatched (WithAtLeastOnce) or reported lost by id.
 // Results arrive in the order workers finish, not the order of Submit.
+// The protocol, for workers in other languages, is in the package doc.
 //
-// The pool owns its three bound sockets (ventilator PUSH, sink PULL, KILL
-// PUB), one goroutine that reads the sink, one that resends unanswered
-// tasks (WithAtLeastOnce only), one that runs Shutdown's drain, and
-// WithWorkers local workers, each one goroutine owning three connected
-// sockets. Workers in other processes run Work with the pool's Endpoints.
+// The pool owns its ROUTER, one goroutine that owns all of its state (the
+// workers, their credit, the tasks in flight) and WithWorkers local
+// workers, each two goroutines and a DEALER connected over the pool's
+// endpoint (inproc by default). Workers in other processes run Work with
+// the pool's Endpoint.
 //
 // A Pool is safe for concurrent use. Its zero value is not usable: create
 // one with NewPool. It cannot be restarted after it ends.
 type Pool[Task, Result any] struct {
 	name      string
 	o         options
-	eps       Endpoints
+	endpoint  string
 	taskCodec zchan.Codec[Task]
 	resCodec  zchan.Codec[Result]
+	events    chan<- PoolEvent[Task]
 
 	// ctx is the pool's own: cancelled by Close, at the end of Shutdown,
 	// by a failure, or when the WithLifetime context ends. The
@@ -41,122 +45,154 @@ type Pool[Task, Result any] struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 
-	vent, sink, ctl *zchan.Socket[zchan.Msg]
-	results         chan Result
+	router   *zchan.Socket[zchan.Msg]
+	results  chan Result
+	submitCh chan *poolTask[Task, Result] // unbuffered: a task is the pool's once the loop took it
+	nextID   atomic.Uint64
 
 	closing   atomic.Bool   // Submit refuses from now on
-	submitMu  sync.RWMutex  // held for reading by Submit around the send and its count, for writing by the drain and supervise
 	drainReq  chan struct{} // closed by Shutdown
 	drainOnce sync.Once
-	nextID    atomic.Uint64
 
-	// At-least-once: unanswered tasks, by id.
-	mu       sync.Mutex
-	inflight map[uint64]*flight
-	idle     atomic.Bool   // the resender waits for a task to be sent
-	kick     chan struct{} // wakes an idle resender; buffered 1
+	mu       sync.Mutex // guards st, which the loop writes and Stats reads
+	st       PoolStats
+	progress atomic.Uint64
 
-	localLive atomic.Int64  // local workers running
-	changed   chan struct{} // a worker stopped, joined or left; buffered 1
-	answered  chan struct{} // the sink has answered a task; buffered 1
-	ready     chan struct{} // closed when WithWaitForWorkers is met
-	readyOnce sync.Once
-
-	st      poolCounters
-	workerC []*counts // local workers' hand-over counts
-	sinkC   counts    // read: results and skips taken off the sink; written: delivered
-
-	loops   sync.WaitGroup // sink reader, resender, drainer
-	workers sync.WaitGroup
+	local   sync.WaitGroup // local workers
 	errOnce sync.Once
 	err     error
 	failed  chan struct{} // closed when err is set
 	done    chan struct{}
 
-	undelivered, lost atomic.Uint64 // final once done is closed
-
-	// testHookSent, set by tests only (export_test.go) before the first
-	// Submit, runs in Submit between the ventilator's accepting a task and
-	// Submitted counting it.
-	testHookSent func()
+	// The loop's own state, touched by no other goroutine.
+	workers  map[string]*poolWorker
+	order    []*poolWorker // registration order, for round robin
+	rr       int
+	tasks    map[uint64]*poolTask[Task, Result] // taken and not yet answered and delivered
+	queue    []*poolTask[Task, Result]          // waiting for a worker with credit: re-dispatched first, then submitted
+	pending  []*poolTask[Task, Result]          // answered, waiting to be delivered on Results
+	ready    bool                               // WithWaitForWorkers met
+	stopping bool                               // the pool is ending: answers are not delivered
 }
 
-type flight struct {
-	msg zchan.Msg
-	due time.Time // zero while being sent
+// poolWorker is a registered worker, as the loop sees it.
+type poolWorker struct {
+	id     []byte // the ROUTER's identity of its DEALER
+	name   string
+	credit int
+	used   int                 // tasks charged to it: sent, and answered but not delivered
+	held   map[uint64]struct{} // tasks sent and not answered
+	last   time.Time           // when it last said anything
 }
 
-type poolCounters struct {
-	submitted, skipped, resent, duplicates atomic.Uint64
-	remoteFailed                           atomic.Uint64
-	joined, left, killed, forced           atomic.Uint64
+type poolTask[Task, Result any] struct {
+	id       uint64
+	v        Task
+	msg      zchan.Msg // header and frames, without the identity
+	w        *poolWorker
+	answered bool
+	res      Result
 }
 
-// PoolStats is a snapshot of a pool's counters. Every task message the
-// pool sends is counted exactly once, when its fate is known: once the
-// pool has ended (Done is closed),
+// PoolStats is a snapshot of a pool's counters. Every task Submit
+// accepted is counted exactly once by its fate, so at any time
 //
-//	Submitted + Resent == Results + Skipped + Duplicates + Failed + Undelivered
+//	Submitted == Results + Skipped + Failed + Lost + InFlight + Queued
 //
-// Without WithAtLeastOnce, Resent and Duplicates are 0: every task
-// submitted is delivered, skipped, failed or undelivered. While the pool
-// runs, the difference is the tasks on their way.
+// and once the pool has ended (Done is closed), when InFlight and Queued
+// have moved into Undelivered,
+//
+//	Submitted == Results + Skipped + Failed + Undelivered
 type PoolStats struct {
 	// Submitted counts tasks Submit accepted (returned nil for); Results
 	// the results delivered on Results (which is unbuffered: a delivered
 	// result has been received); Skipped the tasks whose function returned
-	// ErrSkip.
-	Submitted, Results, Skipped uint64
-	// Resent counts tasks sent again after the at-least-once timeout;
-	// Duplicates the results dropped because their task had already been
-	// answered.
-	Resent, Duplicates uint64
-	// Failed counts the tasks whose function or codec failed, in this
-	// process or in a worker elsewhere (each failure ends the pool).
-	Failed uint64
-	// Undelivered counts, once the pool has ended, the tasks and results
-	// it abandoned: held by a local worker or the sink reader when they
-	// were stopped, plus Lost. It is 0 while the pool runs.
-	Undelivered uint64
-	// Lost is the part of Undelivered that went into a link and did not
-	// come out of it: in a socket's queue or libzmq's when the pool
-	// closed, on the wire, or with a worker in another process that
-	// stopped or died holding it (ZeroMQ cannot tell these apart).
+	// ErrSkip; Failed the tasks whose function or codec failed, here or in
+	// a worker elsewhere (each failure ends the pool).
+	Submitted, Results, Skipped, Failed uint64
+	// Lost counts the tasks held by workers declared dead (or that left
+	// holding them) without WithAtLeastOnce: each is named by id in the
+	// WorkerDead or WorkerLeft event and the log line.
 	Lost uint64
-	// InFlight is the number of tasks sent and not yet answered (only
-	// tracked with WithAtLeastOnce).
-	InFlight int
-	// Joined and Left count workers in other processes that announced
-	// themselves and that said goodbye.
-	Joined, Left uint64
-	// Killed counts local workers that stopped on KILL (Shutdown); Forced
-	// those stopped by cancellation instead (Close, a Shutdown whose ctx
-	// ended, a failure, the WithLifetime context).
-	Killed, Forced uint64
+	// Undelivered is Lost while the pool runs; once it has ended, Lost
+	// plus the tasks it abandoned: in flight, queued, or answered and not
+	// delivered when it closed.
+	Undelivered uint64
+	// InFlight counts the tasks sent to a worker whose result has not
+	// been delivered yet; Queued the tasks waiting in the pool for a
+	// worker with credit (WithQueueSize; the tasks of a dead worker
+	// re-dispatched with WithAtLeastOnce go first).
+	InFlight, Queued int
+	// Resent counts tasks sent again after their worker died
+	// (WithAtLeastOnce): at most the dead workers' credit. Duplicates
+	// counts answers dropped because their task was already answered or
+	// reported lost (a worker declared dead that was only slow).
+	Resent, Duplicates uint64
+	// Joined counts worker registrations (READY, local workers included;
+	// a worker that reconnects registers again); Left the goodbyes; Dead
+	// the workers declared dead; Workers those registered now.
+	Joined, Left, Dead uint64
+	Workers           int
+	// EventsDropped counts events that did not fit in WithEvents' channel.
+	EventsDropped uint64
 }
 
-// killRepeat is how often Shutdown publishes KILL again while it waits
-// for the workers: PUB drops KILL for a subscriber that connected (or
-// reconnected) after it was sent, and the repeat reaches those, at the
-// cost of one small message per subscriber per repeat.
-const killRepeat = 100 * time.Millisecond
+// EventKind says what happened to a worker.
+type EventKind int
+
+const (
+	// WorkerJoined: a worker registered (READY).
+	WorkerJoined EventKind = iota + 1
+	// WorkerLeft: a worker said goodbye, or reported a failure.
+	WorkerLeft
+	// WorkerDead: a worker was silent for the liveness bound.
+	WorkerDead
+)
+
+func (k EventKind) String() string {
+	switch k {
+	case WorkerJoined:
+		return "joined"
+	case WorkerLeft:
+		return "left"
+	case WorkerDead:
+		return "dead"
+	}
+	return fmt.Sprintf("EventKind(%d)", int(k))
+}
+
+// PoolEvent reports a worker joining, leaving or dying (WithEvents).
+type PoolEvent[Task any] struct {
+	Kind EventKind
+	// Worker is the worker's name, as it registered (Work's WithName and
+	// its number; a local worker's is the pool's name and ".workerN").
+	Worker string
+	// IDs and Tasks are the tasks the worker held unanswered when it left
+	// or died: re-dispatched if Resent (WithAtLeastOnce), else lost.
+	IDs    []uint64
+	Tasks  []Task
+	Resent bool
+}
 
 var poolSeq atomic.Uint64
 
-// NewPool binds the pool's three sockets, starts its local workers, each
-// running f, and returns when they are connected, or with an error
-// (ErrInvalidOption, zchan's errors for an endpoint, context.Cause(ctx) if
-// ctx ends first), in which case nothing is left running.
+// NewPool binds the pool's ROUTER, starts its local workers, each running
+// f, and returns, or fails with an error (ErrInvalidOption, zchan's errors
+// for an endpoint, context.Cause(ctx) if ctx ends first), in which case
+// nothing is left running.
 //
 // ctx bounds the opening only. The pool then runs until Shutdown or
 // Close, until a worker fails (f's error, a panic wrapped in ErrPanic, a
 // remote worker's failure wrapped in ErrRemote), until its zchan.Context
-// is terminated, or until the WithLifetime context ends; a failure stops
-// every local worker and ends Results, and Err tells why.
+// is terminated, or until the WithLifetime context ends; each of these
+// sends KILL to every worker over its link and waits up to the kill bound
+// (WithKillTimeout) for their goodbyes, then ends Results, and Err tells
+// why.
 //
 // Applies: WithContext, WithName, WithLogger, WithCodec, WithLinger,
-// WithLifetime, WithWorkers, WithEndpoints, WithAtLeastOnce,
-// WithWaitForWorkers.
+// WithLifetime, WithWorkers, WithEndpoint, WithAtLeastOnce,
+// WithWaitForWorkers, WithWorkerCredit, WithHeartbeat, WithKillTimeout,
+// WithEvents.
 func NewPool[Task, Result any](ctx context.Context, f Stage[Task, Result], opts ...Option) (*Pool[Task, Result], error) {
 	o, err := newOptions(forPool, opts)
 	if err != nil {
@@ -165,119 +201,52 @@ func NewPool[Task, Result any](ctx context.Context, f Stage[Task, Result], opts 
 	if f == nil {
 		return nil, fmt.Errorf("pipeline: new pool: nil function: %w", ErrInvalidOption)
 	}
+	var events chan<- PoolEvent[Task]
+	if o.events != nil {
+		ch, ok := o.events.(chan<- PoolEvent[Task])
+		if !ok {
+			return nil, fmt.Errorf("pipeline: new pool: WithEvents channel %T for tasks of type %T: %w", o.events, *new(Task), ErrInvalidOption)
+		}
+		events = ch
+	}
 	seq := poolSeq.Add(1)
 	name := o.name
 	if name == "" {
 		name = fmt.Sprintf("pool#%d", seq)
 	}
-	eps := o.endpoints
-	def := func(ep *string, what string) {
-		if *ep == "" {
-			*ep = fmt.Sprintf("inproc://zmqchan-pool-%d-%s", seq, what)
-		}
+	ep := o.endpoint
+	if ep == "" {
+		ep = fmt.Sprintf("inproc://zmqchan-pool-%d", seq)
 	}
-	def(&eps.Tasks, "tasks")
-	def(&eps.Results, "results")
-	def(&eps.Control, "control")
-
-	pctx, cancel := context.WithCancelCause(lifetimeOf(&o))
-	p := &Pool[Task, Result]{
-		name: name, o: o,
-		taskCodec: codecFor[Task](&o), resCodec: codecFor[Result](&o),
-		ctx: pctx, cancel: cancel,
-		results:  make(chan Result),
-		drainReq: make(chan struct{}),
-		kick:     make(chan struct{}, 1),
-		changed:  make(chan struct{}, 1),
-		answered: make(chan struct{}, 1),
-		ready:    make(chan struct{}),
-		failed:   make(chan struct{}),
-		done:     make(chan struct{}),
-	}
-	if o.aloTimeout > 0 {
-		p.inflight = make(map[uint64]*flight)
-	}
-	abort := func(err error) (*Pool[Task, Result], error) {
-		cancel(err)
-		p.workers.Wait()
-		for _, s := range []*zchan.Socket[zchan.Msg]{p.vent, p.sink, p.ctl} {
-			if s != nil {
-				s.Close()
-			}
-		}
+	router, err := zchan.Open(ctx, zchan.Router, o.sockOpts(name+".router", zchan.WithBind(ep))...)
+	if err != nil {
 		return nil, err
 	}
-	if p.sink, err = zchan.Open(ctx, zchan.Pull, o.sockOpts(name+".sink", zchan.WithBind(eps.Results))...); err != nil {
-		return abort(err)
+	pctx, cancel := context.WithCancelCause(lifetimeOf(&o))
+	p := &Pool[Task, Result]{
+		name: name, o: o, endpoint: router.Endpoints()[0], events: events,
+		taskCodec: codecFor[Task](&o), resCodec: codecFor[Result](&o),
+		ctx: pctx, cancel: cancel, router: router,
+		results:  make(chan Result),
+		submitCh: make(chan *poolTask[Task, Result]),
+		drainReq: make(chan struct{}),
+		failed:   make(chan struct{}),
+		done:     make(chan struct{}),
+		workers:  make(map[string]*poolWorker),
+		tasks:    make(map[uint64]*poolTask[Task, Result]),
+		ready:    o.waitWorkers == 0,
 	}
-	eps.Results = p.sink.Endpoints()[0]
-	if p.ctl, err = zchan.Open(ctx, zchan.Pub, o.sockOpts(name+".control", zchan.WithBind(eps.Control))...); err != nil {
-		return abort(err)
-	}
-	eps.Control = p.ctl.Endpoints()[0]
-	if p.vent, err = zchan.Open(ctx, zchan.Push, o.sockOpts(name+".ventilator", zchan.WithBind(eps.Tasks), zchan.WithImmediate(true))...); err != nil {
-		return abort(err)
-	}
-	eps.Tasks = p.vent.Endpoints()[0]
-	p.eps = eps
-
 	pr := makeProc(name, f, p.taskCodec, p.resCodec)
 	for i := 0; i < o.workers; i++ {
-		wname := fmt.Sprintf("%s.worker%d", name, i)
-		w, err := openWorker(ctx, &o, wname, eps)
-		if err != nil {
-			return abort(err)
-		}
-		cn := new(counts)
-		p.workerC = append(p.workerC, cn)
-		p.localLive.Add(1)
-		p.workers.Add(1)
-		go p.runLocal(wname, pr, w, cn)
+		c := &workerConf{name: fmt.Sprintf("%s.worker%d", name, i), endpoint: p.endpoint, o: &p.o, onFail: p.fail}
+		p.local.Go(func() {
+			var st workCounters
+			_, _ = runWorker(pctx, c, pr, &st) // its failure reached p.fail
+		})
 	}
-	p.checkReady()
-
-	p.loops.Add(2)
-	go p.readSink()
-	go p.drain()
-	if p.inflight != nil {
-		p.loops.Add(1)
-		go p.resend()
-	}
-	go p.supervise()
-	o.logger.Debug("pipeline: pool started", zap.String("pool", name),
-		zap.String("tasks", eps.Tasks), zap.String("results", eps.Results), zap.String("control", eps.Control))
+	go p.loop()
+	o.logger.Debug("pipeline: pool started", zap.String("pool", name), zap.String("endpoint", p.endpoint))
 	return p, nil
-}
-
-// runLocal is one local worker's goroutine.
-func (p *Pool[Task, Result]) runLocal(name string, pr proc, w *workerSockets, cn *counts) {
-	defer p.workers.Done()
-	killed, err := runWorker(p.ctx, name, pr, w, cn)
-	w.close()
-	switch {
-	case killed:
-		p.st.killed.Add(1)
-	case p.ctx.Err() != nil:
-		p.st.forced.Add(1)
-	case err != nil:
-		p.fail(err)
-	}
-	p.localLive.Add(-1)
-	p.signal(p.changed)
-}
-
-// signal wakes the waiter on c, if any, without blocking.
-func (p *Pool[Task, Result]) signal(c chan struct{}) {
-	select {
-	case c <- struct{}{}:
-	default:
-	}
-}
-
-func (p *Pool[Task, Result]) checkReady() {
-	if int(p.localLive.Load())+int(p.st.joined.Load()) >= p.o.waitWorkers {
-		p.readyOnce.Do(func() { close(p.ready) })
-	}
 }
 
 // fail records the pool's first outcome and stops it.
@@ -289,255 +258,454 @@ func (p *Pool[Task, Result]) fail(err error) {
 	p.cancel(err)
 }
 
-// readSink delivers results and counts workers joining and leaving.
-func (p *Pool[Task, Result]) readSink() {
-	defer p.loops.Done()
-	defer close(p.results)
-	ctx := p.ctx
-	cn := &p.sinkC
+// update runs f on the stats under the lock.
+func (p *Pool[Task, Result]) update(f func(s *PoolStats)) {
+	p.mu.Lock()
+	f(&p.st)
+	p.st.InFlight = len(p.tasks) - len(p.queue)
+	p.st.Queued = len(p.queue)
+	p.st.Workers = len(p.workers)
+	p.mu.Unlock()
+	p.progress.Add(1)
+}
+
+// loop owns the pool's state. It reads every message from the workers as
+// it arrives, whatever the consumer of Results does: back pressure is the
+// credit (a task is charged to its worker until its result is delivered),
+// never a stopped socket, so a stalled consumer cannot starve the
+// heartbeats. It ends when the pool's context does, or when a Shutdown has
+// drained, after the KILL round.
+func (p *Pool[Task, Result]) loop() {
+	tick := time.NewTicker(p.o.heartbeat)
+	defer tick.Stop()
+	draining := false
+	drainReq := p.drainReq
 	for {
-		var m zchan.Msg
-		var ok bool
+		var subC chan *poolTask[Task, Result]
+		if !draining && p.ready && len(p.queue) < p.o.queue+len(p.order) {
+			subC = p.submitCh
+		}
+		var resC chan Result
+		var head Result
+		if len(p.pending) > 0 {
+			resC, head = p.results, p.pending[0].res
+		}
 		select {
-		case m, ok = <-p.sink.In():
-		case <-ctx.Done():
-			return
-		}
-		if !ok {
-			if ctx.Err() == nil {
-				p.fail(fmt.Errorf("pipeline: %s: sink: %w", p.name, p.sink.Err()))
-			}
-			return
-		}
-		switch k := kindOf(m); k {
-		case kResult, kSkipped:
-			cn.read.Add(1)
-			id, err := idOf(m)
-			if err != nil {
-				cn.failed.Add(1)
-				p.fail(err)
-				return
-			}
-			if p.inflight != nil {
-				p.mu.Lock()
-				_, pending := p.inflight[id]
-				delete(p.inflight, id)
-				p.mu.Unlock()
-				if !pending {
-					p.st.duplicates.Add(1)
-					p.signal(p.answered)
-					continue
+		case m, ok := <-p.router.In():
+			if !ok {
+				if p.ctx.Err() == nil {
+					p.fail(fmt.Errorf("pipeline: %s: %w", p.name, p.router.Err()))
 				}
-			}
-			if k == kSkipped {
-				p.st.skipped.Add(1)
-				p.signal(p.answered)
-				continue
-			}
-			frames, err := valueOf(m, idHdrLen)
-			if err != nil {
-				cn.failed.Add(1)
-				p.fail(fmt.Errorf("pipeline: %s: result: %w", p.name, err))
+				p.end()
 				return
 			}
-			v, err := decode(p.resCodec, frames)
-			if err != nil {
-				cn.failed.Add(1)
-				p.fail(fmt.Errorf("pipeline: %s: result: %w", p.name, err))
-				return
+			p.handle(m)
+			// Take what else has arrived without going round the select
+			// (a cheaper receive than a select of seven cases).
+			for range batch {
+				select {
+				case m, ok := <-p.router.In():
+					if ok {
+						p.handle(m)
+						continue
+					}
+				default:
+				}
+				break
 			}
-			select {
-			case p.results <- v:
-				cn.written.Add(1)
-				p.signal(p.answered)
-			case <-ctx.Done():
-				cn.held.Add(1)
-				return
+		case t := <-subC:
+			p.take(t)
+			for range batch {
+				if len(p.queue) >= p.o.queue+len(p.order) {
+					break
+				}
+				select {
+				case t := <-p.submitCh:
+					p.take(t)
+					continue
+				default:
+				}
+				break
 			}
-		case kHello:
-			p.st.joined.Add(1)
-			p.checkReady()
-			p.signal(p.changed)
-		case kBye:
-			p.st.left.Add(1)
-			p.signal(p.changed)
-		case kFail:
-			if failedOnTask(m) {
-				p.st.remoteFailed.Add(1)
-			}
-			p.fail(remoteErr(p.name+": worker", m))
+		case resC <- head:
+			t := p.pending[0]
+			p.pending[0] = nil
+			p.pending = p.pending[1:]
+			p.settle(t)
+			p.update(func(s *PoolStats) { s.Results++ })
+		case <-tick.C:
+			p.beat()
+		case <-drainReq:
+			draining, drainReq = true, nil
+		case <-p.ctx.Done():
+			p.end()
 			return
-		default:
-			p.fail(fmt.Errorf("pipeline: %s: sink: message kind %q: %w", p.name, k, ErrProtocol))
+		}
+		p.dispatch()
+		if draining && len(p.tasks) == 0 {
+			p.killRound()
+			p.fail(fmt.Errorf("pipeline: %s: %w", p.name, ErrClosed))
+			p.finish()
 			return
 		}
 	}
 }
 
-// resend sends again the tasks left unanswered past the timeout.
-func (p *Pool[Task, Result]) resend() {
-	defer p.loops.Done()
-	ctx := p.ctx
-	timeout := p.o.aloTimeout
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	for {
-		// idle is set before the scan, so a Submit that sets a due time
-		// after the scan sees it and kicks.
-		p.idle.Store(true)
-		var earliest time.Time
-		p.mu.Lock()
-		for _, f := range p.inflight {
-			if !f.due.IsZero() && (earliest.IsZero() || f.due.Before(earliest)) {
-				earliest = f.due
-			}
-		}
-		p.mu.Unlock()
-		if earliest.IsZero() {
-			select {
-			case <-p.kick:
-				continue
-			case <-ctx.Done():
-				return
-			}
-		}
-		p.idle.Store(false)
-		timer.Reset(time.Until(earliest))
-		select {
-		case <-timer.C:
-		case <-ctx.Done():
-			return
-		}
-		now := time.Now()
-		var again []*flight
-		p.mu.Lock()
-		for _, f := range p.inflight {
-			if !f.due.IsZero() && !f.due.After(now) {
-				f.due = time.Time{}
-				again = append(again, f)
-			}
-		}
-		p.mu.Unlock()
-		for _, f := range again {
-			if err := p.vent.Send(ctx, f.msg); err != nil {
-				return
-			}
-			p.st.resent.Add(1)
-			p.mu.Lock()
-			f.due = time.Now().Add(timeout) // harmless if f was answered meanwhile
-			p.mu.Unlock()
-		}
-		if len(again) > 0 {
-			p.o.logger.Info("pipeline: tasks resent", zap.String("pool", p.name), zap.Int("tasks", len(again)))
-		}
-	}
+// ending reports whether the pool is stopping: its answers are no longer
+// delivered and a worker's tasks no longer re-dispatched or lost, but
+// abandoned.
+func (p *Pool[Task, Result]) ending() bool { return p.stopping || p.ctx.Err() != nil }
+
+// batch is how many messages (or Submits) the loop takes in a row once
+// one has woken it, before it looks at its other channels again.
+const batch = 64
+
+// take queues a submitted task.
+func (p *Pool[Task, Result]) take(t *poolTask[Task, Result]) {
+	p.tasks[t.id] = t
+	p.queue = append(p.queue, t)
+	p.update(func(s *PoolStats) { s.Submitted++ })
 }
 
-// drain is Shutdown's work, on the pool's own goroutine: once Shutdown is
-// called it waits for the Submits under way, then until every task sent
-// has been answered and its result delivered (with WithAtLeastOnce, also
-// until none is in flight), then
-// closes the ventilator (upstream first) and publishes KILL until every
-// local worker has stopped and every remote one has said goodbye; then it
-// ends the pool. A Close, a failure or the end of Shutdown's ctx cancels
-// the pool's context, which cuts any of these waits short.
-func (p *Pool[Task, Result]) drain() {
-	defer p.loops.Done()
-	select {
-	case <-p.drainReq:
-	case <-p.ctx.Done():
+// freeWorker returns a worker with credit left, round robin, or nil.
+func (p *Pool[Task, Result]) freeWorker() *poolWorker {
+	n := len(p.order)
+	for i := 0; i < n; i++ {
+		w := p.order[(p.rr+i)%n]
+		if w.used < w.credit {
+			p.rr = (p.rr + i + 1) % n
+			return w
+		}
+	}
+	return nil
+}
+
+// send charges t to w and sends it.
+func (p *Pool[Task, Result]) send(w *poolWorker, t *poolTask[Task, Result]) {
+	t.w = w
+	w.used++
+	w.held[t.id] = struct{}{}
+	m := make(zchan.Msg, 0, 1+len(t.msg))
+	m = append(append(m, w.id), t.msg...)
+	if err := p.router.Send(p.ctx, m); err != nil && p.ctx.Err() == nil {
+		p.fail(fmt.Errorf("pipeline: %s: send task: %w", p.name, err))
+	}
+	p.progress.Add(1)
+}
+
+// dispatch sends queued tasks to workers with credit.
+func (p *Pool[Task, Result]) dispatch() {
+	if len(p.queue) == 0 || p.stopping {
 		return
 	}
-	p.submitMu.Lock() // every Submit under way has returned
-	p.submitMu.Unlock()
-	for !p.allAnswered() {
-		select {
-		case <-p.answered:
-		case <-p.ctx.Done():
+	for len(p.queue) > 0 {
+		w := p.freeWorker()
+		if w == nil {
+			break
+		}
+		t := p.queue[0]
+		p.queue[0] = nil
+		p.queue = p.queue[1:]
+		p.send(w, t)
+	}
+	p.update(func(*PoolStats) {})
+}
+
+// settle removes an answered (or failed) task and its charge.
+func (p *Pool[Task, Result]) settle(t *poolTask[Task, Result]) {
+	delete(p.tasks, t.id)
+	if t.w != nil {
+		t.w.used--
+		delete(t.w.held, t.id)
+	}
+}
+
+// handle acts on one message from a worker: [identity, header+frames...].
+func (p *Pool[Task, Result]) handle(m zchan.Msg) {
+	if len(m) < 2 {
+		return // an empty message: nothing this package sends
+	}
+	ident, body := m[0], m[1:]
+	w := p.workers[string(ident)]
+	if w != nil {
+		w.last = time.Now()
+	}
+	k := kindOf(body)
+	switch k {
+	case kHello:
+		credit, err := creditOf(body)
+		if err != nil || credit < 1 {
+			p.o.logger.Warn("pipeline: pool: bad READY", zap.String("pool", p.name), zap.Error(err))
 			return
 		}
+		if p.ending() {
+			p.tell(ident, kKill)
+			return
+		}
+		if w != nil {
+			p.drop(w, WorkerLeft, "registered again")
+		}
+		name := ""
+		if len(body) > 1 {
+			name = string(body[1])
+		}
+		w = &poolWorker{id: append([]byte(nil), ident...), name: name, credit: min(credit, p.o.credit),
+			held: make(map[uint64]struct{}), last: time.Now()}
+		p.workers[string(ident)] = w
+		p.order = append(p.order, w)
+		if len(p.workers) >= p.o.waitWorkers {
+			p.ready = true
+		}
+		p.update(func(s *PoolStats) { s.Joined++ })
+		p.o.logger.Debug("pipeline: worker joined", zap.String("pool", p.name), zap.String("worker", name), zap.Int("credit", w.credit))
+		p.emit(PoolEvent[Task]{Kind: WorkerJoined, Worker: name})
+		return
+	case kBye:
+		if w != nil {
+			p.drop(w, WorkerLeft, "said goodbye")
+		}
+		return
 	}
-	p.vent.Close()
-	t := time.NewTimer(killRepeat)
+	if w == nil && k != kResult && k != kSkipped && k != kFail {
+		// A worker the pool does not know (declared dead, or a pool that
+		// restarted): register again, or stop if the pool is ending.
+		if p.ending() {
+			p.tell(ident, kKill)
+		} else {
+			p.tell(ident, kReconnect)
+		}
+		return
+	}
+	switch k {
+	case kPing:
+	case kResult, kSkipped:
+		id, err := idOf(body)
+		if err != nil {
+			p.fail(fmt.Errorf("pipeline: %s: %w", p.name, err))
+			return
+		}
+		t := p.tasks[id]
+		if t == nil || t.answered {
+			p.update(func(s *PoolStats) { s.Duplicates++ })
+		} else {
+			p.answer(t, k, body)
+		}
+		if w == nil && p.ending() {
+			p.tell(ident, kKill)
+		} else if w == nil {
+			p.tell(ident, kReconnect)
+		}
+	case kFail:
+		if len(body[0]) >= idHdrLen {
+			id, _ := idOf(body)
+			if t := p.tasks[id]; t != nil && !t.answered {
+				p.settle(t)
+				p.update(func(s *PoolStats) { s.Failed++ })
+			}
+		}
+		name := "unknown"
+		if w != nil {
+			name = w.name
+			p.drop(w, WorkerLeft, "failed")
+		}
+		p.fail(remoteErr(p.name+": worker "+name, body))
+	default:
+		p.fail(fmt.Errorf("pipeline: %s: message kind %q: %w", p.name, k, ErrProtocol))
+	}
+}
+
+// answer takes t's first answer.
+func (p *Pool[Task, Result]) answer(t *poolTask[Task, Result], k byte, body zchan.Msg) {
+	t.answered = true
+	if t.w != nil {
+		delete(t.w.held, t.id)
+	}
+	if k == kSkipped {
+		p.settle(t)
+		p.update(func(s *PoolStats) { s.Skipped++ })
+		return
+	}
+	if p.ending() {
+		return // abandoned: counted in Undelivered at the end
+	}
+	frames, err := valueOf(body, idHdrLen)
+	if err == nil {
+		t.res, err = decode(p.resCodec, frames)
+	}
+	if err != nil {
+		p.settle(t)
+		p.update(func(s *PoolStats) { s.Failed++ })
+		p.fail(fmt.Errorf("pipeline: %s: result: %w", p.name, err))
+		return
+	}
+	p.pending = append(p.pending, t)
+	p.progress.Add(1)
+}
+
+// tell sends a one-frame command to the worker with identity ident.
+func (p *Pool[Task, Result]) tell(ident []byte, kind byte) {
+	ctx := p.ctx
+	if p.ending() {
+		ctx = context.Background() // the router's Send does not wait for a peer
+	}
+	_ = p.router.Send(ctx, zchan.Msg{append([]byte(nil), ident...), {kind}})
+}
+
+// beat sends every worker a heartbeat and declares dead those silent for
+// the liveness bound.
+func (p *Pool[Task, Result]) beat() {
+	bound := p.o.heartbeat * time.Duration(p.o.liveness)
+	now := time.Now()
+	for _, w := range append([]*poolWorker(nil), p.order...) {
+		if silent := now.Sub(w.last); silent >= bound {
+			p.drop(w, WorkerDead, fmt.Sprintf("silent for %v", silent.Round(time.Millisecond)))
+			continue
+		}
+		_ = p.router.Send(p.ctx, zchan.Msg{w.id, pingMsg[0]})
+	}
+}
+
+// drop removes w; the tasks it held unanswered are queued again
+// (WithAtLeastOnce) or lost.
+func (p *Pool[Task, Result]) drop(w *poolWorker, kind EventKind, why string) {
+	stopping := p.ending()
+	delete(p.workers, string(w.id))
+	for i, x := range p.order {
+		if x == w {
+			p.order = append(p.order[:i], p.order[i+1:]...)
+			break
+		}
+	}
+	ev := PoolEvent[Task]{Kind: kind, Worker: w.name, Resent: p.o.atLeastOnce}
+	var again []*poolTask[Task, Result]
+	for id := range w.held {
+		t := p.tasks[id]
+		ev.IDs = append(ev.IDs, id)
+		ev.Tasks = append(ev.Tasks, t.v)
+		t.w = nil
+		if p.o.atLeastOnce && !stopping {
+			again = append(again, t)
+		} else if !stopping {
+			delete(p.tasks, id)
+		}
+	}
+	p.queue = append(again, p.queue...)
+	n := uint64(len(ev.IDs))
+	p.update(func(s *PoolStats) {
+		switch kind {
+		case WorkerDead:
+			s.Dead++
+		case WorkerLeft:
+			s.Left++
+		}
+		if !stopping {
+			if p.o.atLeastOnce {
+				s.Resent += n
+			} else {
+				s.Lost += n
+			}
+		}
+	})
+	fields := []zap.Field{zap.String("pool", p.name), zap.String("worker", w.name), zap.String("why", why), zap.Uint64s("tasks", ev.IDs)}
+	switch {
+	case kind == WorkerDead:
+		if p.o.atLeastOnce {
+			p.o.logger.Warn("pipeline: worker declared dead, its tasks re-dispatched", fields...)
+		} else {
+			p.o.logger.Warn("pipeline: worker declared dead, its tasks lost", fields...)
+		}
+	case n > 0 && !stopping:
+		p.o.logger.Warn("pipeline: worker left holding tasks", fields...)
+	default:
+		p.o.logger.Debug("pipeline: worker left", fields...)
+	}
+	p.emit(ev)
+}
+
+func (p *Pool[Task, Result]) emit(ev PoolEvent[Task]) {
+	if p.events == nil {
+		return
+	}
+	select {
+	case p.events <- ev:
+	default:
+		p.update(func(s *PoolStats) { s.EventsDropped++ })
+	}
+}
+
+// killRound sends KILL to every registered worker over its link and waits
+// up to the kill bound for their goodbyes, reading (and, once stopping,
+// abandoning) whatever comes before them, so a goodbye queued behind
+// results is still seen. It does not depend on the pool's context, which
+// may have ended.
+func (p *Pool[Task, Result]) killRound() {
+	p.stopping = true
+	for _, w := range p.order {
+		p.tell(w.id, kKill)
+	}
+	if len(p.workers) == 0 && p.o.workers == 0 {
+		return
+	}
+	t := time.NewTimer(p.o.killTimeout)
 	defer t.Stop()
-	_ = p.ctl.Send(p.ctx, killMsg)
-	for p.localLive.Load() > 0 || p.st.left.Load() < p.st.joined.Load() {
+	localDone := make(chan struct{})
+	go func() { // owned: waited for below, and the local workers end on the pool's context
+		p.local.Wait()
+		close(localDone)
+	}()
+	defer func() {
+		p.cancel(fmt.Errorf("pipeline: %s: %w", p.name, ErrClosed)) // a local worker that missed KILL
+		<-localDone
+	}()
+	lc := localDone
+	for len(p.workers) > 0 || lc != nil {
 		select {
-		case <-p.changed:
+		case m, ok := <-p.router.In():
+			if !ok {
+				return
+			}
+			p.handle(m)
+		case <-lc:
+			lc = nil
 		case <-t.C:
-			_ = p.ctl.Send(p.ctx, killMsg)
-			t.Reset(killRepeat)
-		case <-p.ctx.Done():
+			names := make([]string, 0, len(p.workers))
+			for _, w := range p.workers {
+				names = append(names, w.name)
+			}
+			if len(names) > 0 {
+				p.o.logger.Warn("pipeline: workers did not say goodbye within the kill bound",
+					zap.String("pool", p.name), zap.Strings("workers", names), zap.Duration("bound", p.o.killTimeout))
+			}
+			p.cancel(fmt.Errorf("pipeline: %s: %w", p.name, ErrClosed)) // the local workers stop on it
 			return
 		}
 	}
-	p.fail(fmt.Errorf("pipeline: %s: %w", p.name, ErrClosed))
 }
 
-// allAnswered reports whether every task sent has had its answer
-// delivered: as many results delivered and skips as tasks sent and, with
-// WithAtLeastOnce, none in flight. An empty in-flight table alone is not
-// enough: the sink takes a task out of it when it reads the result, before
-// Results has been read.
-func (p *Pool[Task, Result]) allAnswered() bool {
-	if p.inflight != nil {
-		p.mu.Lock()
-		n := len(p.inflight)
-		p.mu.Unlock()
-		if n > 0 {
-			return false
-		}
-	}
-	return p.sinkC.written.Load()+p.st.skipped.Load() == p.st.submitted.Load()
+// end is the loop's end on the pool's context.
+func (p *Pool[Task, Result]) end() {
+	p.killRound()
+	p.finish()
 }
 
-// supervise waits until the pool's context has ended, then closes
-// everything upstream first (the ventilator, the workers, the sink, the
-// control socket), settles the accounting and closes Done.
-func (p *Pool[Task, Result]) supervise() {
-	<-p.ctx.Done()
-	// Submit refuses from now on (the lifetime's end or a failure does not
-	// set closing on its own), and a Submit under way returns once the
-	// ventilator is closed. Waiting for it to leave submitMu means its task
-	// is counted in Submitted, or refused, before the accounting below is
-	// settled: a task Send accepted and Submitted counted only afterwards
-	// would be missing from Undelivered.
-	p.closing.Store(true)
-	p.vent.Close()
-	p.submitMu.Lock()
-	p.submitMu.Unlock()
-	if p.st.left.Load() < p.st.joined.Load() {
-		// Remote workers are still there: tell them, once (the control
-		// socket hands it on within the linger as it closes).
-		kctx, kcancel := context.WithTimeout(context.Background(), p.o.linger)
-		_ = p.ctl.Send(kctx, killMsg)
-		kcancel()
-	}
-	p.workers.Wait() // each closes its sockets, tasks first
-	p.loops.Wait()
-	p.sink.Close()
-	p.ctl.Close()
+// finish closes what is left, settles the accounting and closes Done.
+func (p *Pool[Task, Result]) finish() {
+	p.cancel(fmt.Errorf("pipeline: %s: %w", p.name, ErrClosed))
+	p.local.Wait()
+	p.router.Close()
+	close(p.results)
 	p.fail(context.Cause(p.ctx)) // a no-op unless nothing recorded the end
-
-	// Messages that went into a link and did not come out of it: tasks
-	// sent (Submit, resend) and results sent by local workers, against
-	// tasks taken by local workers and results taken by the sink. A remote
-	// worker's counts are not known here: what it holds or lost shows as
-	// a link's loss, except a task it reported failing on.
-	in := int64(p.st.submitted.Load() + p.st.resent.Load())
-	out := int64(p.sinkC.read.Load() + p.st.remoteFailed.Load())
-	held := int64(p.sinkC.held.Load())
-	for _, cn := range p.workerC {
-		in += int64(cn.written.Load())
-		out += int64(cn.read.Load())
-		held += int64(cn.held.Load())
-	}
-	lost := max(in-out, 0) // in < out only if a remote peer made messages up
-	p.lost.Store(uint64(lost))
-	p.undelivered.Store(uint64(lost + held))
-	if lost+held > 0 {
-		p.o.logger.Warn("pipeline: pool ended with undelivered tasks",
-			zap.String("pool", p.name), zap.Int64("undelivered", lost+held), zap.Int64("lost", lost), zap.Error(p.err))
+	abandoned := uint64(len(p.tasks))
+	clear(p.tasks)
+	p.queue, p.pending = nil, nil
+	var st PoolStats
+	p.update(func(s *PoolStats) {
+		s.Undelivered = s.Lost + abandoned
+		st = *s
+	})
+	if abandoned > 0 || st.Lost > 0 {
+		p.o.logger.Warn("pipeline: pool ended with undelivered tasks", zap.String("pool", p.name),
+			zap.Uint64("undelivered", st.Undelivered), zap.Uint64("lost", st.Lost), zap.Error(p.err))
 	}
 	close(p.done)
 }
@@ -545,35 +713,25 @@ func (p *Pool[Task, Result]) supervise() {
 // Name returns the pool's name (WithName, or "pool#N").
 func (p *Pool[Task, Result]) Name() string { return p.name }
 
-// Endpoints returns the endpoints the pool bound, as libzmq resolved them
-// (a tcp port of "*" shows the port picked): what Work connects to.
-func (p *Pool[Task, Result]) Endpoints() Endpoints { return p.eps }
+// Endpoint returns the endpoint the pool bound, as libzmq resolved it (a
+// tcp port of "*" shows the port picked): what Work connects to.
+func (p *Pool[Task, Result]) Endpoint() string { return p.endpoint }
 
-// Submit encodes t and hands it to a worker. It blocks while no worker can
-// take it (none connected, or every connected one's queue is full up to
-// the high-water mark), and first, with WithWaitForWorkers, until enough
-// workers are connected. It returns context.Cause(ctx) if ctx ends first;
-// an error wrapping ErrClosed once Shutdown or Close has begun (a Submit
-// under way when Shutdown begins is waited for, and its task drained);
-// the pool's error after it has failed; an error wrapping zchan.ErrCodec
-// if t cannot be encoded, or ErrPanic if the codec panicked (which also
-// fails the pool). A nil return means the pool has sent the task, counted
-// in PoolStats.Submitted; with WithAtLeastOnce it keeps it until it is
-// answered. Submit is safe for concurrent use.
+// Submit encodes t and hands it to the pool, which queues it until a
+// registered worker has credit for it. It blocks while the queue is full
+// (WithQueueSize), and first, with WithWaitForWorkers, until enough
+// workers have registered, so a pool whose workers are all busy pushes
+// back on Submit. It returns context.Cause(ctx) if ctx ends first; an
+// error wrapping ErrClosed once Shutdown or Close has begun; the pool's
+// error after it has failed; an error wrapping zchan.ErrCodec if t cannot
+// be encoded, or ErrPanic if the codec panicked (which also fails the
+// pool). A nil return means the pool has taken the task, counted in
+// PoolStats.Submitted. Task ids (in events and
+// logs) are 1, 2, 3... in the order of the Submit calls. Submit is safe
+// for concurrent use.
 func (p *Pool[Task, Result]) Submit(ctx context.Context, t Task) error {
 	if p.closing.Load() {
 		return p.endErr()
-	}
-	select {
-	case <-p.ready:
-	default:
-		select {
-		case <-p.ready:
-		case <-ctx.Done():
-			return context.Cause(ctx)
-		case <-p.ctx.Done():
-			return p.endErr()
-		}
 	}
 	frames, err := encode(p.taskCodec, t)
 	if err != nil {
@@ -583,44 +741,18 @@ func (p *Pool[Task, Result]) Submit(ctx context.Context, t Task) error {
 		}
 		return err
 	}
-	p.submitMu.RLock()
-	defer p.submitMu.RUnlock()
-	if p.closing.Load() {
-		return p.endErr()
-	}
 	id := p.nextID.Add(1)
-	m := withHeader(idHeader(kTask, id), frames)
-	var f *flight
-	if p.inflight != nil {
-		f = &flight{msg: m}
-		p.mu.Lock()
-		p.inflight[id] = f
-		p.mu.Unlock()
-	}
-	if err := p.vent.Send(ctx, m); err != nil {
-		if f != nil {
-			p.mu.Lock()
-			delete(p.inflight, id)
-			p.mu.Unlock()
-		}
-		if ctx.Err() != nil {
-			return context.Cause(ctx)
-		}
+	pt := &poolTask[Task, Result]{id: id, v: t, msg: withHeader(idHeader(kTask, id), frames)}
+	select {
+	case p.submitCh <- pt:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-p.drainReq:
+		return p.endErr()
+	case <-p.ctx.Done():
 		return p.endErr()
 	}
-	if p.testHookSent != nil {
-		p.testHookSent()
-	}
-	p.st.submitted.Add(1)
-	if f != nil {
-		p.mu.Lock()
-		f.due = time.Now().Add(p.o.aloTimeout)
-		p.mu.Unlock()
-		if p.idle.Load() {
-			p.signal(p.kick)
-		}
-	}
-	return nil
 }
 
 // endErr is what Submit returns once the pool is ending: its failure, if
@@ -635,26 +767,23 @@ func (p *Pool[Task, Result]) endErr() error {
 	return fmt.Errorf("pipeline: %s: submit: %w", p.name, ErrClosed)
 }
 
-// Results returns the channel of results, one per task (exactly one with
-// WithAtLeastOnce; a task whose worker died is lost without it), in the
+// Results returns the channel of results, one per task answered, in the
 // order workers finish. The pool closes it when it ends. A consumer that
-// stops reading pushes back to the workers and on to Submit.
+// stops reading stops the workers once each has its credit's worth of
+// results waiting, and from there Submit; the heartbeats go on.
 func (p *Pool[Task, Result]) Results() <-chan Result { return p.results }
 
 // Shutdown drains and stops the pool, as net/http's Server.Shutdown does
-// a server: Submit fails with an error wrapping ErrClosed from then on
-// (Submits under way are waited for); Shutdown waits until every task
-// sent has been answered, its result delivered on Results (so Results
-// must be read), then closes the ventilator and publishes KILL, again
-// every 100 ms for a worker that missed it, until every local worker has
-// stopped and every remote worker that announced itself has said goodbye;
-// then it closes the pool's sockets and Results. If ctx ends first,
-// Shutdown closes the pool at once (Close) and returns context.Cause(ctx);
-// what it abandoned is counted in Undelivered. Without WithAtLeastOnce a
-// task lost with a crashed remote worker is never answered, so such a
-// Shutdown waits for ctx. Otherwise it returns the pool's first error
-// (not ErrClosed), or nil. Shutdown waits until Done is closed. It is
-// safe for concurrent use and may be called again, or after Close.
+// a server: Submit fails with an error wrapping ErrClosed from then on;
+// Shutdown waits until every task taken has been answered (its result
+// delivered on Results, so Results must be read), failed or reported
+// lost, then sends KILL to every worker and waits up to the kill bound
+// (WithKillTimeout) for their goodbyes; then it closes the pool's socket
+// and Results. If ctx ends first, Shutdown closes the pool at once
+// (Close) and returns context.Cause(ctx); what it abandoned is counted in
+// Undelivered. Otherwise it returns the pool's first error (not
+// ErrClosed), or nil. Shutdown waits until Done is closed. It is safe for
+// concurrent use and may be called again, or after Close.
 func (p *Pool[Task, Result]) Shutdown(ctx context.Context) error {
 	p.drainOnce.Do(func() {
 		p.closing.Store(true)
@@ -671,14 +800,12 @@ func (p *Pool[Task, Result]) Shutdown(ctx context.Context) error {
 
 // Close stops the pool at once: Submit fails with an error wrapping
 // ErrClosed from then on; the local workers' context is cancelled (so
-// their functions must honour ctx), the sockets close upstream first, the
-// ventilator, the workers', the sink, each handing on what it holds
-// within the linger, and remote workers are sent KILL once. Tasks not yet
-// answered and results not read are abandoned, counted in Undelivered.
-// Close waits until Done is closed, which takes about the linger at most
-// once the local workers' functions have returned, whether or not Results
-// is read. It returns the pool's first error (not ErrClosed), or nil. It
-// is idempotent and safe for concurrent use.
+// their functions must honour ctx); every worker is sent KILL over its
+// link, and Close waits up to the kill bound (WithKillTimeout) for their
+// goodbyes, reading and abandoning the results that come meanwhile, then
+// closes the socket. Tasks not yet answered and results not read are
+// abandoned, counted in Undelivered. It returns the pool's first error
+// (not ErrClosed), or nil. It is idempotent and safe for concurrent use.
 func (p *Pool[Task, Result]) Close() error {
 	p.closing.Store(true)
 	p.fail(fmt.Errorf("pipeline: %s: %w", p.name, ErrClosed))
@@ -694,8 +821,7 @@ func (p *Pool[Task, Result]) result() error {
 }
 
 // Done returns a channel closed when the pool has fully stopped: its local
-// workers have returned, its sockets are closed and the accounting is
-// final.
+// workers have returned, its socket is closed and the accounting is final.
 func (p *Pool[Task, Result]) Done() <-chan struct{} { return p.done }
 
 // Err returns the pool's first error once it has stopped or failed (an
@@ -710,40 +836,30 @@ func (p *Pool[Task, Result]) Err() error {
 	}
 }
 
-// Undelivered returns PoolStats.Undelivered: how many tasks and results
-// the pool abandoned. It is final once Done is closed, and 0 before.
-func (p *Pool[Task, Result]) Undelivered() uint64 { return p.undelivered.Load() }
+// Undelivered returns PoolStats.Undelivered: the tasks lost with dead
+// workers and, once the pool has ended, those it abandoned.
+func (p *Pool[Task, Result]) Undelivered() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.st.Undelivered > p.st.Lost {
+		return p.st.Undelivered
+	}
+	return p.st.Lost
+}
 
 // Progress returns a number that grows whenever a task or result moves
-// through the pool (sent, taken or answered by a local worker, taken off
-// the sink, delivered): a shutdown coordinator watches it to see when the
-// pool has gone still.
-func (p *Pool[Task, Result]) Progress() uint64 {
-	n := p.st.submitted.Load() + p.st.resent.Load() + p.sinkC.read.Load() + p.sinkC.written.Load()
-	for _, cn := range p.workerC {
-		n += cn.read.Load() + cn.written.Load()
-	}
-	return n
-}
+// through the pool (taken, sent, answered, delivered, re-dispatched): a
+// shutdown coordinator watches it to see when the pool has gone still.
+func (p *Pool[Task, Result]) Progress() uint64 { return p.progress.Load() }
 
 // Stats returns a snapshot of the pool's counters (see PoolStats). It is
 // safe to call at any time, also after the pool has stopped.
 func (p *Pool[Task, Result]) Stats() PoolStats {
-	s := PoolStats{
-		Submitted: p.st.submitted.Load(), Results: p.sinkC.written.Load(), Skipped: p.st.skipped.Load(),
-		Resent: p.st.resent.Load(), Duplicates: p.st.duplicates.Load(),
-		Failed:      p.sinkC.failed.Load() + p.st.remoteFailed.Load(),
-		Undelivered: p.undelivered.Load(), Lost: p.lost.Load(),
-		Joined: p.st.joined.Load(), Left: p.st.left.Load(),
-		Killed: p.st.killed.Load(), Forced: p.st.forced.Load(),
-	}
-	for _, cn := range p.workerC {
-		s.Failed += cn.failed.Load()
-	}
-	if p.inflight != nil {
-		p.mu.Lock()
-		s.InFlight = len(p.inflight)
-		p.mu.Unlock()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.st
+	if s.Undelivered < s.Lost {
+		s.Undelivered = s.Lost
 	}
 	return s
 }

@@ -3,11 +3,12 @@ package pipeline_test
 import (
 	"context"
 	"errors"
-	"fmt"
-	"sync/atomic"
-	"syscall"
+	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/zmqchan/zmqchan/internal/testutil"
 	"github.com/zmqchan/zmqchan/pipeline"
@@ -58,8 +59,20 @@ func collect(t *testing.T, ctx context.Context, p *pipeline.Pool[int, Square], n
 	}
 }
 
+// checkIdentity fails unless the pool's accounting adds up: live, or
+// final once the pool is done.
+func checkIdentity(t *testing.T, st pipeline.PoolStats, done bool) {
+	t.Helper()
+	if done && st.Submitted != st.Results+st.Skipped+st.Failed+st.Undelivered {
+		t.Fatalf("stats %+v: Submitted != Results + Skipped + Failed + Undelivered", st)
+	}
+	if !done && st.Submitted != st.Results+st.Skipped+st.Failed+st.Lost+uint64(st.InFlight)+uint64(st.Queued) {
+		t.Fatalf("stats %+v: Submitted != Results + Skipped + Failed + Lost + InFlight + Queued", st)
+	}
+}
+
 // TestPoolInproc: 10 workers over inproc do every task, and all stop on
-// KILL when the pool is shut down.
+// KILL and say goodbye when the pool is shut down.
 func TestPoolInproc(t *testing.T) {
 	ctx := testCtx(t, time.Minute)
 	p, err := pipeline.NewPool(ctx, squareAfter(time.Millisecond), pipeline.WithWorkers(10), pipeline.WithWaitForWorkers(10))
@@ -79,12 +92,11 @@ func TestPoolInproc(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := p.Stats()
-	if st.Killed != 10 || st.Forced != 0 || st.Results != n || st.Submitted != n || st.Undelivered != 0 {
+	if st.Joined != 10 || st.Left != 10 || st.Dead != 0 || st.Results != n || st.Submitted != n || st.Undelivered != 0 {
 		t.Fatalf("stats %+v", st)
 	}
-	select {
-	case <-p.Done():
-	default:
+	checkIdentity(t, st, true)
+	if !testutil.Done(p.Done(), time.Second) {
 		t.Fatal("Done not closed after Shutdown")
 	}
 	if _, ok := <-p.Results(); ok {
@@ -96,178 +108,77 @@ func TestPoolInproc(t *testing.T) {
 	t.Logf("%d tasks of 1ms on 10 workers in %v", n, el.Round(time.Millisecond))
 }
 
-// TestPoolTCPProcesses: 10 workers in two child processes over tcp do
-// every task; the pool waits for all of them before sending, and every
-// one stops on KILL and says goodbye; the children exit cleanly.
-func TestPoolTCPProcesses(t *testing.T) {
+// TestPoolCredit: a worker holds at most its credit: with one worker of
+// credit 3 whose function blocks, 3 tasks are in flight and the rest wait
+// in the pool's queue; with a queue of 0, Submit blocks once the credit is
+// used. Close abandons them all, counted in Undelivered.
+func TestPoolCredit(t *testing.T) {
 	ctx := testCtx(t, time.Minute)
-	tcp := "tcp://127.0.0.1:*"
-	p, err := pipeline.NewPool(ctx, squareAfter(time.Millisecond),
-		pipeline.WithWorkers(0), pipeline.WithWaitForWorkers(10),
-		pipeline.WithEndpoints(pipeline.Endpoints{Tasks: tcp, Results: tcp, Control: tcp}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	env := append(endpointsEnv(p.Endpoints()), "PIPELINE_DELAY=1ms")
-	a := startChild(t, "worker", env...)
-	b := startChild(t, "worker", env...)
-	const n = 2000
-	errc := submitAll(ctx, p, n)
-	collect(t, ctx, p, n, nil)
-	if err := <-errc; err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if st := p.Stats(); st.Joined != 10 || st.Left != 10 {
-		t.Fatalf("stats %+v: want 10 joined and 10 left", st)
-	}
-	if err := waitChild(t, a, 30*time.Second); err != nil {
-		t.Fatalf("child a: %v", err)
-	}
-	if err := waitChild(t, b, 30*time.Second); err != nil {
-		t.Fatalf("child b: %v", err)
-	}
-}
-
-// TestPoolShutdownDeadline: a local worker busy in a task that ignores
-// KILL holds Shutdown until its ctx ends; then the pool closes at once,
-// the worker's context is cancelled (Forced), and the task it held is
-// counted undelivered.
-func TestPoolShutdownDeadline(t *testing.T) {
-	ctx := testCtx(t, time.Minute)
-	started := make(chan struct{}, 1)
+	started := make(chan int, 10)
 	block := func(ctx context.Context, n int) (Square, error) {
-		started <- struct{}{}
-		<-ctx.Done() // only the cancellation stops it
+		started <- n
+		<-ctx.Done()
 		return Square{}, context.Cause(ctx)
 	}
-	p, err := pipeline.NewPool(ctx, block, pipeline.WithWorkers(2), pipeline.WithLinger(50*time.Millisecond))
+	p, err := pipeline.NewPool(ctx, block, pipeline.WithWorkers(1), pipeline.WithWorkerCredit(3),
+		pipeline.WithQueueSize(4), pipeline.WithWaitForWorkers(1))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	if err := p.Submit(ctx, 0); err != nil {
-		t.Fatal(err)
-	}
-	testutil.MustRecv(t, started, 30*time.Second, "task 0 started")
-	deadline := errors.New("deadline for the test")
-	sctx, cancel := context.WithTimeoutCause(ctx, 200*time.Millisecond, deadline)
-	defer cancel()
-	if err := p.Shutdown(sctx); !errors.Is(err, deadline) {
-		t.Fatalf("shutdown: %v, want the ctx's cause", err)
-	}
-	st := p.Stats()
-	if st.Forced != 2 || st.Killed != 0 || st.Undelivered != 1 || st.Submitted != 1 {
-		t.Fatalf("stats %+v: want 2 forced, the task undelivered", st)
-	}
-	if err := p.Submit(ctx, 1); !errors.Is(err, pipeline.ErrClosed) {
-		t.Fatalf("submit after shutdown: %v", err)
-	}
-}
-
-// TestPoolKillRepeat: KILL goes over PUB, which loses it for a worker that
-// joins after it was published; Shutdown publishes it again while it waits
-// for the workers, so a worker process that joins late still stops on
-// KILL (Work returns nil only then). A fake remote worker (a PUSH saying
-// hello on the results link) keeps Shutdown waiting until it says bye.
-func TestPoolKillRepeat(t *testing.T) {
-	ctx := testCtx(t, time.Minute)
-	tcp := "tcp://127.0.0.1:*"
-	p, err := pipeline.NewPool(ctx, squareAfter(0), pipeline.WithWorkers(1),
-		pipeline.WithEndpoints(pipeline.Endpoints{Tasks: tcp, Results: tcp, Control: tcp}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	fake, err := zchan.Open(ctx, zchan.Push, zchan.WithConnect(p.Endpoints().Results), zchan.WithLinger(time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fake.Close()
-	if err := fake.Send(ctx, zchan.Msg{{'h'}}); err != nil { // kHello
-		t.Fatal(err)
-	}
-	if !testutil.Eventually(30*time.Second, func() bool { return p.Stats().Joined == 1 }) {
-		t.Fatal("fake worker not joined")
-	}
-	// Watch the control link like a worker would, to know KILL is out.
-	watch, err := zchan.Open(ctx, zchan.Sub, zchan.WithConnect(p.Endpoints().Control), zchan.WithSubscribe(""), zchan.WithLinger(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer watch.Close()
-	shut := make(chan error, 1)
-	go func() { shut <- p.Shutdown(ctx) }()
-	testutil.MustRecv(t, watch.In(), 30*time.Second, "KILL published")
-	watch.Close()
-	late := startChild(t, "worker", append(endpointsEnv(p.Endpoints()), "PIPELINE_DELAY=1ms")...)
-	if err := waitChild(t, late, 30*time.Second); err != nil {
-		t.Fatalf("late worker: %v", err)
-	}
-	if err := fake.Send(ctx, zchan.Msg{{'b'}}); err != nil { // kBye
-		t.Fatal(err)
-	}
-	if err := testutil.MustRecv(t, shut, 30*time.Second, "shutdown"); err != nil {
-		t.Fatalf("shutdown: %v", err)
-	}
-	st := p.Stats()
-	if st.Killed != 1 || st.Joined != 6 || st.Left != 6 {
-		t.Fatalf("stats %+v: want the local worker killed, 6 joined and left", st)
-	}
-}
-
-// TestPoolAtLeastOnce: a worker process is killed with SIGKILL in the
-// middle of a batch; the tasks it held are sent again after the timeout
-// and every task's result reaches Results exactly once.
-func TestPoolAtLeastOnce(t *testing.T) {
-	ctx := testCtx(t, time.Minute)
-	tcp := "tcp://127.0.0.1:*"
-	p, err := pipeline.NewPool(ctx, squareAfter(time.Millisecond),
-		pipeline.WithWorkers(0), pipeline.WithWaitForWorkers(10), pipeline.WithAtLeastOnce(time.Second),
-		pipeline.WithEndpoints(pipeline.Endpoints{Tasks: tcp, Results: tcp, Control: tcp}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	env := append(endpointsEnv(p.Endpoints()), "PIPELINE_DELAY=5ms")
-	victim := startChild(t, "worker", env...)
-	survivor := startChild(t, "worker", env...)
-	const n = 1000
-	errc := submitAll(ctx, p, n)
-	var killed bool
-	collect(t, ctx, p, n, func(got int) {
-		if got == 100 {
-			if err := victim.Process.Signal(syscall.SIGKILL); err != nil {
-				t.Fatal(err)
-			}
-			killed = true
+	for i := range 8 { // 3 with the worker, 1 + 4 queued (the queue allows one per worker beyond its size)
+		if err := p.Submit(ctx, i); err != nil {
+			t.Fatal(err)
 		}
-	})
-	if !killed {
-		t.Fatal("victim not killed")
 	}
-	if err := <-errc; err != nil {
-		t.Fatal(err)
+	testutil.MustRecv(t, started, 30*time.Second, "first task started")
+	if !testutil.Eventually(30*time.Second, func() bool { st := p.Stats(); return st.InFlight == 3 && st.Queued == 5 }) {
+		t.Fatalf("stats %+v: want 3 in flight (the credit), 5 queued", p.Stats())
 	}
-	st := p.Stats()
-	t.Logf("stats after the batch: %+v", st)
-	if st.Resent == 0 {
-		t.Fatal("nothing resent: the victim held no task when killed")
+	checkIdentity(t, p.Stats(), false)
+	sctx, cancel := context.WithTimeout(ctx, endUnderWay)
+	defer cancel()
+	if err := p.Submit(sctx, 9); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("submit beyond credit and queue: %v, want it to block", err)
 	}
-	if st.InFlight != 0 {
-		t.Fatalf("%d tasks still in flight", st.InFlight)
-	}
-	// The victim never says goodbye: Shutdown would wait for its ctx, so
-	// close at once (the survivor gets KILL once and stops).
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
 	}
-	victim.Wait()
-	if err := waitChild(t, survivor, 30*time.Second); err != nil {
-		t.Fatalf("survivor: %v", err)
+	st := p.Stats()
+	if st.Undelivered != 8 || st.Submitted != 8 {
+		t.Fatalf("stats %+v: want the 8 tasks undelivered", st)
+	}
+	checkIdentity(t, st, true)
+}
+
+// TestPoolCloseAbandonsUnread: Close with results waiting to be read and
+// workers busy sends KILL over the link; every worker says goodbye
+// (no false warning), and the unread results are counted undelivered.
+func TestPoolCloseAbandonsUnread(t *testing.T) {
+	ctx := testCtx(t, time.Minute)
+	core, logs := observer.New(zap.WarnLevel)
+	p, err := pipeline.NewPool(ctx, squareAfter(0), pipeline.WithWorkers(3), pipeline.WithWaitForWorkers(3),
+		pipeline.WithEndpoint(testutil.IPC(t)), pipeline.WithLogger(zap.New(core)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := submitAll(ctx, p, 100) // the pool takes 100 (queue) but only the credit's worth are answered
+	if !testutil.Eventually(30*time.Second, func() bool { return p.Stats().Submitted == 100 }) {
+		t.Fatalf("stats %+v", p.Stats())
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st := p.Stats()
+	if st.Left != 3 || st.Results != 0 || st.Undelivered != 100 {
+		t.Fatalf("stats %+v: want 3 goodbyes, 100 undelivered", st)
+	}
+	checkIdentity(t, st, true)
+	if n := logs.FilterMessageSnippet("goodbye").Len(); n != 0 {
+		t.Fatalf("%d goodbye warnings: %v", n, logs.All())
 	}
 }
 
@@ -305,7 +216,6 @@ func TestPoolFailure(t *testing.T) {
 			if err := p.Err(); !errors.Is(err, tc.want) {
 				t.Fatalf("err %v, want %v", err, tc.want)
 			}
-			// The batch may all have been queued before the failure.
 			if err := <-errc; err != nil && !errors.Is(err, tc.want) {
 				t.Fatalf("submit: %v, want %v", err, tc.want)
 			}
@@ -315,6 +225,11 @@ func TestPoolFailure(t *testing.T) {
 			if err := p.Close(); !errors.Is(err, tc.want) {
 				t.Fatalf("close: %v, want %v", err, tc.want)
 			}
+			st := p.Stats()
+			if st.Failed != 1 {
+				t.Fatalf("stats %+v: want the failed task counted", st)
+			}
+			checkIdentity(t, st, true)
 		})
 	}
 }
@@ -331,9 +246,7 @@ func TestPoolSkipAndCancel(t *testing.T) {
 		}
 		return Square{N: n, Sq: n * n}, nil
 	}
-	// One worker answers in task order: once the result of task 98 is in,
-	// the skips of tasks 1 to 97 are too.
-	p, err := pipeline.NewPool(ctx, even, pipeline.WithWorkers(1), pipeline.WithAtLeastOnce(time.Minute), pipeline.WithLifetime(cctx))
+	p, err := pipeline.NewPool(ctx, even, pipeline.WithWorkers(1), pipeline.WithLifetime(cctx))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,11 +256,11 @@ func TestPoolSkipAndCancel(t *testing.T) {
 			t.Fatalf("result %+v, want task %d", r, want)
 		}
 	}
-	if st := p.Stats(); st.Skipped < 49 || st.InFlight > 1 {
-		t.Fatalf("stats %+v: want the 49 skips before task 98 answered", st)
-	}
 	if err := <-errc; err != nil {
 		t.Fatal(err)
+	}
+	if !testutil.Eventually(30*time.Second, func() bool { return p.Stats().Skipped == 50 }) {
+		t.Fatalf("stats %+v: want 50 skips", p.Stats())
 	}
 	cause := errors.New("caller gave up")
 	cancel(cause)
@@ -358,6 +271,7 @@ func TestPoolSkipAndCancel(t *testing.T) {
 	if err := p.Close(); !errors.Is(err, cause) {
 		t.Fatalf("close: %v", err)
 	}
+	checkIdentity(t, p.Stats(), true)
 }
 
 // TestPoolInvalid: options NewPool and Work refuse.
@@ -371,7 +285,9 @@ func TestPoolInvalid(t *testing.T) {
 		{"negative workers", []pipeline.Option{pipeline.WithWorkers(-1)}},
 		{"chain option", []pipeline.Option{pipeline.WithOutput("inproc://x")}},
 		{"nil lifetime", []pipeline.Option{pipeline.WithLifetime(nil)}},
-		{"zero timeout", []pipeline.Option{pipeline.WithAtLeastOnce(0)}},
+		{"zero credit", []pipeline.Option{pipeline.WithWorkerCredit(0)}},
+		{"liveness 1", []pipeline.Option{pipeline.WithHeartbeat(time.Second, 1)}},
+		{"events of another type", []pipeline.Option{pipeline.WithEvents(make(chan pipeline.PoolEvent[string]))}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if p, err := pipeline.NewPool(ctx, f, tc.opts...); !errors.Is(err, pipeline.ErrInvalidOption) {
@@ -382,157 +298,173 @@ func TestPoolInvalid(t *testing.T) {
 			}
 		})
 	}
-	if err := pipeline.Work(ctx, f, pipeline.Endpoints{}); !errors.Is(err, pipeline.ErrInvalidOption) {
-		t.Fatalf("work without endpoints: %v", err)
+	if _, err := pipeline.Work(ctx, f, ""); !errors.Is(err, pipeline.ErrInvalidOption) {
+		t.Fatalf("work without an endpoint: %v", err)
 	}
-	if err := pipeline.Work(ctx, f, pipeline.Endpoints{Tasks: "x", Results: "y", Control: "z"}, pipeline.WithLifetime(ctx)); !errors.Is(err, pipeline.ErrInvalidOption) {
+	if _, err := pipeline.Work(ctx, f, "inproc://x", pipeline.WithLifetime(ctx)); !errors.Is(err, pipeline.ErrInvalidOption) {
 		t.Fatalf("work with a pool option: %v", err)
 	}
 }
 
-// TestPoolDuplicates: with a timeout shorter than a task takes, the task
-// is sent again and run twice; the second result is dropped and counted,
-// and the next task's result comes next.
-func TestPoolDuplicates(t *testing.T) {
+// TestPoolShutdownDeliversLastResult: a Shutdown whose last task has been
+// answered, its result waiting for Results to be read, waits for that
+// read rather than closing and leaving the result undelivered.
+func TestPoolShutdownDeliversLastResult(t *testing.T) {
 	ctx := testCtx(t, time.Minute)
-	var calls atomic.Int32
-	slowOnce := func(ctx context.Context, n int) (Square, error) {
-		if n == 1 && calls.Add(1) == 1 {
-			wait := time.NewTimer(time.Second) // ten timeouts: resent meanwhile
-			defer wait.Stop()
-			select {
-			case <-wait.C:
-			case <-ctx.Done():
-				return Square{}, context.Cause(ctx)
-			}
-		}
-		return Square{N: n, Sq: n * n}, nil
-	}
-	p, err := pipeline.NewPool(ctx, slowOnce, pipeline.WithWorkers(1), pipeline.WithAtLeastOnce(100*time.Millisecond))
+	p, err := pipeline.NewPool(ctx, squareAfter(0), pipeline.WithWorkers(1), pipeline.WithLinger(20*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	if err := p.Submit(ctx, 1); err != nil {
+	if err := p.Submit(ctx, 3); err != nil {
 		t.Fatal(err)
 	}
-	if r := <-p.Results(); r.N != 1 {
-		t.Fatalf("got %+v", r)
+	// Answered: taken, sent, answered (3 moves), and still in flight until
+	// delivered.
+	if !testutil.Eventually(30*time.Second, func() bool { return p.Progress() >= 3 && p.Stats().InFlight == 1 }) {
+		t.Fatalf("the result did not come back: %+v", p.Stats())
 	}
-	// One worker takes tasks in order: the copies of task 1 are run
-	// before task 2, and their results are dropped.
-	if err := p.Submit(ctx, 2); err != nil {
+	shut := make(chan error, 1)
+	go func() { shut <- p.Shutdown(ctx) }()
+	if testutil.Done(p.Done(), endUnderWay) {
+		t.Error("the pool was done before its last result was read")
+	}
+	if r := testutil.MustRecv(t, p.Results(), 30*time.Second, "last result"); r.Sq != 9 {
+		t.Fatalf("result %+v", r)
+	}
+	if err := testutil.MustRecv(t, shut, 30*time.Second, "Shutdown"); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	if st := p.Stats(); st.Results != 1 || st.Undelivered != 0 || st.Left != 1 {
+		t.Fatalf("stats %+v: want the result delivered, nothing undelivered, the worker's goodbye", st)
+	}
+}
+
+// TestWorkStats: Work in this process, over ipc, does its share and
+// returns what it did and nil once the pool's Shutdown sent KILL.
+func TestWorkStats(t *testing.T) {
+	ctx := testCtx(t, time.Minute)
+	p, err := pipeline.NewPool(ctx, squareAfter(0), pipeline.WithWorkers(0), pipeline.WithWaitForWorkers(2),
+		pipeline.WithEndpoint(testutil.IPC(t)))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if r := <-p.Results(); r.N != 2 {
-		t.Fatalf("got %+v after task 1, want task 2's result", r)
+	defer p.Close()
+	type out struct {
+		st  pipeline.WorkStats
+		err error
+	}
+	wc := make(chan out, 1)
+	go func() {
+		st, err := pipeline.Work(ctx, squareAfter(0), p.Endpoint(), pipeline.WithWorkers(2))
+		wc <- out{st, err}
+	}()
+	const n = 500
+	errc := submitAll(ctx, p, n)
+	collect(t, ctx, p, n, nil)
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w := testutil.MustRecv(t, wc, 30*time.Second, "Work")
+	if w.err != nil || w.st.Done != n || w.st.Discarded != 0 || w.st.Duration <= 0 {
+		t.Fatalf("work: %+v, %v", w.st, w.err)
+	}
+}
+
+// TestPoolEvents: a worker that joins and one that goes silent (its
+// process-local stand-in: a Work whose context is cancelled without a
+// goodbye is not possible, so a DEALER that registers and stops talking)
+// are reported as joined and dead, with the tasks it held.
+func TestPoolEvents(t *testing.T) {
+	ctx := testCtx(t, time.Minute)
+	events := make(chan pipeline.PoolEvent[int], 16)
+	p, err := pipeline.NewPool(ctx, squareAfter(0), pipeline.WithWorkers(0), pipeline.WithEvents[int](events),
+		pipeline.WithEndpoint(testutil.IPC(t)), pipeline.WithHeartbeat(50*time.Millisecond, 4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	mute := muteWorker(t, ctx, p.Endpoint(), 2)
+	ev := testutil.MustRecv(t, events, 30*time.Second, "joined")
+	if ev.Kind != pipeline.WorkerJoined || ev.Worker != "mute" {
+		t.Fatalf("event %+v", ev)
+	}
+	for i := range 3 {
+		if err := p.Submit(ctx, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ev = testutil.MustRecv(t, events, 30*time.Second, "dead")
+	if ev.Kind != pipeline.WorkerDead || len(ev.IDs) != 2 || ev.Resent || len(ev.Tasks) != 2 {
+		t.Fatalf("event %+v: want the mute worker dead with its credit of 2 lost", ev)
 	}
 	st := p.Stats()
-	if st.Resent == 0 || st.Duplicates == 0 {
-		t.Fatalf("stats %+v: want resends and duplicates", st)
+	if st.Lost != 2 || st.Dead != 1 || st.Queued != 1 {
+		t.Fatalf("stats %+v", st)
 	}
-	t.Logf("stats %+v", st)
+	checkIdentity(t, st, false)
+	mute()
 }
 
-// TestPoolEndCountsSubmitUnderWay: a pool that ends (its lifetime's end,
-// Close, a worker failing on that very task) while a Submit has had its
-// task accepted by the ventilator but has not yet counted it waits for
-// that Submit before it settles its accounting, so the task is counted in
-// Submitted and in exactly one of Results, Skipped, Failed and
-// Undelivered.
-func TestPoolEndCountsSubmitUnderWay(t *testing.T) {
-	over := errors.New("lifetime over")
-	for _, tc := range []struct {
-		name string
-		end  func(p *pipeline.Pool[int, Square], lcancel context.CancelCauseFunc)
-		fail bool // the worker fails on the task, which ends the pool
-	}{
-		{"lifetime", func(_ *pipeline.Pool[int, Square], lcancel context.CancelCauseFunc) { lcancel(over) }, false},
-		{"close", func(p *pipeline.Pool[int, Square], _ context.CancelCauseFunc) { p.Close() }, false},
-		{"failure", func(*pipeline.Pool[int, Square], context.CancelCauseFunc) {}, true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			ctx := testCtx(t, time.Minute)
-			life, lcancel := context.WithCancelCause(ctx)
-			defer lcancel(nil)
-			f := func(_ context.Context, n int) (Square, error) {
-				if tc.fail {
-					return Square{}, errStage
-				}
-				return Square{N: n, Sq: n * n}, nil
-			}
-			p, err := pipeline.NewPool(ctx, f, pipeline.WithWorkers(1), pipeline.WithLifetime(life),
-				pipeline.WithLinger(20*time.Millisecond))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p.Close()
-			held, release := make(chan struct{}), make(chan struct{})
-			pipeline.SetSubmitHook(p, func() { close(held); <-release }) // one Submit only
-			submitted := make(chan error, 1)
-			go func() { submitted <- p.Submit(ctx, 7) }()
-			if endWhileHeld(t, held, release, p.Done(), func() { tc.end(p, lcancel) }) {
-				t.Error("the pool was done with a Submit under way")
-			}
-			if err := testutil.MustRecv(t, submitted, 30*time.Second, "Submit"); err != nil {
-				t.Fatalf("submit: %v, want nil: the ventilator accepted the task", err)
-			}
-			st := p.Stats()
-			if st.Submitted != 1 || st.Submitted != st.Results+st.Skipped+st.Failed+st.Undelivered {
-				t.Fatalf("stats %+v: want Submitted 1 == Results + Skipped + Failed + Undelivered", st)
-			}
-		})
+// TestProtocolStrings: the event kinds print as words.
+func TestProtocolStrings(t *testing.T) {
+	if s := pipeline.WorkerDead.String(); !strings.Contains(s, "dead") {
+		t.Fatal(s)
 	}
 }
 
-// TestPoolShutdownDeliversLastResult: a Shutdown whose last task has been
-// answered, its result taken off the sink and waiting for Results to be
-// read, waits for that read (also with WithAtLeastOnce, where the task is
-// out of the in-flight table already) rather than closing and leaving the
-// result undelivered.
-func TestPoolShutdownDeliversLastResult(t *testing.T) {
-	for _, alo := range []bool{false, true} {
-		t.Run(fmt.Sprintf("alo=%v", alo), func(t *testing.T) {
-			ctx := testCtx(t, time.Minute)
-			opts := []pipeline.Option{pipeline.WithWorkers(1), pipeline.WithLinger(20 * time.Millisecond)}
-			if alo {
-				// Long enough that nothing is resent: a spare copy would be
-				// undelivered for another reason.
-				opts = append(opts, pipeline.WithAtLeastOnce(time.Minute))
-			}
-			p, err := pipeline.NewPool(ctx, squareAfter(0), opts...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p.Close()
-			if err := p.Submit(ctx, 3); err != nil {
-				t.Fatal(err)
-			}
-			// The sink has taken the result off its socket once four moves
-			// have been counted (submitted, taken and answered by the
-			// worker, taken off the sink) and, with WithAtLeastOnce, the
-			// task has left the in-flight table.
-			if !testutil.Eventually(30*time.Second, func() bool {
-				return p.Progress() >= 4 && p.Stats().InFlight == 0
-			}) {
-				t.Fatalf("the result did not reach the sink: %+v", p.Stats())
-			}
-			shut := make(chan error, 1)
-			go func() { shut <- p.Shutdown(ctx) }()
-			// Give a wrong Shutdown the time to close (a bound, not a
-			// measurement), then read.
-			if testutil.Done(p.Done(), endUnderWay) {
-				t.Error("the pool was done before its last result was read")
-			}
-			if r := testutil.MustRecv(t, p.Results(), 30*time.Second, "last result"); r.Sq != 9 {
-				t.Fatalf("result %+v", r)
-			}
-			if err := testutil.MustRecv(t, shut, 30*time.Second, "Shutdown"); err != nil {
-				t.Fatalf("shutdown: %v", err)
-			}
-			if st := p.Stats(); st.Results != 1 || st.Undelivered != 0 {
-				t.Fatalf("stats %+v: want the result delivered, nothing undelivered", st)
-			}
-		})
+// muteWorker registers with credit on the pool at ep, as the protocol
+// says (READY: 'h' and the credit as 4 bytes big-endian, then a name),
+// and then says nothing more and reads nothing: a worker that hangs.
+func muteWorker(t *testing.T, ctx context.Context, ep string, credit int) (stop func()) {
+	t.Helper()
+	d, err := zchan.Open(ctx, zchan.Dealer, zchan.WithConnect(ep), zchan.WithLinger(0), zchan.WithRecvBuffer(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Send(ctx, zchan.Msg{{'h', 0, 0, 0, byte(credit)}, []byte("mute")}); err != nil {
+		d.Close()
+		t.Fatal(err)
+	}
+	return func() { d.Close() }
+}
+
+// TestPoolShutdownDeadline: a local worker busy in a task that only its
+// context stops holds Shutdown's drain until Shutdown's ctx ends; then the
+// pool closes at once, the worker's context is cancelled, it says
+// goodbye, and the task it held is counted undelivered.
+func TestPoolShutdownDeadline(t *testing.T) {
+	ctx := testCtx(t, time.Minute)
+	started := make(chan struct{}, 1)
+	block := func(ctx context.Context, n int) (Square, error) {
+		started <- struct{}{}
+		<-ctx.Done() // only the cancellation stops it
+		return Square{}, context.Cause(ctx)
+	}
+	p, err := pipeline.NewPool(ctx, block, pipeline.WithWorkers(2), pipeline.WithLinger(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.Submit(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	testutil.MustRecv(t, started, 30*time.Second, "task 0 started")
+	deadline := errors.New("deadline for the test")
+	sctx, cancel := context.WithTimeoutCause(ctx, 200*time.Millisecond, deadline)
+	defer cancel()
+	if err := p.Shutdown(sctx); !errors.Is(err, deadline) {
+		t.Fatalf("shutdown: %v, want the ctx's cause", err)
+	}
+	st := p.Stats()
+	if st.Left != 2 || st.Undelivered != 1 || st.Submitted != 1 {
+		t.Fatalf("stats %+v: want 2 goodbyes, the task undelivered", st)
+	}
+	checkIdentity(t, st, true)
+	if err := p.Submit(ctx, 1); !errors.Is(err, pipeline.ErrClosed) {
+		t.Fatalf("submit after shutdown: %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zmqchan/zmqchan/internal/testutil"
 	"github.com/zmqchan/zmqchan/pipeline"
 	"github.com/zmqchan/zmqchan/shutdown"
 )
@@ -91,4 +92,49 @@ func TestShutdownGroup(t *testing.T) {
 		}
 	}
 	t.Logf("report:\n%v", rep)
+}
+
+// TestShutdownGroupReportsLostTasks: the tasks a pool lost with a dead
+// worker (at most once) show in the group's Report as the pool's
+// undelivered count, and the pool's identity adds up.
+func TestShutdownGroupReportsLostTasks(t *testing.T) {
+	ctx := testCtx(t, time.Minute)
+	g, err := shutdown.New(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := make(chan pipeline.PoolEvent[int], 8)
+	p, err := pipeline.NewPool(ctx, squareAfter(0), pipeline.WithWorkers(0), pipeline.WithContext(g.ZMQ()),
+		pipeline.WithEndpoint(testutil.IPC(t)), pipeline.WithEvents[int](events), pipeline.WithName("pool"),
+		pipeline.WithHeartbeat(50*time.Millisecond, 4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Add(p); err != nil {
+		t.Fatal(err)
+	}
+	stop := muteWorker(t, ctx, p.Endpoint(), 3)
+	for i := range 3 {
+		if err := p.Submit(ctx, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for ev := range events {
+		if ev.Kind == pipeline.WorkerDead {
+			break
+		}
+	}
+	stop()
+	g.Shutdown()
+	rep, err := g.Wait()
+	if err != nil {
+		t.Fatalf("shutdown: %v\n%v", err, rep)
+	}
+	if n := rep.Undelivered()["pool"]; n != 3 {
+		t.Fatalf("report: pool undelivered %d, want the 3 lost\n%v", n, rep)
+	}
+	st := p.Stats()
+	if st.Lost != 3 || st.Submitted != st.Results+st.Skipped+st.Failed+st.Undelivered {
+		t.Fatalf("stats %+v", st)
+	}
 }

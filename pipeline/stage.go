@@ -60,21 +60,15 @@ type counts struct {
 
 // runStage moves messages from in through p to out until the end of the
 // stream (nil, after forwarding it), a failure, or ctx, counting every
-// value in cn.
-func runStage(ctx context.Context, name string, p proc, in, out *zchan.Socket[zchan.Msg], cn *counts) error {
+// value in cn. If w is set, in comes from a remote stage, which
+// heartbeats: silence for w's bound while waiting for input fails the
+// stage with ErrDead.
+func runStage(ctx context.Context, name string, p proc, in, out *zchan.Socket[zchan.Msg], cn *counts, w *liveness) error {
+	where := fmt.Sprintf("stage %q", name)
 	for {
-		var m zchan.Msg
-		var ok bool
-		select {
-		case m, ok = <-in.In():
-		case <-ctx.Done():
-			return context.Cause(ctx)
-		}
-		if !ok {
-			if ctx.Err() != nil {
-				return context.Cause(ctx)
-			}
-			return fmt.Errorf("pipeline: stage %q: input: %w", name, in.Err())
+		m, err := w.recv(ctx, in, where)
+		if err != nil {
+			return err
 		}
 		switch kindOf(m) {
 		case kData:
@@ -110,10 +104,56 @@ func runStage(ctx context.Context, name string, p proc, in, out *zchan.Socket[zc
 			err := remoteErr(fmt.Sprintf("upstream of stage %q", name), m)
 			_ = out.Send(ctx, m) // pass it on to a remote stage downstream, if any
 			return err
+		case kPing: // a remote stage's heartbeat
 		default:
 			return fmt.Errorf("pipeline: stage %q: message kind %q: %w", name, kindOf(m), ErrProtocol)
 		}
 	}
+}
+
+// liveness watches the input of a link that comes from a remote stage.
+// A nil *liveness watches nothing.
+type liveness struct {
+	remote string // the remote stage's name
+	bound  time.Duration
+	t      *time.Timer
+}
+
+func newLiveness(remote string, o *options) *liveness {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return &liveness{remote: remote, bound: o.heartbeat * time.Duration(o.liveness), t: t}
+}
+
+// recv waits for the next message on in, for ctx, and, if w is set, for
+// at most w's bound: the remote stage sends a heartbeat every interval
+// whatever it is doing, so a wait that long means it is dead (or cut
+// off). The bound runs from the start of the wait, not from the last
+// message, so a stage that was slow itself (held up downstream) is not
+// fooled by its own delay.
+func (w *liveness) recv(ctx context.Context, in *zchan.Socket[zchan.Msg], where string) (zchan.Msg, error) {
+	var timeout <-chan time.Time
+	if w != nil {
+		w.t.Reset(w.bound)
+		defer w.t.Stop()
+		timeout = w.t.C
+	}
+	var m zchan.Msg
+	var ok bool
+	select {
+	case m, ok = <-in.In():
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	case <-timeout:
+		return nil, fmt.Errorf("pipeline: %s: remote stage %q silent for %v: %w", where, w.remote, w.bound, ErrDead)
+	}
+	if !ok {
+		if ctx.Err() != nil {
+			return nil, context.Cause(ctx)
+		}
+		return nil, fmt.Errorf("pipeline: %s: input: %w", where, in.Err())
+	}
+	return m, nil
 }
 
 func sendErr(ctx context.Context, name string, err error) error {
@@ -166,12 +206,34 @@ func Serve[In, Out any](ctx context.Context, name string, f Stage[In, Out], in, 
 		return err
 	}
 	defer inS.Close()
+	// The heartbeat, on its own goroutine so that a long call of f does
+	// not delay it: the chain's next stage declares this one dead after
+	// the liveness bound without a message (WithHeartbeat).
+	pctx, pstop := context.WithCancel(sctx)
+	pinged := make(chan struct{})
+	go func() {
+		defer close(pinged)
+		t := time.NewTicker(o.heartbeat)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				if outS.Send(pctx, pingMsg) != nil {
+					return
+				}
+			case <-pctx.Done():
+				return
+			}
+		}
+	}()
 	var cn counts
-	err = runStage(sctx, name, p, inS, outS, &cn)
+	err = runStage(sctx, name, p, inS, outS, &cn, nil)
+	pstop()
+	<-pinged
 	if err != nil && !errors.Is(err, ErrRemote) && sctx.Err() == nil {
 		// Tell the chain, within the linger.
 		fctx, fcancel := context.WithTimeout(sctx, o.linger)
-		_ = outS.Send(fctx, failMsg(err, false))
+		_ = outS.Send(fctx, failMsg(err))
 		fcancel()
 	}
 	inS.Close()

@@ -22,19 +22,25 @@ import (
 // Close and forwarded by every stage); kFail, then one frame of error text
 // (a remote stage failed).
 //
-// Pool tasks: kTask+id (9 bytes) + value frames. Pool results: kResult+id
-// + value frames; kSkipped+id; kHello and kBye (a remote worker joined or
-// stopped); kFail, then a frame of error text and, for a failure on a
-// task, the frame "task". Control: the single frame "KILL".
+// Pool link (one ROUTER at the pool, one DEALER per worker; the worker
+// protocol, in full, is in doc.go): kHello + uint32 credit (READY), then
+// optionally a frame with the worker's name; kPing (a heartbeat, both
+// ways); kTask+id + value frames (pool to worker); kResult+id + value
+// frames and kSkipped+id (worker to pool); kFail, +id when the failure
+// was on a task, then a frame of error text; kBye (goodbye); kKill and
+// kReconnect (pool to worker).
 const (
-	kData    = 'd'
-	kEnd     = 'e'
-	kFail    = 'f'
-	kTask    = 't'
-	kResult  = 'r'
-	kSkipped = 's'
-	kHello   = 'h'
-	kBye     = 'b'
+	kData      = 'd'
+	kEnd       = 'e'
+	kFail      = 'f'
+	kTask      = 't'
+	kResult    = 'r'
+	kSkipped   = 's'
+	kHello     = 'h'
+	kBye       = 'b'
+	kPing      = 'p'
+	kKill      = 'k'
+	kReconnect = 'x'
 )
 
 // Header lengths: the kind byte, and for pool tasks and results the id.
@@ -50,9 +56,8 @@ const caseBit = 'a' - 'A'
 var (
 	hdrData  = []byte{kData}
 	endMsg   = zchan.Msg{{kEnd}}
-	helloMsg = zchan.Msg{{kHello}}
 	byeMsg   = zchan.Msg{{kBye}}
-	killMsg  = zchan.Msg{[]byte("KILL")}
+	pingMsg  = zchan.Msg{{kPing}}
 )
 
 // kindOf returns a message's kind, the no-frames forms of kData, kTask and
@@ -121,20 +126,35 @@ func idOf(m zchan.Msg) (uint64, error) {
 	return binary.BigEndian.Uint64(m[0][1:]), nil
 }
 
-// failMsg reports a failure downstream. A worker's failure on a task (its
-// function or codec failed) carries a third frame, failedTask, so that the
-// pool counts the task as failed rather than lost.
-func failMsg(err error, onTask bool) zchan.Msg {
-	if onTask {
-		return zchan.Msg{{kFail}, []byte(err.Error()), failedTask}
-	}
+// failMsg reports a failure downstream (a chain's remote stage).
+func failMsg(err error) zchan.Msg {
 	return zchan.Msg{{kFail}, []byte(err.Error())}
 }
 
-var failedTask = []byte("task")
+// helloMsg is a worker's READY: its credit, and its name for the pool's
+// logs.
+func helloMsg(credit int, name string) zchan.Msg {
+	h := make([]byte, 5)
+	h[0] = kHello
+	binary.BigEndian.PutUint32(h[1:], uint32(credit))
+	return zchan.Msg{h, []byte(name)}
+}
 
-// failedOnTask reports whether a kFail message reports a failure on a task.
-func failedOnTask(m zchan.Msg) bool { return len(m) > 2 && string(m[2]) == string(failedTask) }
+// creditOf reads a READY's credit.
+func creditOf(m zchan.Msg) (int, error) {
+	if len(m) == 0 || len(m[0]) != 5 {
+		return 0, fmt.Errorf("pipeline: bad READY: %w", ErrProtocol)
+	}
+	return int(binary.BigEndian.Uint32(m[0][1:])), nil
+}
+
+// taskFailMsg is a worker's FAIL: on task id if onTask, with err's text.
+func taskFailMsg(err error, id uint64, onTask bool) zchan.Msg {
+	if !onTask {
+		return zchan.Msg{{kFail}, []byte(err.Error())}
+	}
+	return zchan.Msg{idHeader(kFail, id), []byte(err.Error())}
+}
 
 func remoteErr(where string, m zchan.Msg) error {
 	text := "unknown"

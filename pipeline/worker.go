@@ -5,148 +5,341 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
 
 	"github.com/zmqchan/zmqchan/zchan"
 )
 
-// workerSockets are one worker's three sockets, all connected to a pool.
-type workerSockets struct {
-	tasks, results, ctl *zchan.Socket[zchan.Msg]
+// WorkStats is what Work's workers did, summed over them.
+type WorkStats struct {
+	// Done counts results sent to the pool, Skipped the ErrSkip answers
+	// sent, Failed the tasks whose function or codec failed (each one ends
+	// its worker).
+	Done, Skipped, Failed uint64
+	// Discarded counts tasks taken and not answered: held or running when
+	// KILL came or ctx ended, or held when the pool was lost and the worker
+	// reconnected (the pool has given them up by then, see the protocol).
+	Discarded uint64
+	// Reconnects counts the times a worker lost the pool (silent for the
+	// liveness bound, or a RECONNECT from it) and registered again.
+	Reconnects uint64
+	// Duration is how long Work ran.
+	Duration time.Duration
 }
 
-// openWorker connects a worker's sockets: control first, so that a KILL
-// published once its tasks can arrive is not missed for want of a
-// subscription; tasks last, so that nothing is taken before results can
-// go back.
-//
-// ctx bounds the opening only; the sockets live until close.
-func openWorker(ctx context.Context, o *options, name string, eps Endpoints) (*workerSockets, error) {
-	w := &workerSockets{}
-	var err error
-	if w.ctl, err = zchan.Open(ctx, zchan.Sub, o.sockOpts(name+".control", zchan.WithConnect(eps.Control), zchan.WithSubscribe(""))...); err != nil {
-		return nil, err
-	}
-	if w.results, err = zchan.Open(ctx, zchan.Push, o.sockOpts(name+".results", zchan.WithConnect(eps.Results))...); err != nil {
-		w.close()
-		return nil, err
-	}
-	if w.tasks, err = zchan.Open(ctx, zchan.Pull, o.sockOpts(name+".tasks", zchan.WithConnect(eps.Tasks))...); err != nil {
-		w.close()
-		return nil, err
-	}
-	return w, nil
+// workCounters are one Work call's (or one local worker's) counts.
+type workCounters struct {
+	done, skipped, failed, discarded, reconnects atomic.Uint64
 }
 
-// close closes the sockets, upstream first: tasks, control, results
-// (which hands on the result it holds within the linger).
-func (w *workerSockets) close() {
-	for _, s := range []*zchan.Socket[zchan.Msg]{w.tasks, w.ctl, w.results} {
-		if s != nil {
-			s.Close()
+func (c *workCounters) stats(d time.Duration) WorkStats {
+	return WorkStats{Done: c.done.Load(), Skipped: c.skipped.Load(), Failed: c.failed.Load(),
+		Discarded: c.discarded.Load(), Reconnects: c.reconnects.Load(), Duration: d}
+}
+
+// workerConf is what one worker needs besides its function.
+type workerConf struct {
+	name     string
+	endpoint string
+	o        *options
+	// onFail, if set, is told a failure of the function before the worker
+	// reports it on the link: a local worker hands the pool the error
+	// itself (errors.Is works on it), not only its text.
+	onFail func(error)
+}
+
+type workerTask struct {
+	id      uint64
+	frames  [][]byte
+	session uint64
+}
+
+// workerReply is the runner's failure on task id.
+type workerReply struct {
+	id   uint64
+	fail error
+}
+
+// errPoolLost ends a worker's session: the pool was silent for the
+// liveness bound or told it to register again.
+var errPoolLost = errors.New("pipeline: pool lost")
+
+// runWorker is one worker: the Paranoid Pirate of the guide, with credit.
+// Its link goroutine (the caller's) owns the DEALER: it registers with
+// READY, reads every message from the pool as it arrives (tasks go into a
+// queue of the credit's size, which the pool never overfills), sends a
+// heartbeat every interval and the answers of the runner goroutine, and
+// watches the pool's liveness. The function runs on the runner goroutine,
+// so a long task delays neither the heartbeats nor the reading of KILL.
+// It returns killed on KILL, or an error: the function's failure, or
+// context.Cause(ctx) once ctx has ended. Either way it has said goodbye
+// (or reported the failure) within the linger and closed its socket.
+func runWorker(ctx context.Context, c *workerConf, pr proc, st *workCounters) (killed bool, err error) {
+	o := c.o
+	fctx, fcancel := context.WithCancelCause(ctx) // the function's
+	tasks := make(chan workerTask, o.credit)
+	replies := make(chan workerReply, 1)
+	var cur atomic.Pointer[zchan.Socket[zchan.Msg]] // the session's socket, for the runner's answers
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		runTasks(fctx, pr, tasks, replies, &cur, st)
+	}()
+	var sock *zchan.Socket[zchan.Msg]
+	defer func() {
+		fcancel(ErrClosed)
+		wg.Wait()
+		st.discarded.Add(uint64(len(tasks)))
+		if sock != nil {
+			sock.Close()
 		}
+	}()
+
+	bound := o.heartbeat * time.Duration(o.liveness)
+	backoff := o.heartbeat
+	var session uint64
+	for first := true; ; first = false {
+		if !first {
+			// The pool was lost: what is queued is the old session's, given
+			// up by the pool (the answers of a task running now still go).
+			sock.Close()
+			sock = nil
+			for len(tasks) > 0 {
+				<-tasks
+				st.discarded.Add(1)
+			}
+			st.reconnects.Add(1)
+			o.logger.Info("pipeline: worker lost the pool, reconnecting", zap.String("worker", c.name),
+				zap.String("endpoint", c.endpoint), zap.Duration("after", backoff))
+			t := time.NewTimer(backoff)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return false, context.Cause(ctx)
+			}
+			backoff = min(2*backoff, 32*o.heartbeat)
+		}
+		session++
+		var err error
+		sock, err = zchan.Open(ctx, zchan.Dealer, o.sockOpts(c.name, zchan.WithConnect(c.endpoint))...)
+		if err != nil {
+			return false, err
+		}
+		cur.Store(sock)
+		killed, heard, err := runSession(ctx, c, sock, session, bound, tasks, replies, st)
+		if heard {
+			backoff = o.heartbeat
+		}
+		if errors.Is(err, errPoolLost) && ctx.Err() == nil {
+			continue
+		}
+		fcancel(ErrClosed)
+		// Goodbye, or the failure, within the linger (ctx may have ended).
+		bctx, bcancel := context.WithTimeout(context.Background(), o.linger)
+		var fe *taskFailure
+		switch {
+		case errors.As(err, &fe):
+			_ = sock.Send(bctx, taskFailMsg(fe.r.fail, fe.r.id, true))
+			err = fe.r.fail
+		case err != nil && ctx.Err() == nil:
+			_ = sock.Send(bctx, taskFailMsg(err, 0, false))
+		default:
+			_ = sock.Send(bctx, byeMsg)
+		}
+		bcancel()
+		if killed {
+			return true, nil
+		}
+		if err == nil {
+			err = context.Cause(ctx)
+		}
+		return false, err
 	}
 }
 
-// runWorker takes tasks, runs p and sends results until KILL arrives
-// (killed), ctx ends or p fails, counting every task in cn (a skipped
-// task's reply counts as written: the sink counts the skip). A KILL
-// waiting is seen before the next task is taken.
-func runWorker(ctx context.Context, name string, p proc, w *workerSockets, cn *counts) (killed bool, err error) {
+// taskFailure carries the runner's failure out of runSession.
+type taskFailure struct{ r workerReply }
+
+func (f *taskFailure) Error() string { return f.r.fail.Error() }
+func (f *taskFailure) Unwrap() error { return f.r.fail }
+
+// runSession registers on sock and serves the pool until KILL (killed),
+// ctx's end, a failure, or the pool's loss (errPoolLost). heard reports
+// whether the pool said anything at all.
+func runSession(ctx context.Context, c *workerConf, sock *zchan.Socket[zchan.Msg], session uint64, bound time.Duration,
+	tasks chan workerTask, replies chan workerReply, st *workCounters) (killed, heard bool, err error) {
+	o := c.o
+	// sctx ends when the pool has been silent for the bound: the watchdog
+	// also cuts short a Send stuck behind a pool that stopped reading.
+	sctx, scancel := context.WithCancelCause(ctx)
+	defer scancel(nil)
+	var last atomic.Int64
+	last.Store(time.Now().UnixNano())
+	var dog *time.Timer
+	var dogMu sync.Mutex
+	dogMu.Lock()
+	dog = time.AfterFunc(bound, func() {
+		dogMu.Lock()
+		defer dogMu.Unlock()
+		if idle := time.Since(time.Unix(0, last.Load())); idle >= bound {
+			scancel(errPoolLost)
+		} else {
+			dog.Reset(bound - idle)
+		}
+	})
+	dogMu.Unlock()
+	defer dog.Stop()
+
+	if err := sock.Send(sctx, helloMsg(o.credit, c.name)); err != nil {
+		return false, false, sessionErr(ctx, sctx, err)
+	}
+	tick := time.NewTicker(o.heartbeat)
+	defer tick.Stop()
 	for {
 		select {
-		case _, ok := <-w.ctl.In():
-			return ok, endOf(ctx, name, ok, w.ctl)
-		default:
-		}
-		select {
-		case m, ok := <-w.tasks.In():
+		case m, ok := <-sock.In():
 			if !ok {
-				return false, endOf(ctx, name, false, w.tasks)
+				return false, heard, fmt.Errorf("pipeline: worker %s: %w", c.name, sock.Err())
 			}
-			cn.read.Add(1)
-			if kindOf(m) != kTask {
-				cn.failed.Add(1)
-				return false, fmt.Errorf("pipeline: worker %s: message kind %q: %w", name, kindOf(m), ErrProtocol)
-			}
-			id, err := idOf(m)
-			if err != nil {
-				cn.failed.Add(1)
-				return false, err
-			}
-			frames, err := valueOf(m, idHdrLen)
-			if err != nil {
-				cn.failed.Add(1)
-				return false, fmt.Errorf("pipeline: worker %s: %w", name, err)
-			}
-			res, err := p(ctx, frames)
-			var reply zchan.Msg
-			switch {
-			case errors.Is(err, ErrSkip):
-				reply = zchan.Msg{idHeader(kSkipped, id)}
-			case err != nil && ctx.Err() != nil:
-				cn.held.Add(1) // stopped while running: the stop, not a failure
-				return false, context.Cause(ctx)
-			case err != nil:
-				cn.failed.Add(1)
-				return false, err
+			heard = true
+			last.Store(time.Now().UnixNano())
+			switch kindOf(m) {
+			case kTask:
+				id, err := idOf(m)
+				if err != nil {
+					return false, heard, err
+				}
+				frames, err := valueOf(m, idHdrLen)
+				if err != nil {
+					return false, heard, fmt.Errorf("pipeline: worker %s: %w", c.name, err)
+				}
+				select {
+				case tasks <- workerTask{id: id, frames: frames, session: session}:
+				default:
+					return false, heard, fmt.Errorf("pipeline: worker %s: task beyond credit %d: %w", c.name, o.credit, ErrProtocol)
+				}
+			case kPing:
+			case kKill:
+				return true, heard, nil
+			case kReconnect:
+				return false, heard, errPoolLost
 			default:
-				reply = withHeader(idHeader(kResult, id), res)
+				return false, heard, fmt.Errorf("pipeline: worker %s: message kind %q: %w", c.name, kindOf(m), ErrProtocol)
 			}
-			if err := w.results.Send(ctx, reply); err != nil {
-				cn.held.Add(1)
-				return false, sendErr(ctx, name, err)
+		case r := <-replies: // the runner's failure
+			st.failed.Add(1)
+			if c.onFail != nil {
+				c.onFail(r.fail)
 			}
-			cn.written.Add(1)
-		case _, ok := <-w.ctl.In():
-			return ok, endOf(ctx, name, ok, w.ctl)
-		case <-ctx.Done():
-			return false, context.Cause(ctx)
+			return false, heard, &taskFailure{r}
+		case <-tick.C:
+			if err := sock.Send(sctx, pingMsg); err != nil {
+				return false, heard, sessionErr(ctx, sctx, err)
+			}
+		case <-sctx.Done():
+			return false, heard, sessionErr(ctx, sctx, nil)
 		}
 	}
 }
 
-// endOf is the error for a worker whose socket s ended (ok false).
-func endOf(ctx context.Context, name string, ok bool, s *zchan.Socket[zchan.Msg]) error {
-	if ok {
-		return nil
-	}
-	if ctx.Err() != nil {
+// sessionErr is why a session's send failed or its context ended.
+func sessionErr(ctx, sctx context.Context, err error) error {
+	switch {
+	case ctx.Err() != nil:
 		return context.Cause(ctx)
+	case sctx.Err() != nil:
+		return context.Cause(sctx)
 	}
-	return fmt.Errorf("pipeline: worker %s: %s: %w", name, s.Name(), s.Err())
+	return err
+}
+
+// runTasks is a worker's runner: it runs the function on each task and
+// sends the answer on the session's socket itself (zchan's Send is safe
+// for concurrent use, and a hop through the link goroutine would cost a
+// goroutine hand-off per task), until fctx ends or the function fails,
+// whose failure it hands to the link goroutine. An answer whose socket
+// has closed meanwhile (the session ended) is discarded: the pool has
+// given the task up.
+func runTasks(fctx context.Context, pr proc, tasks <-chan workerTask, replies chan<- workerReply,
+	cur *atomic.Pointer[zchan.Socket[zchan.Msg]], st *workCounters) {
+	for {
+		var t workerTask
+		select {
+		case t = <-tasks:
+		case <-fctx.Done():
+			return
+		}
+		res, err := pr(fctx, t.frames)
+		var msg zchan.Msg
+		switch {
+		case errors.Is(err, ErrSkip):
+			msg = zchan.Msg{idHeader(kSkipped, t.id)}
+		case err != nil && fctx.Err() != nil:
+			st.discarded.Add(1) // stopped while running: the stop, not a failure
+			return
+		case err != nil:
+			select {
+			case replies <- workerReply{id: t.id, fail: err}:
+			case <-fctx.Done():
+			}
+			return
+		default:
+			msg = withHeader(idHeader(kResult, t.id), res)
+		}
+		if err := cur.Load().Send(fctx, msg); err != nil {
+			st.discarded.Add(1)
+			continue
+		}
+		if err == nil && len(msg) == 1 && len(msg[0]) == idHdrLen && msg[0][0] == kSkipped {
+			st.skipped.Add(1)
+		} else {
+			st.done.Add(1)
+		}
+	}
 }
 
 // Work runs workers for a pool that runs elsewhere (NewPool with
-// WithEndpoints on ipc or tcp), with the same function and codecs: the
-// guide's taskwork2 in another process. Each worker (WithWorkers, default
-// 1) connects its three sockets to eps, announces itself to the pool, and
-// takes tasks until KILL arrives, ctx ends, or f fails. A worker that
-// stops on KILL or on ctx says goodbye to the pool (within the linger); a
-// failure is reported to the pool, whose Err then wraps ErrRemote with its
-// text.
+// WithEndpoint on ipc or tcp), with the same function and codecs: the
+// guide's Paranoid Pirate worker. Each worker (WithWorkers, default 1)
+// connects a DEALER to endpoint, registers with its credit
+// (WithWorkerCredit), and runs the tasks the pool sends, one at a time,
+// until the pool sends KILL, ctx ends, or f fails. It heartbeats the pool
+// and, when the pool has been silent for the liveness bound
+// (WithHeartbeat) or tells it to, drops the tasks it has not started,
+// reconnects and registers again, backing off from one heartbeat interval
+// up to 32. A worker that stops on KILL or ctx says goodbye; a failure is
+// reported to the pool, whose Err then wraps ErrRemote with its text.
 //
-// Work blocks until every worker has stopped. It returns nil if all
-// stopped on KILL, else the first error (context.Cause(ctx) if ctx ended
-// first). A worker that misses every KILL (the pool went away) stops only
-// on ctx, so give Work a context that ends: a signal, a deadline. Work
-// closes its sockets and terminates its zchan.Context (its own unless
-// WithContext), waiting up to about the linger for the last results to
-// leave the process.
-func Work[Task, Result any](ctx context.Context, f Stage[Task, Result], eps Endpoints, opts ...Option) error {
+// Work blocks until every worker has stopped. It returns what they did
+// (WorkStats) and nil if all stopped on KILL, else the first error
+// (context.Cause(ctx) if ctx ended first). A worker whose pool is gone
+// for good keeps trying to reconnect until ctx ends. Work closes its
+// sockets and terminates its zchan.Context (its own unless WithContext),
+// waiting up to about the linger for its last messages to leave.
+//
+// Applies: WithContext, WithName, WithLogger, WithCodec, WithLinger,
+// WithWorkers, WithWorkerCredit, WithHeartbeat.
+func Work[Task, Result any](ctx context.Context, f Stage[Task, Result], endpoint string, opts ...Option) (WorkStats, error) {
+	start := time.Now()
 	o, err := newOptions(forWork, opts)
 	if err != nil {
-		return err
+		return WorkStats{}, err
 	}
 	if f == nil {
-		return fmt.Errorf("pipeline: work: nil function: %w", ErrInvalidOption)
+		return WorkStats{}, fmt.Errorf("pipeline: work: nil function: %w", ErrInvalidOption)
 	}
-	if eps.Tasks == "" || eps.Results == "" || eps.Control == "" {
-		return fmt.Errorf("pipeline: work: endpoints %+v: all three needed: %w", eps, ErrInvalidOption)
+	if endpoint == "" {
+		return WorkStats{}, fmt.Errorf("pipeline: work: empty endpoint: %w", ErrInvalidOption)
 	}
 	if o.zctx == nil {
 		zc, err := zchan.NewContext()
 		if err != nil {
-			return err
+			return WorkStats{}, err
 		}
 		o.zctx = zc
 		defer termBounded(zc, o.linger)
@@ -155,51 +348,21 @@ func Work[Task, Result any](ctx context.Context, f Stage[Task, Result], eps Endp
 	if name == "" {
 		name = "work"
 	}
-	// lctx stops the workers already started if a later one cannot open.
-	lctx, lcancel := context.WithCancelCause(ctx)
-	defer lcancel(ErrClosed)
 	p := makeProc(name, f, codecFor[Task](&o), codecFor[Result](&o))
 	var (
 		wg       sync.WaitGroup
+		st       workCounters
 		errOnce  sync.Once
 		firstErr error
 	)
-	record := func(err error) {
-		errOnce.Do(func() { firstErr = err })
-		lcancel(err)
-	}
 	for i := 0; i < o.workers; i++ {
-		wname := fmt.Sprintf("%s.%d", name, i)
-		w, err := openWorker(lctx, &o, wname, eps)
-		if err != nil {
-			record(err)
-			break
-		}
-		if err := w.results.Send(lctx, helloMsg); err != nil {
-			w.close()
-			record(err)
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer w.close()
-			var cn counts
-			killed, err := runWorker(lctx, wname, p, w, &cn)
-			// The goodbye or the failure goes after ctx has ended, within
-			// the linger.
-			bctx, bcancel := context.WithTimeout(context.Background(), o.linger)
-			defer bcancel()
-			if err != nil && lctx.Err() == nil {
-				_ = w.results.Send(bctx, failMsg(err, cn.failed.Load() > 0))
-			} else {
-				_ = w.results.Send(bctx, byeMsg)
+		c := &workerConf{name: fmt.Sprintf("%s.%d", name, i), endpoint: endpoint, o: &o}
+		wg.Go(func() {
+			if killed, err := runWorker(ctx, c, p, &st); !killed {
+				errOnce.Do(func() { firstErr = err })
 			}
-			if !killed {
-				record(err)
-			}
-		}()
+		})
 	}
 	wg.Wait()
-	return firstErr
+	return st.stats(time.Since(start)), firstErr
 }

@@ -1,9 +1,10 @@
 // Command pool runs the guide's parallel pipeline with kill signalling
 // (taskvent, taskwork2 and tasksink2, chapter 2 "Handling Errors and
-// ETERM") in one process over inproc, with pipeline.Pool: Submit PUSHes
-// tasks to a pool of worker goroutines, the workers PUSH results to the
-// sink, read here from Results, and Shutdown PUBlishes KILL to the
-// workers' SUB sockets once the batch is done. It prints a progress line every
+// ETERM") in one process over inproc, with pipeline.Pool: Submit hands
+// tasks to the pool, which sends each to a worker goroutine with credit
+// over its ROUTER; the workers send results back on the same link to the
+// sink, read here from Results, and Shutdown sends KILL to every worker
+// over its link once the batch is done. It prints a progress line every
 // tenth of the batch and a summary line with the task count, the elapsed
 // time and the throughput.
 //
@@ -13,11 +14,9 @@
 //
 // Ctrl-C or SIGTERM stops the batch (exit status 1): the pool is closed at
 // once, and every goroutine and socket is closed before the program exits.
-// At the end of the batch Shutdown gets -grace: it publishes KILL again
-// for a worker that missed it (PUB drops it for a subscriber that is not
-// there yet), and a worker still running when -grace passes is stopped
-// anyway (the pool cancels its context). So the program cannot hang on a
-// lost KILL.
+// At the end of the batch Shutdown gets -grace: a worker that has not
+// said goodbye when -grace passes is stopped anyway (the pool cancels its
+// context). So the program cannot hang on a lost KILL.
 package main
 
 import (
@@ -161,7 +160,7 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	st := pool.Stats()
 	fmt.Fprintf(out, "tasks %d, workers %d, elapsed %v, %.0f tasks/s\n",
 		got, *workers, elapsed.Round(time.Millisecond), float64(got)/elapsed.Seconds())
-	fmt.Fprintf(out, "workers stopped: %d on KILL, %d after -grace\n", st.Killed, st.Forced)
+	fmt.Fprintf(out, "workers stopped: %d on KILL, %d after -grace\n", st.Left, st.Joined-st.Left)
 	return nil
 }
 
