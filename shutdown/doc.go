@@ -4,6 +4,28 @@
 // terminates the zmq context from a watchdog, and reports what happened
 // and what was not delivered or was lost in transit between its sockets.
 //
+// The idiomatic main, in outline (the package Example is a complete one):
+//
+//	ctx, stop := shutdown.NotifyContext(context.Background()) // SIGINT, SIGTERM
+//	defer stop()
+//	g, err := shutdown.New(ctx) // owns the zmq context, g.ZMQ()
+//	if err != nil {
+//		return err
+//	}
+//	pull, err := zchan.Open(ctx, zchan.Pull, zchan.WithContext(g.ZMQ()), zchan.WithBind(ep))
+//	if err != nil {
+//		g.Shutdown()
+//		_, werr := g.Wait()
+//		return errors.Join(err, werr)
+//	}
+//	g.Go("consume", func(ctx context.Context) error { ... }) // functions are cancelled first
+//	if err := g.Add(pull); err != nil { // components, in the direction messages flow
+//		pull.Close() // shutdown had begun already
+//	}
+//	report, err := g.Wait() // after a signal, a failure or g.Shutdown: every step, in order
+//	fmt.Print(report)        // durations, undelivered per component, lost in transit per link
+//	return err               // wraps ErrLostInTransit, ErrLeftOpen, ... when something went wrong
+//
 // # Signals
 //
 // NotifyContext is signal.NotifyContext with the signal as the
