@@ -4,6 +4,27 @@
 // tcp, into another process or onto another machine, by changing an
 // endpoint and nothing else.
 //
+// A worker pool (ExampleNewPool), with its workers in this process:
+//
+//	square := func(_ context.Context, n int) (int, error) { return n * n, nil }
+//	pool, err := pipeline.NewPool(ctx, square, pipeline.WithWorkers(4))
+//	if err != nil {
+//		return err
+//	}
+//	defer pool.Close()             // at once; pool.Shutdown(ctx) answers every task first
+//	go func() { pool.Submit(ctx, 1); pool.Submit(ctx, 2) }()
+//	fmt.Println(<-pool.Results(), <-pool.Results()) // 1 4, in the order the workers finish
+//
+// or in other processes: NewPool(ctx, square, pipeline.WithEndpoint("tcp://*:5557"))
+// here, and pipeline.Work(ctx, square, "tcp://pool-host:5557") there. A chain
+// of stages (ExampleStart):
+//
+//	plan := pipeline.Then(pipeline.From[int](), "double", double)
+//	c, err := pipeline.Start(ctx, plan)
+//	...
+//	c.Send(ctx, 21)
+//	fmt.Println(<-c.Out()) // 42
+//
 // # Chains
 //
 // A Plan lists typed stages (Stage[In, Out]: a function of a context and
