@@ -42,7 +42,7 @@ func splitReply(m zchan.Msg) (id uint64, body [][]byte, ok bool) {
 func splitEnvelope(m zchan.Msg) (env, body [][]byte, ok bool) {
 	for i, f := range m {
 		if len(f) == 0 {
-			return m[:i+1 : i+1], m[i+1:], true
+			return m[: i+1 : i+1], m[i+1:], true
 		}
 	}
 	return m[:1:1], nil, false
