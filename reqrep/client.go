@@ -19,8 +19,7 @@ import (
 //
 // A Client is safe for concurrent use by multiple goroutines. Its zero
 // value is not usable: create one with NewClient. It cannot be reused
-// after Close or Shutdown. A DEALER client costs one goroutine besides its
-// socket's two, routing replies to their callers.
+// after Close or Shutdown. It has no goroutine besides its socket's two.
 type Client[Req, Rep any] struct {
 	o    options
 	reqc zchan.Codec[Req]
@@ -41,7 +40,6 @@ type Client[Req, Rep any] struct {
 	// DEALER
 	sock   *zchan.Socket[zchan.Msg]
 	nextID atomic.Uint64
-	ended  chan struct{} // closed by the reader once the socket has ended
 
 	// REQ
 	turn chan struct{} // capacity 1: held by the request under way
@@ -74,7 +72,9 @@ type ClientStats struct {
 	Reopens uint64
 	// StaleReplies counts replies that arrived for a request no caller
 	// waits for any more (it timed out, or another attempt's reply came
-	// first): they are discarded, never delivered to another request. On
+	// first): they are discarded, never delivered to another request. A
+	// DEALER client counts one when it reads it (a caller waiting for its
+	// own reply reads every reply that arrives; Close reads the rest). On
 	// a REQ client they are the replies found on a socket being closed
 	// after a timeout; a reply that arrives after the close is discarded
 	// by libzmq unseen.
@@ -125,8 +125,6 @@ func NewClient[Req, Rep any](ctx context.Context, reqc zchan.Codec[Req], repc zc
 	}
 	c.sock, c.name = s, s.Name()
 	c.pending = make(map[uint64]chan [][]byte)
-	c.ended = make(chan struct{})
-	go c.route()
 	return c, nil
 }
 
@@ -204,10 +202,14 @@ func timeout(ctx context.Context, attempts int) error {
 }
 
 // viaDealer runs one request on the DEALER: [id, "", frames...] out, and
-// the body of the reply carrying the same id back, from the router.
-func (c *Client[Req, Rep]) viaDealer(ctx context.Context, frames [][]byte) ([][]byte, error) {
+// the body of the reply carrying the same id back. There is no routing
+// goroutine: every caller waiting for a reply reads the socket's In, keeps
+// a reply with its own id and hands any other to the caller registered for
+// it (or counts it as stale). So a lone caller gets its reply straight from
+// the socket, and while any caller waits, replies are read.
+func (c *Client[Req, Rep]) viaDealer(ctx context.Context, frames [][]byte) (body [][]byte, err error) {
 	id := c.nextID.Add(1)
-	ch := make(chan [][]byte, 1) // the router sends once, never blocks
+	ch := make(chan [][]byte, 1) // sent on once, under c.mu
 	c.mu.Lock()
 	c.pending[id] = ch
 	c.mu.Unlock()
@@ -215,9 +217,17 @@ func (c *Client[Req, Rep]) viaDealer(ctx context.Context, frames [][]byte) ([][]
 		c.mu.Lock()
 		delete(c.pending, id)
 		c.mu.Unlock()
+		if err != nil {
+			select {
+			case <-ch: // routed to us by another caller as we gave up
+				c.stats.stale.Add(1)
+			default:
+			}
+		}
 	}()
 	msg := make(zchan.Msg, 0, 2+len(frames))
 	msg = append(append(msg, putID(id), []byte{}), frames...)
+	in := c.sock.In()
 	for n := 1; ; n++ {
 		actx, cancel := c.attempt(ctx)
 		if err := c.sock.Send(actx, msg); err != nil {
@@ -236,18 +246,28 @@ func (c *Client[Req, Rep]) viaDealer(ctx context.Context, frames [][]byte) ([][]
 		if n > 1 {
 			c.stats.retries.Add(1)
 		}
-		select {
-		case body := <-ch:
-			cancel()
-			return body, nil
-		case <-actx.Done():
-			cancel()
-			if ctx.Err() != nil || n >= c.o.attempts {
-				return nil, timeout(ctx, n)
+	wait:
+		for {
+			select {
+			case body := <-ch:
+				cancel()
+				return body, nil
+			case m, ok := <-in:
+				if !ok {
+					cancel()
+					return nil, c.socketEnded(c.sock.Err())
+				}
+				if body, mine := c.route(m, id); mine {
+					cancel()
+					return body, nil
+				}
+			case <-actx.Done():
+				cancel()
+				if ctx.Err() != nil || n >= c.o.attempts {
+					return nil, timeout(ctx, n)
+				}
+				break wait
 			}
-		case <-c.ended:
-			cancel()
-			return nil, c.socketEnded(c.sock.Err())
 		}
 	}
 }
@@ -261,30 +281,31 @@ func (c *Client[Req, Rep]) socketEnded(err error) error {
 	return err
 }
 
-// route hands each reply on the DEALER to the caller waiting for its id,
-// and counts the rest. It ends when the socket ends.
-func (c *Client[Req, Rep]) route() {
-	defer close(c.ended)
-	for m := range c.sock.In() {
-		id, body, ok := splitReply(m)
-		if !ok {
-			if n := c.stats.bad.Add(1); n == 1 {
-				c.o.logger.Warn("reqrep: message that is not a reply discarded", zap.String("client", c.name), zap.Int("frames", len(m)))
-			}
-			continue
+// route takes a message read off the DEALER: it returns its body if it is
+// the reply to request self; else it hands it to the caller waiting for
+// its id, or counts it as stale (or bad).
+func (c *Client[Req, Rep]) route(m zchan.Msg, self uint64) ([][]byte, bool) {
+	id, body, ok := splitReply(m)
+	if !ok {
+		if n := c.stats.bad.Add(1); n == 1 {
+			c.o.logger.Warn("reqrep: message that is not a reply discarded", zap.String("client", c.name), zap.Int("frames", len(m)))
 		}
-		c.mu.Lock()
-		ch, ok := c.pending[id]
-		delete(c.pending, id)
-		c.mu.Unlock()
-		if !ok {
-			c.stats.stale.Add(1)
-			c.o.logger.Debug("reqrep: stale reply discarded", zap.String("client", c.name), zap.Uint64("id", id))
-			continue
-		}
-		ch <- body
+		return nil, false
 	}
-	<-c.sock.Done() // Stats final, socket closed
+	if id == self {
+		return body, true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch, ok := c.pending[id]
+	if !ok {
+		c.stats.stale.Add(1)
+		c.o.logger.Debug("reqrep: stale reply discarded", zap.String("client", c.name), zap.Uint64("id", id))
+		return nil, false
+	}
+	delete(c.pending, id)
+	ch <- body // buffered, and sent on only here, once: never blocks
+	return nil, false
 }
 
 // openREQ opens a REQ socket as the options say.
@@ -447,8 +468,10 @@ func (c *Client[Req, Rep]) Close() error {
 		s := c.req
 		c.mu.Unlock()
 		if c.sock != nil {
-			err = c.sock.Close()
-			<-c.ended // the requests under way return ErrClosed
+			err = c.sock.Close() // the requests under way return ErrClosed
+			for m := range c.sock.In() {
+				c.route(m, 0) // counted as stale or bad
+			}
 		} else {
 			if s != nil {
 				err = s.Close() // ends a Send or a wait on it at once

@@ -24,9 +24,12 @@
 // # Correlation
 //
 // A DEALER client (the default) runs any number of requests at once on one
-// socket. Each carries a request id frame; the client's one routing
-// goroutine hands each reply to the caller waiting for its id and counts a
-// reply whose caller has gone as stale. A REQ client (WithType(zchan.Req))
+// socket. Each carries a request id frame. Every caller waiting for a
+// reply reads the socket: it keeps the reply with its own id, hands any
+// other to the caller waiting for that id, and counts a reply whose caller
+// has gone as stale. (There is no routing goroutine, so a lone caller reads
+// its reply straight off the socket; a stale reply is counted when it is
+// read, by the next request that waits, or by Close.) A REQ client (WithType(zchan.Req))
 // runs one request at a time, in turn; when a request is abandoned (its
 // context ended, or an attempt timed out) the client closes the REQ socket
 // and opens a new one for the next send, as the guide's Lazy Pirate client
@@ -101,8 +104,8 @@
 //
 // # Goroutines
 //
-// Besides its socket's two, a DEALER client has one goroutine (the
-// router), a REQ client none, and a server one per unit of concurrency and
-// one that closes the socket when they are done. All end before Close or
+// Besides its socket's two goroutines, a client has none, and a server one
+// per unit of concurrency and one that closes the socket when they are
+// done. All end before Close or
 // Shutdown returns (a server's handlers must honour their context).
 package reqrep
