@@ -186,10 +186,12 @@ func (c *Client[Req, Rep]) Request(ctx context.Context, req Req) (rep Rep, err e
 // WithRetries, else ctx bounded by the per-attempt timeout.
 func (c *Client[Req, Rep]) attempt(ctx context.Context) (context.Context, context.CancelFunc) {
 	if !c.o.retriesSet {
-		return ctx, func() {}
+		return ctx, nop
 	}
 	return context.WithTimeout(ctx, c.o.perAttempt)
 }
+
+func nop() {}
 
 // timeout is the error of a request that sent attempts times and ran out
 // of time; cause is ctx's if ctx is what ended.
