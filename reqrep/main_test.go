@@ -196,3 +196,9 @@ func serverMain() int {
 	}
 	return 0
 }
+
+// Client and Server are shutdown.Components.
+var (
+	_ shutdown.Component = (*reqrep.Client[string, string])(nil)
+	_ shutdown.Component = (*reqrep.Server[string, string])(nil)
+)
