@@ -20,6 +20,15 @@ import (
 // A Client is safe for concurrent use by multiple goroutines. Its zero
 // value is not usable: create one with NewClient. It cannot be reused
 // after Close or Shutdown. It has no goroutine besides its socket's two.
+//
+// Cost (bench/, rtt-dealer-router, 64 B, 2-core machine): a DEALER
+// client's round trip to a reqrep ROUTER server took 11.8 to 13.0 µs over
+// inproc where bare zchan DEALER and ROUTER sockets took 10.0 to 10.8 µs
+// in the same runs (about 2 µs, 20%: mostly the id and delimiter frames,
+// two more frames each way through both sockets), and 18 allocations per
+// round trip against 6; over ipc and tcp the difference (2 to 16%) was
+// within the runs' noise. A REQ client's round trip is the bare REQ's
+// (within 5% over inproc).
 type Client[Req, Rep any] struct {
 	o    options
 	reqc zchan.Codec[Req]
