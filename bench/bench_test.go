@@ -153,6 +153,7 @@ func TestScenariosDeliverEverything(t *testing.T) {
 				{Scenario: "pool", Transport: tr, Size: 64, N: 300, run: runPool},
 				{Scenario: "rtt-req-rep", Transport: tr, Size: 64, N: 50, run: roundTrip(Req, Rep)},
 				{Scenario: "rtt-dealer-router", Transport: tr, Size: 64, N: 50, run: roundTrip(Dealer, Router)},
+				{Scenario: requestsScenario(16), Transport: tr, Size: 64, N: 160, run: runRequests(16)},
 			} {
 				t.Run(v.Name+"/"+c.id(), func(t *testing.T) {
 					res, err := runCase(t, c, v, 0, nil)
@@ -302,6 +303,31 @@ func TestFanInSockets(t *testing.T) {
 					t.Fatalf("measured %+v", res)
 				}
 				t.Logf("%s", res.short(c))
+			})
+		}
+	}
+}
+
+// TestReqrepVariant runs the reqrep variant's own scenarios: every reply
+// checked against its request, something measured.
+func TestReqrepVariant(t *testing.T) {
+	v := reqrepVariant()
+	for name, run := range v.Run {
+		for _, tr := range []string{"inproc", "tcp"} {
+			c := &Case{Scenario: name, Transport: tr, Size: 64, N: 128}
+			t.Run(c.id(), func(t *testing.T) {
+				eps, err := newEndpoints()
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer eps.Close()
+				res, err := run(c, v, eps)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.msgs == 0 || res.w.wall <= 0 {
+					t.Fatalf("nothing measured: %+v", res)
+				}
 			})
 		}
 	}

@@ -58,6 +58,15 @@ func cases(quick bool) []*Case {
 	for _, t := range append(transports, "chan") {
 		cs = append(cs, &Case{Scenario: "rtt-dealer-router", Transport: t, Size: 64, N: rttN, run: roundTrip(Dealer, Router)})
 	}
+	reqN := 20_000
+	if quick {
+		reqN = 640
+	}
+	for _, t := range []string{"inproc", "tcp"} {
+		for _, n := range requestCallers {
+			cs = append(cs, &Case{Scenario: requestsScenario(n), Transport: t, Size: 64, N: reqN, run: runRequests(n), only: requestVariants})
+		}
+	}
 	fanN, chainN, idle, openN := 40_000, 20_000, 10*time.Second, 1000
 	if quick {
 		fanN, chainN, idle, openN = 1000, 1000, 200*time.Millisecond, 100
@@ -90,6 +99,7 @@ func variants() []*Variant {
 	return []*Variant{
 		zchanVariant("zmqchan", false),
 		rawVariant(rawName, false),
+		reqrepVariant(),
 		// Temporary (issue 10): zchan before the owner rewrite, next to
 		// raw pebbe as zmqchan is, so that the three run close together.
 		zchanOldVariant(),

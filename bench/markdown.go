@@ -44,6 +44,11 @@ func (rep *report) markdown() string {
 	fmt.Fprintf(&b, "Median / 99th percentile in µs over every round trip; in parentheses, the median's ratio to raw pebbe/zmq4 (lower is better).\n\n")
 	rep.pivot(&b, names, "rtt-req-rep", func(r *Record) string { return si(r.RTTP50us) + " / " + si(r.RTTP99us) })
 	rep.pivot(&b, names, "rtt-dealer-router", func(r *Record) string { return si(r.RTTP50us) + " / " + si(r.RTTP99us) })
+	fmt.Fprintf(&b, "### Requests per second, 64 B, concurrent callers\n\n")
+	fmt.Fprintf(&b, "Requests per second with 1, 16 and 64 callers, each making its requests one after another, to one ROUTER echo server; ratio to raw pebbe/zmq4. `pebbe` and `zmqchan` give each caller its own REQ socket; `reqrep` shares one DEALER client among them all (requests multiplexed by id). Every reply is checked against its request.\n\n")
+	for _, n := range requestCallers {
+		rep.pivot(&b, names, requestsScenario(n), func(r *Record) string { return si(r.MsgsPerSec) })
+	}
 	fmt.Fprintf(&b, "### Cost per message\n\n")
 	fmt.Fprintf(&b, "Heap allocations per message, and CPU seconds (user + system, whole process, libzmq's threads included) per million messages; per round trip for the round-trip rows.\n\n")
 	rep.costTable(&b, names)

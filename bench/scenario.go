@@ -32,6 +32,8 @@ type Case struct {
 	once bool
 	// idle is how long the idle scenario stays idle.
 	idle time.Duration
+	// only, if set, names the variants that run the case.
+	only map[string]bool
 }
 
 // throughput: one PUSH (connected) to one PULL (bound). Message 0 warms the

@@ -85,6 +85,9 @@ type runFunc func(c *Case, v *Variant, eps *endpoints) (result, error)
 
 // runs reports whether the variant runs case c at all.
 func (v *Variant) runs(c *Case) bool {
+	if c.only != nil && !c.only[v.Name] {
+		return false
+	}
 	if v.Run != nil {
 		_, ok := v.Run[c.Scenario]
 		return ok && v.supports(c.Transport)

@@ -1,6 +1,7 @@
 // Command hwclient is the guide's Hello World client (chapter 1, "Ask and
-// Ye Shall Receive"): a REQ socket connected to tcp://localhost:5555 that
-// sends "Hello" ten times and waits for each "World".
+// Ye Shall Receive"): a reqrep.Client over a REQ socket connected to
+// tcp://localhost:5555 that sends "Hello" ten times and waits for each
+// "World".
 //
 // It exits 0 after the last reply. Ctrl-C or SIGTERM stops it early with
 // an error saying how far it got. Pair it with hwserver.
@@ -16,6 +17,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/zmqchan/zmqchan/reqrep"
 	"github.com/zmqchan/zmqchan/shutdown"
 	"github.com/zmqchan/zmqchan/zchan"
 )
@@ -61,8 +63,10 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	}()
 
 	fmt.Fprintln(out, "Connecting to hello world server...")
-	requester, err := zchan.OpenWith(ctx, zchan.Req, zchan.String,
-		zchan.WithContext(zc), zchan.WithConnect(*connect))
+	// A REQ socket, as in the guide: the requests go one at a time, each
+	// bounded by ctx (Ctrl-C).
+	requester, err := reqrep.NewClient(ctx, zchan.String, zchan.String, reqrep.WithType(zchan.Req),
+		reqrep.WithConnect(*connect), reqrep.WithSocketOptions(zchan.WithContext(zc)))
 	if err != nil {
 		return err
 	}
@@ -70,18 +74,11 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 
 	for i := range *n {
 		fmt.Fprintf(out, "Sending Hello %d...\n", i)
-		if err := requester.Send(ctx, "Hello"); err != nil {
+		reply, err := requester.Request(ctx, "Hello")
+		if err != nil {
 			return fmt.Errorf("request %d: %w", i, err)
 		}
-		select {
-		case reply, ok := <-requester.In():
-			if !ok {
-				return fmt.Errorf("request %d: %w", i, requester.Err())
-			}
-			fmt.Fprintf(out, "Received %s %d\n", reply, i)
-		case <-ctx.Done():
-			return fmt.Errorf("request %d: %w", i, context.Cause(ctx))
-		}
+		fmt.Fprintf(out, "Received %s %d\n", reply, i)
 	}
 	return nil
 }

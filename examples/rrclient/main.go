@@ -1,7 +1,7 @@
 // Command rrclient is the guide's request-reply client (chapter 2,
-// "Shared Queue"): hwclient pointed at a broker. A REQ socket connected to
-// the broker's frontend at tcp://localhost:5559 sends "Hello" ten times
-// and prints each reply.
+// "Shared Queue"): hwclient pointed at a broker. A reqrep.Client over a
+// REQ socket connected to the broker's frontend at tcp://localhost:5559
+// sends "Hello" ten times and prints each reply.
 //
 // It exits 0 after the last reply; Ctrl-C or SIGTERM stops it early with
 // an error. Run it with rrbroker (or msgqueue) and rrworker.
@@ -17,6 +17,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/zmqchan/zmqchan/reqrep"
 	"github.com/zmqchan/zmqchan/shutdown"
 	"github.com/zmqchan/zmqchan/zchan"
 )
@@ -61,26 +62,19 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 		}
 	}()
 
-	requester, err := zchan.OpenWith(ctx, zchan.Req, zchan.String,
-		zchan.WithContext(zc), zchan.WithConnect(*connect))
+	requester, err := reqrep.NewClient(ctx, zchan.String, zchan.String, reqrep.WithType(zchan.Req),
+		reqrep.WithConnect(*connect), reqrep.WithSocketOptions(zchan.WithContext(zc)))
 	if err != nil {
 		return err
 	}
 	defer requester.Close()
 
 	for i := range *n {
-		if err := requester.Send(ctx, "Hello"); err != nil {
+		reply, err := requester.Request(ctx, "Hello")
+		if err != nil {
 			return fmt.Errorf("request %d: %w", i, err)
 		}
-		select {
-		case reply, ok := <-requester.In():
-			if !ok {
-				return fmt.Errorf("request %d: %w", i, requester.Err())
-			}
-			fmt.Fprintf(out, "Received reply %d [%s]\n", i, reply)
-		case <-ctx.Done():
-			return fmt.Errorf("request %d: %w", i, context.Cause(ctx))
-		}
+		fmt.Fprintf(out, "Received reply %d [%s]\n", i, reply)
 	}
 	return nil
 }

@@ -1,10 +1,11 @@
 // Command rrworker is the guide's request-reply worker (chapter 2,
 // "Shared Queue"; "rrserver" in older editions): hwserver that connects
-// instead of binding. A REP socket connected to the broker's backend at
-// tcp://localhost:5560 prints each request, works a second, and replies
-// "World".
+// instead of binding. A reqrep.Server over a REP socket connected to the
+// broker's backend at tcp://localhost:5560 prints each request, works a
+// second, and replies "World".
 //
-// It runs until Ctrl-C or SIGTERM, then exits 0. Start several, with
+// It runs until Ctrl-C or SIGTERM, then shuts down gracefully (the reply
+// to the request being worked on is still sent, within 5s) and exits 0. Start several, with
 // rrbroker (or msgqueue) and rrclient.
 //
 //	go run ./examples/rrworker
@@ -18,6 +19,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/zmqchan/zmqchan/reqrep"
 	"github.com/zmqchan/zmqchan/shutdown"
 	"github.com/zmqchan/zmqchan/zchan"
 )
@@ -62,52 +64,44 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 		}
 	}()
 
-	// The broker passes on whatever its clients send: a request that is
-	// not one frame gets an empty reply instead of ending the worker (see
-	// hwserver).
-	responder, err := zchan.OpenWith(ctx, zchan.Rep, zchan.String,
-		zchan.WithContext(zc), zchan.WithConnect(*connect), zchan.WithEmptyReplyOnCodecError(true))
+	// The broker passes on whatever its clients send, so the requests are
+	// raw frames: one that is not one frame gets an empty reply, which no
+	// request of this protocol otherwise gets, and the worker goes on.
+	hello := func(ctx context.Context, request zchan.Msg) (string, error) {
+		if len(request) != 1 {
+			return "", nil
+		}
+		fmt.Fprintf(out, "Received request: [%s]\n", request[0])
+		if err := sleep(ctx, *work); err != nil {
+			return "", err // shut down while working: no reply
+		}
+		return "World", nil
+	}
+	responder, err := reqrep.NewServer(ctx, zchan.Frames, zchan.String, hello, reqrep.WithType(zchan.Rep),
+		reqrep.WithConnect(*connect), reqrep.WithSocketOptions(zchan.WithContext(zc)))
 	if err != nil {
 		return err
 	}
 	defer responder.Close()
 
-	for {
-		select {
-		case request, ok := <-responder.In():
-			if !ok {
-				return ended(ctx, responder.Err())
-			}
-			fmt.Fprintf(out, "Received request: [%s]\n", request)
-			if !sleep(ctx, *work) {
-				return nil // interrupted while working
-			}
-			if err := responder.Send(ctx, "World"); err != nil {
-				return ended(ctx, err)
-			}
-		case <-ctx.Done():
-			return nil
-		}
+	select {
+	case <-ctx.Done(): // Ctrl-C: finish the request under way, then stop
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return responder.Shutdown(sctx)
+	case <-responder.Done(): // the socket ended by itself
+		return responder.Err()
 	}
 }
 
-// sleep waits d; it reports false if ctx ended first.
-func sleep(ctx context.Context, d time.Duration) bool {
+// sleep waits d; it returns ctx's cause if ctx ended first.
+func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
-// ended turns the error that ended the loop into the program's result: an
-// interrupt is a clean exit, anything else is a failure.
-func ended(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
 		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
 	}
-	return err
 }
