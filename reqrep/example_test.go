@@ -19,11 +19,13 @@ func Example() {
 	upper := func(ctx context.Context, s string) (string, error) { return strings.ToUpper(s), nil }
 	srv, err := reqrep.NewServer(ctx, zchan.String, zchan.String, upper, reqrep.WithBind("tcp://127.0.0.1:*"))
 	if err != nil {
-		panic(err)
+		fmt.Println(err)
+		return
 	}
 	c, err := reqrep.NewClient(ctx, zchan.String, zchan.String, reqrep.WithConnect(srv.Endpoints()...))
 	if err != nil {
-		panic(err)
+		fmt.Println(err)
+		return
 	}
 	for _, word := range []string{"hello", "world"} {
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -51,7 +53,8 @@ func ExampleWithRetries() {
 	c, err := reqrep.NewClient(ctx, zchan.String, zchan.String, reqrep.WithType(zchan.Req),
 		reqrep.WithConnect("tcp://127.0.0.1:1"), reqrep.WithRetries(3, 100*time.Millisecond))
 	if err != nil {
-		panic(err)
+		fmt.Println(err)
+		return
 	}
 	defer c.Close()
 	_, err = c.Request(ctx, "anyone?")
