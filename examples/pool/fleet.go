@@ -128,17 +128,25 @@ func (f *fleet) kill(p *proc) error {
 func (f *fleet) stop(bound time.Duration) []string {
 	t := time.NewTimer(bound)
 	defer t.Stop()
+	expired := false
 	var forced []string
 	for _, p := range f.procs {
+		if !expired {
+			select {
+			case <-p.exited:
+				continue
+			case <-t.C:
+				expired = true
+			}
+		}
 		select {
 		case <-p.exited:
-		case <-t.C:
+		default:
 			forced = append(forced, p.name)
 			p.cmd.Process.Kill()
-			<-p.exited
 		}
 	}
-	<-f.done
+	<-f.done // every process reaped, the killed ones too
 	return forced
 }
 

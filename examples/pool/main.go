@@ -68,9 +68,10 @@ const (
 	registerBound = 30 * time.Second
 	// reapBound is how long the demo waits, after the pool has sent KILL
 	// and its shutdown is over, for the worker processes to exit before
-	// it kills them: Work closes its socket and terminates its zmq context,
-	// within its 1s linger.
-	reapBound = 5 * time.Second
+	// it kills them: Work closes its socket and terminates its zmq context
+	// within its 1s linger. With the pool's kill bound (1s) it keeps the
+	// demo's exit within about 3s of Ctrl-C, even with a worker that hangs.
+	reapBound = 2 * time.Second
 	// queueSize bounds the tasks the pool keeps waiting for a worker
 	// (beyond one per worker), so that Ctrl-C drains a few dozen tasks,
 	// not the default thousand.

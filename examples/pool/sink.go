@@ -34,9 +34,8 @@ type sink struct {
 	killedAt     time.Time
 	killedPct    int
 	deadAfter    time.Duration // from the SIGKILL to the pool declaring it dead
-	redispatched []uint64      // the ids it held, re-dispatched
 	otherDeaths  []string      // workers declared dead that the demo did not kill
-	joined, left int
+	lost         int           // tasks reported lost (none, with WithAtLeastOnce)
 }
 
 func newSink(c config, pr *printer, pool *pipeline.Pool[int, Result], fl *fleet) *sink {
@@ -60,11 +59,6 @@ func (s *sink) run(ctx context.Context, events <-chan pipeline.PoolEvent[int], d
 			if s.victim == nil && s.c.kill > 0 && s.distinct >= int(s.c.kill*float64(s.c.tasks)) {
 				s.kill()
 			}
-			if s.distinct == s.c.tasks && s.end.IsZero() {
-				s.end = time.Now()
-				s.status(true)
-				done()
-			}
 		case ev := <-events:
 			s.event(ev)
 		case <-tick.C:
@@ -73,6 +67,13 @@ func (s *sink) run(ctx context.Context, events <-chan pipeline.PoolEvent[int], d
 			}
 		case <-ctx.Done():
 			return nil
+		}
+		// Every task answered, or else reported lost (which at-least-once
+		// never does): the batch is over either way, and verdict tells.
+		if s.distinct+s.lost == s.c.tasks && s.end.IsZero() {
+			s.end = time.Now()
+			s.status(true)
+			done()
 		}
 	}
 }
@@ -112,23 +113,26 @@ func (s *sink) kill() {
 		s.clock(), s.victim.name, s.victim.cmd.Process.Pid, s.killedPct, pipeline.DefaultCredit)
 }
 
-// event prints a worker's death and records it; joins and goodbyes are
-// counted (the pool logs them too).
+// event prints a worker's death, or its leaving with tasks in hand, and
+// records it. Joins and goodbyes are in the pool's Stats, which the
+// summary prints.
 func (s *sink) event(ev pipeline.PoolEvent[int]) {
 	switch ev.Kind {
-	case pipeline.WorkerJoined:
-		s.joined++
 	case pipeline.WorkerLeft:
-		s.left++
 		if len(ev.IDs) > 0 && !s.stopping() {
-			s.pr.line("%s  %s left holding %d tasks, re-dispatched", s.clock(), ev.Worker, len(ev.IDs))
+			if !ev.Resent {
+				s.lost += len(ev.IDs)
+			}
+			s.pr.line("%s  %s left holding %d tasks (re-dispatched: %v)", s.clock(), ev.Worker, len(ev.IDs), ev.Resent)
 		}
 	case pipeline.WorkerDead:
+		if !ev.Resent {
+			s.lost += len(ev.IDs)
+		}
 		ids := slices.Clone(ev.IDs)
 		slices.Sort(ids)
 		if s.victim != nil && s.deadAfter == 0 && isProc(ev.Worker, s.victim.name) {
 			s.deadAfter = time.Since(s.killedAt)
-			s.redispatched = ids
 			s.pr.line("%s  %s declared dead %v after the SIGKILL (silent for %d heartbeats of %v): its %d unanswered tasks re-dispatched to the others: %s",
 				s.clock(), ev.Worker, s.deadAfter.Round(time.Millisecond), pipeline.DefaultLiveness, pipeline.DefaultHeartbeat, len(ids), idList(ids))
 			return
@@ -219,6 +223,9 @@ func (s *sink) summary(rep *shutdown.Report, forced []string) {
 			fmt.Fprintf(w, "recovery: %s was killed, and the pool had not declared it dead when it stopped\n", s.victim.name)
 		}
 	}
+	if len(s.otherDeaths) > 0 {
+		fmt.Fprintf(w, "also declared dead, though not killed (each registered again): %s\n", strings.Join(s.otherDeaths, ", "))
+	}
 	fmt.Fprintf(w, "pool: submitted %d = results %d + skipped %d + failed %d + undelivered %d; workers joined %d, left %d, dead %d\n",
 		st.Submitted, st.Results, st.Skipped, st.Failed, st.Undelivered, st.Joined, st.Left, st.Dead)
 	fmt.Fprintln(w, "shutdown report:")
@@ -232,7 +239,7 @@ func (s *sink) verdict() error {
 		fmt.Fprintf(s.pr.w, "exactly once: each of the %d tasks answered once, with the right square\n", s.c.tasks)
 		return nil
 	}
-	return fmt.Errorf("not exactly once: %d tasks unanswered, %d answered twice, %d wrong answers", missing, s.twice, s.wrong)
+	return fmt.Errorf("not exactly once: %d tasks unanswered (%d reported lost), %d answered twice, %d wrong answers", missing, s.lost, s.twice, s.wrong)
 }
 
 // isProc reports whether the pool's name for a worker (Work registers a
