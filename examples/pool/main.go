@@ -201,8 +201,11 @@ func demo(ctx context.Context, c config, out io.Writer) error {
 	for _, p := range fl.procs {
 		pr.line("started %-6s  pid %-7d  %s worker", p.name, p.cmd.Process.Pid, p.kind)
 	}
-	if py == "" {
-		pr.line("no python3 with zmq found ($PYTHON3, python3, /usr/bin/python3): Go workers only")
+	switch {
+	case c.python == "off":
+		pr.line("no pyzmq worker (-python off)")
+	case py == "":
+		pr.line("no pyzmq worker: no python3 with zmq found ($PYTHON3, python3, /usr/bin/python3)")
 	}
 
 	s := newSink(c, pr, pool, fl)

@@ -143,6 +143,45 @@ func TestPoolInterrupt(t *testing.T) {
 	}
 }
 
+// TestPoolGoOnly runs the demo as a machine without python3-zmq would,
+// and with no kill: three Go worker processes share the batch, each
+// answers some of it and stops on KILL, and every task is answered once.
+func TestPoolGoOnly(t *testing.T) {
+	bin := exampletest.Build(t, "pool")
+	var out exampletest.Output
+	tk := exampletest.Go(t, "pool", 2*time.Minute, func(ctx context.Context) error {
+		return run(ctx, []string{"-tasks", "600", "-work", "1ms", "-kill", "0", "-exe", bin, "-python", "off"}, &out)
+	})
+	if err := tk.Wait(t); err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	pids := started(t, out.Lines())
+	if len(pids) != 3 || out.Count("no pyzmq worker (-python off)") != 1 || out.Count("SIGKILL") != 0 {
+		t.Errorf("want 3 Go workers, no pyzmq worker and no kill:\n%s", out.String())
+	}
+	if n := out.Count("answers  exited 0 on KILL"); n != 3 {
+		t.Errorf("%d workers stopped on KILL, want 3:\n%s", n, out.String())
+	}
+	if out.Count("exactly once: each of the 600 tasks answered once") != 1 {
+		t.Errorf("no exactly-once line:\n%s", out.String())
+	}
+	checkReport(t, &out, "cause: shutdown: requested")
+	gone(t, pids)
+}
+
+// TestPythonWorkerCopy checks that the embedded pyzmq worker is
+// pipeline's test worker unchanged, so that a change to the protocol that
+// updates one and not the other fails here, not in front of a viewer.
+func TestPythonWorkerCopy(t *testing.T) {
+	want, err := os.ReadFile("../../pipeline/testdata/pool_worker.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pyWorker != string(want) {
+		t.Error("examples/pool/pool_worker.py differs from pipeline/testdata/pool_worker.py: cp the latter over the former")
+	}
+}
+
 // TestPoolFlags checks that bad flags are refused before anything starts.
 func TestPoolFlags(t *testing.T) {
 	for _, args := range [][]string{{"-tasks", "0"}, {"-workers", "0"}, {"-drain", "0s"}, {"-kill", "1"},
