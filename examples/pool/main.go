@@ -208,7 +208,7 @@ func demo(ctx context.Context, c config, out io.Writer) error {
 		pr.line("no pyzmq worker: no python3 with zmq found ($PYTHON3, python3, /usr/bin/python3)")
 	}
 
-	s := newSink(c, pr, pool, fl)
+	s := newSink(ctx, c, pr, pool, fl)
 	// Stages in the direction tasks flow: the ventilator stops first, then
 	// the pool drains what it holds (the sink still reading) and sends
 	// KILL, then the sink returns.

@@ -143,6 +143,50 @@ func TestPoolInterrupt(t *testing.T) {
 	}
 }
 
+// TestPoolInterruptDrainDeadline sends SIGINT to the demo run with a
+// drain deadline (1ms) shorter than a task (4ms): the pool must stop at
+// once, and what it abandoned must add up: the pool's accounting,
+// submitted = results + undelivered with undelivered above zero, and the
+// Report's row for the pool, with the deadline's error, and its total
+// give the same count.
+func TestPoolInterruptDrainDeadline(t *testing.T) {
+	bin := exampletest.Build(t, "pool")
+	p := exampletest.Start(t, time.Minute, bin, "-tasks", "100000000", "-python", python(t), "-drain", "1ms")
+	p.Stdout.WaitFor(t, "progress [", 30*time.Second)
+	pids := started(t, p.Stdout.Lines())
+	if err := p.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	p.Wait(t)
+	if code := p.ExitCode(); code != 1 {
+		t.Errorf("exit code %d, want 1", code)
+	}
+	var m []string
+	for _, l := range p.Stdout.Lines() {
+		if m = poolRE.FindStringSubmatch(l); m != nil {
+			break
+		}
+	}
+	if m == nil {
+		t.Fatalf("no pool accounting line:\n%s", p.Stdout.String())
+	}
+	submitted, _ := strconv.Atoi(m[1])
+	results, _ := strconv.Atoi(m[2])
+	undelivered, _ := strconv.Atoi(m[3])
+	if undelivered == 0 || submitted != results+undelivered {
+		t.Errorf("pool: submitted %d, results %d, undelivered %d: want some undelivered, and the sum to add up", submitted, results, undelivered)
+	}
+	row := regexp.MustCompile(`(?m)^  shutdown +pool +\S+ +` + m[3] + ` +shutdown: drain deadline passed`)
+	total := regexp.MustCompile(`(?m)^  undelivered ` + m[3] + `, lost in transit 0$`)
+	if out := p.Stdout.String(); !row.MatchString(out) || !total.MatchString(out) {
+		t.Errorf("the Report does not show the pool's %d undelivered tasks and the deadline:\n%s", undelivered, out)
+	}
+	if n := p.Stdout.Count("exited 0 on KILL"); n != len(pids) {
+		t.Errorf("%d of %d workers exited on KILL:\n%s", n, len(pids), p.Stdout.String())
+	}
+	gone(t, pids)
+}
+
 // TestPoolGoOnly runs the demo as a machine without python3-zmq would,
 // and with no kill: three Go worker processes share the batch, each
 // answers some of it and stops on KILL, and every task is answered once.

@@ -22,6 +22,7 @@ type sink struct {
 	pr    *printer
 	pool  *pipeline.Pool[int, Result]
 	fleet *fleet
+	sig   context.Context // the signal context: done once a signal began the shutdown
 
 	seen         []uint32 // seen[n]: answers for task n
 	distinct     int      // tasks answered at least once
@@ -38,8 +39,8 @@ type sink struct {
 	lost         int           // tasks reported lost (none, with WithAtLeastOnce)
 }
 
-func newSink(c config, pr *printer, pool *pipeline.Pool[int, Result], fl *fleet) *sink {
-	return &sink{c: c, pr: pr, pool: pool, fleet: fl, seen: make([]uint32, c.tasks+1), byWorker: map[string]int{}}
+func newSink(sig context.Context, c config, pr *printer, pool *pipeline.Pool[int, Result], fl *fleet) *sink {
+	return &sink{sig: sig, c: c, pr: pr, pool: pool, fleet: fl, seen: make([]uint32, c.tasks+1), byWorker: map[string]int{}}
 }
 
 // run is the sink stage: it reads until the pool closes Results (or its
@@ -143,7 +144,10 @@ func (s *sink) event(ev pipeline.PoolEvent[int]) {
 	}
 }
 
-func (s *sink) stopping() bool { return !s.end.IsZero() }
+// stopping reports whether the shutdown has begun (the batch is over, or
+// a signal came): a worker that leaves then is one the pool's KILL
+// stopped, and the tasks it held are abandoned, not re-dispatched.
+func (s *sink) stopping() bool { return !s.end.IsZero() || s.sig.Err() != nil }
 
 // drainEvents counts the events the sink had not read when Results closed
 // (the goodbyes of the pool's KILL come just before).
