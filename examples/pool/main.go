@@ -33,7 +33,11 @@
 // tasks in hand, then sends KILL to every worker and waits for their
 // goodbyes) and the sink. Ctrl-C or SIGTERM begins that shutdown at
 // once: the Report is printed, every worker process has exited before
-// the demo does, and the exit status is 1 (the batch is unfinished). A
+// the demo does, and the exit status is 1 (the batch is unfinished). The
+// pool drains what it holds (a few dozen tasks) within -drain; a -drain
+// shorter than a task (-drain 1ms) cuts that short, and the tasks the pool
+// abandons are counted, in its accounting line and in its row of the
+// Report (submitted = results + undelivered). A
 // second Ctrl-C kills the demo at once; its workers, which run in process
 // groups of their own, die with it (their parent-death signal).
 package main
