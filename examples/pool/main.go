@@ -189,8 +189,11 @@ func demo(ctx context.Context, c config, out io.Writer) error {
 			"-worker", pool.Endpoint(), "-name", name, "-work", c.work.String())})
 	}
 	if py != "" {
-		ps = append(ps, &proc{name: "python", kind: "pyzmq", cmd: exec.Command(py,
-			"-c", pyWorker, pool.Endpoint(), fmt.Sprint(c.work.Seconds()))})
+		// "python3 -" reads the program from stdin: ps shows the endpoint,
+		// not the whole script.
+		cmd := exec.Command(py, "-", pool.Endpoint(), fmt.Sprint(c.work.Seconds()))
+		cmd.Stdin = strings.NewReader(pyWorker)
+		ps = append(ps, &proc{name: "python", kind: "pyzmq", cmd: cmd})
 	}
 	for _, p := range ps {
 		p.cmd.Stderr = os.Stderr // their stdout is not the demo's: the progress line is
@@ -223,10 +226,14 @@ func demo(ctx context.Context, c config, out io.Writer) error {
 		for n := 2; err == nil && n <= c.tasks; n++ {
 			err = pool.Submit(ctx, n)
 		}
-		if err != nil && ctx.Err() == nil { // not the shutdown stopping the source
-			return fmt.Errorf("ventilator: %d of %d workers registered: %w", pool.Stats().Workers, nworkers, err)
+		switch {
+		case err == nil || ctx.Err() != nil: // done, or the shutdown stopping the source
+			return nil
+		case errors.Is(err, errNoWorkers):
+			return fmt.Errorf("ventilator: %d of %d workers registered within %v: %w", pool.Stats().Workers, nworkers, registerBound, err)
+		default:
+			return fmt.Errorf("ventilator: %w", err)
 		}
-		return nil
 	}
 	if err := g.Go("ventilator", vent); err != nil {
 		return abort(err)
