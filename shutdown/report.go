@@ -2,7 +2,9 @@ package shutdown
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 )
 
@@ -143,5 +145,42 @@ func (r *Report) String() string {
 		b.WriteByte('\n')
 	}
 	fmt.Fprintf(&b, "took %v", r.Took.Round(time.Microsecond))
+	return b.String()
+}
+
+// Table formats the report for a person reading a terminal: why shutdown
+// began and how long it took, then one row per step (what, which stage,
+// how long, its undelivered count, "-" for a stage without one, and what
+// went wrong), the links between the group's sockets, and the totals.
+// Columns are aligned with spaces; the text ends with a newline.
+func (r *Report) Table() string {
+	var b strings.Builder
+	cause := "none"
+	if r.Cause != nil {
+		cause = r.Cause.Error()
+	}
+	fmt.Fprintf(&b, "cause: %s; took %v\n", cause, r.Took.Round(time.Millisecond))
+	var rows strings.Builder
+	tw := tabwriter.NewWriter(&rows, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  STEP\tSTAGE\tTOOK\tUNDELIVERED\tERROR")
+	for _, s := range r.Steps {
+		count := "-"
+		if s.HasCount {
+			count = strconv.FormatUint(s.Undelivered, 10)
+		}
+		errText := ""
+		if s.Err != nil && s.Action != StepBegin { // the begin step's error is the cause, above
+			errText = s.Err.Error()
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%v\t%s\t%s\n", s.Action, s.Name, s.Took.Round(time.Microsecond), count, errText)
+	}
+	tw.Flush()
+	for line := range strings.Lines(rows.String()) { // no padding after the last column
+		b.WriteString(strings.TrimRight(line, " \n") + "\n")
+	}
+	for _, l := range r.Links {
+		b.WriteString("  " + l.String() + "\n")
+	}
+	fmt.Fprintf(&b, "  undelivered %d, lost in transit %d\n", r.TotalUndelivered(), r.TotalLost())
 	return b.String()
 }
