@@ -41,7 +41,11 @@ func TestMain(m *testing.M) {
 // The child's context is bounded, so an orphan cannot outlive the test run
 // for long even if the parent's death signal is lost.
 func runChild(role string) int {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	bound := 3 * time.Minute // PIPELINE_CHILD_BOUND for the long soak
+	if d, err := time.ParseDuration(os.Getenv("PIPELINE_CHILD_BOUND")); err == nil {
+		bound = d
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
 	defer cancel()
 	var err error
 	switch role {

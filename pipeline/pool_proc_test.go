@@ -353,7 +353,11 @@ func TestPoolHeartbeatSoak(t *testing.T) {
 	if os.Getenv("PIPELINE_SOAK") != "" {
 		cycles, stall = 20, 30*time.Second
 	}
-	ctx := testCtx(t, time.Duration(cycles)*(stall+30*time.Second))
+	bound := time.Duration(cycles) * (stall + 30*time.Second)
+	ctx := testCtx(t, bound)
+	// The worker processes must outlive the soak (their own bound is 3
+	// minutes by default, shorter than 20 stalls of 30 s).
+	t.Setenv("PIPELINE_CHILD_BOUND", bound.String())
 	p, err := pipeline.NewPool(ctx, squareAfter(0), pipeline.WithWorkers(0), pipeline.WithWaitForWorkers(2),
 		pipeline.WithEndpoint(testutil.TCP(t)))
 	if err != nil {
