@@ -227,8 +227,8 @@ func findLinks(stages []*stage) ([]*linkSet, map[*stage]*linkSet) {
 }
 
 // delivered reports whether the set's receivers have taken off libzmq
-// everything its senders accepted and did not count as unroutable or
-// undelivered, and whether a receiver has ended (it will take no more).
+// everything its senders accepted and did not count as unroutable,
+// undelivered or (a ROUTER's) dropped, and whether a receiver has ended (it will take no more).
 // The senders are read first: what they report was sent before the
 // receivers are read.
 func (ls *linkSet) delivered() (done, receiverEnded bool) {
@@ -236,7 +236,15 @@ func (ls *linkSet) delivered() (done, receiverEnded bool) {
 	for _, m := range ls.members {
 		if m.send {
 			s := m.l.Stats()
-			if out := s.Unroutable + s.Undelivered; s.Accepted > out {
+			out := s.Unroutable + s.Undelivered
+			if m.l.Type() == zchan.Router {
+				// WithDropAtHWM: what a ROUTER dropped for a full peer never
+				// reaches it. (Dropped also counts what WithDropWhenSlow
+				// dropped inbound; a ROUTER with both may stop the wait a
+				// little early, and what was then in flight is Lost.)
+				out += s.Dropped
+			}
+			if s.Accepted > out {
 				sent += s.Accepted - out
 			}
 		}

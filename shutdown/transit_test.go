@@ -300,3 +300,61 @@ func TestLosslessDrainDeadline(t *testing.T) {
 	}
 	t.Logf("\n%s", rep)
 }
+
+// TestLosslessDrainRouterDropAtHWM: a ROUTER WithDropAtHWM drops (and
+// counts in Stats.Dropped) what finds its peer's pipe full; those messages
+// never reach the peer, so the lossless drain must not wait for them. The
+// group ends within the drain deadline, without ErrDrainTimeout, and the
+// link is exact with nothing lost. (The drain used to count the drops as
+// in flight and wait out the whole deadline.)
+func TestLosslessDrainRouterDropAtHWM(t *testing.T) {
+	g, err := shutdown.New(context.Background(), shutdown.WithDrainTimeout(bound))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := testutil.Inproc(t)
+	router := openIn(t, g, zchan.Router, "router", zchan.WithBind(ep), zchan.WithDropAtHWM(true), zchan.WithSendHWM(10))
+	dealer := openIn(t, g, zchan.Dealer, "dealer", zchan.WithConnect(ep), zchan.WithRecvHWM(10))
+	for _, c := range []shutdown.Component{router, dealer} {
+		if err := g.Add(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sendN(t, dealer, 1)
+	hello := testutil.MustRecv(t, router.In(), bound, "the dealer's hello")
+	id := string(hello[0])
+	// The dealer's consumer does not read yet: the pipe fills and the
+	// router drops the rest.
+	const n = 5000
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	defer cancel()
+	for i := 0; i < n; i++ {
+		if err := router.Send(ctx, zchan.NewMsg(id, fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !testutil.Eventually(bound, func() bool { return router.Stats().Dropped > 0 }) {
+		t.Fatalf("the router dropped nothing: %+v", router.Stats())
+	}
+	go func() {
+		for range dealer.In() {
+		}
+	}()
+	// Start the shutdown only once the router has handled every message
+	// (sent or dropped): the rest is in libzmq's pipe or the dealer's hands.
+	if !testutil.Eventually(bound, func() bool { s := router.Stats(); return s.MsgsOut+s.Dropped == n }) {
+		t.Fatalf("router never handled all %d: %+v", n, router.Stats())
+	}
+	g.Shutdown()
+	rep, err := g.Wait()
+	if err != nil {
+		t.Fatalf("Wait: %v\n%v", err, rep)
+	}
+	if len(rep.Links) != 1 || !rep.Links[0].Exact || rep.Links[0].Lost != 0 {
+		t.Fatalf("links %v, want one exact link with nothing lost", rep.Links)
+	}
+	rs := router.Stats()
+	if rs.Dropped == 0 || rs.MsgsOut+rs.Dropped != n {
+		t.Errorf("router %+v, want %d sent or dropped, some dropped", rs, n)
+	}
+}

@@ -254,10 +254,13 @@ func (m *Merge[T]) forward(s *Socket[T], f *forwarder) {
 // end delivers s's end. The forwarder first takes itself out of the map:
 // once the loop sees the end, Remove(s) is ErrNotAdded, and a Remove that
 // races it either returns nil first (and the end is not sent) or
-// ErrNotAdded (and the end is sent). Out of the map, its stop is closed by
-// nobody, so it also watches Close's quit.
+// ErrNotAdded (and the end is sent). If a Remove or Close took it out
+// first, that one closes stop, and the end is not sent. Out of the map by
+// itself, its stop is closed by nobody, so it also watches Close's quit.
 func (m *Merge[T]) end(s *Socket[T], f *forwarder) {
-	m.drop(s, f)
+	if !m.drop(s, f) {
+		return
+	}
 	select {
 	case m.events <- MergeEvent[T]{Socket: s, Ended: true, Err: s.Err()}:
 	case <-f.stop:
@@ -265,11 +268,14 @@ func (m *Merge[T]) end(s *Socket[T], f *forwarder) {
 	}
 }
 
-// drop takes s out of the map if f is still its forwarder.
-func (m *Merge[T]) drop(s *Socket[T], f *forwarder) {
+// drop takes s out of the map if f is still its forwarder, and reports
+// whether it did.
+func (m *Merge[T]) drop(s *Socket[T], f *forwarder) bool {
 	m.mu.Lock()
-	if m.fwd[s] == f {
-		delete(m.fwd, s)
+	defer m.mu.Unlock()
+	if m.fwd[s] != f {
+		return false
 	}
-	m.mu.Unlock()
+	delete(m.fwd, s)
+	return true
 }

@@ -338,3 +338,64 @@ func TestMergeMisuse(t *testing.T) {
 		t.Fatalf("Remove after Close: %v", err)
 	}
 }
+
+// TestMergeRemoveRacingEnd removes sockets as they end, while a loop reads
+// the merge: each Add is followed by exactly one of a Remove that returns
+// nil and the socket's end on Events, never both.
+func TestMergeRemoveRacingEnd(t *testing.T) {
+	const rounds = 300
+	ctx := testContext(t, watchdog)
+	zc := newContext(t)
+	m := zchan.NewMerge[string]()
+	var mu sync.Mutex
+	ends := map[*zchan.Socket[string]]int{}
+	consumed := make(chan struct{})
+	go func() {
+		defer close(consumed)
+		for ev := range m.Events() {
+			if ev.Ended {
+				mu.Lock()
+				ends[ev.Socket]++
+				mu.Unlock()
+			}
+		}
+	}()
+	var removed []*zchan.Socket[string]
+	for range rounds {
+		s, err := zchan.OpenWith(ctx, zchan.Pull, zchan.String, zchan.WithContext(zc), zchan.WithBind(testutil.Inproc(t)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Add(s); err != nil {
+			t.Fatal(err)
+		}
+		go s.Close()
+		select {
+		case <-s.Done():
+		case <-ctx.Done():
+			t.Fatal("socket never ended")
+		}
+		switch err := m.Remove(s); {
+		case err == nil:
+			removed = append(removed, s)
+		case !errors.Is(err, zchan.ErrNotAdded):
+			t.Fatal(err)
+		}
+	}
+	m.Close()
+	select {
+	case <-consumed:
+	case <-ctx.Done():
+		t.Fatal("Events never closed")
+	}
+	both := 0
+	for _, s := range removed {
+		if ends[s] > 0 {
+			both++
+		}
+	}
+	t.Logf("%d of %d removed before the merge saw the end", len(removed), rounds)
+	if both > 0 {
+		t.Errorf("%d of %d sockets both removed (Remove returned nil) and reported ended", both, len(removed))
+	}
+}

@@ -379,10 +379,12 @@ func (st *ownerState[T]) takeSends() bool {
 
 // drained reports, during Shutdown, that nothing is left in hand: nothing
 // held either way, nothing queued by Send, no SendFrom channel still open
-// (the caller closes it to end the drain), no reply owed or awaited, and
-// (the caller has just read ZMQ_EVENTS) nothing in libzmq's receive queue.
+// (the caller closes it to end the drain; but a REP owing no reply has
+// nothing it could take from it, and would never see the close), no reply
+// owed or awaited, and (the caller has just read ZMQ_EVENTS) nothing in
+// libzmq's receive queue.
 func (st *ownerState[T]) drained() bool {
-	if st.hasIn || st.hasOut || len(st.s.sendq) > 0 || st.from != nil {
+	if st.hasIn || st.hasOut || len(st.s.sendq) > 0 || (st.from != nil && st.s.typ != Rep) {
 		return false
 	}
 	if (st.s.typ == Req || st.s.typ == Rep) && st.turn {

@@ -35,7 +35,8 @@ type fromReq[T any] struct {
 // fails with ErrUnsupported). Shutdown takes what the caller
 // still puts on ch until the caller closes it (within Shutdown's ctx), so
 // a producer that closes ch and then calls Shutdown has every value sent
-// or counted. Once the socket has ended the owner no longer reads ch, so
+// or counted; on a REP, whose values are replies, only until no reply is
+// owed (an idle REP's Shutdown does not wait for ch). Once the socket has ended the owner no longer reads ch, so
 // the caller's sends on it must also select on Done (or a context of the
 // caller's); values still in ch's buffer then are the caller's: never
 // Accepted, counted nowhere.

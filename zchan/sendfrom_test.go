@@ -235,3 +235,43 @@ func TestSendFromRejects(t *testing.T) {
 		t.Errorf("second channel: %v, want ErrUnsupported", err)
 	}
 }
+
+// TestSendFromShutdownIdleRep: a REP that answers through SendFrom, whose
+// caller has closed the channel and owes no reply, has nothing to drain:
+// Shutdown returns nil at once. (The owner reads the SendFrom channel only
+// in a REP's turn, so it never saw the close, and Shutdown used to wait for
+// it until its ctx ended.)
+func TestSendFromShutdownIdleRep(t *testing.T) {
+	ctx := testContext(t, watchdog)
+	zc := newContext(t)
+	ep := testutil.Inproc(t)
+	rep := open(t, ctx, zchan.Rep, zchan.String, zchan.WithContext(zc), zchan.WithBind(ep))
+	req := open(t, ctx, zchan.Req, zchan.String, zchan.WithContext(zc), zchan.WithConnect(ep))
+	replies := make(chan string)
+	if err := rep.SendFrom(ctx, replies); err != nil {
+		t.Fatal(err)
+	}
+	if err := req.Send(ctx, "ping"); err != nil {
+		t.Fatal(err)
+	}
+	if v := testutil.MustRecv(t, rep.In(), watchdog, "request"); v != "ping" {
+		t.Fatalf("request %q", v)
+	}
+	if !put(replies, "pong", watchdog) {
+		t.Fatal("reply not taken")
+	}
+	if v := testutil.MustRecv(t, req.In(), watchdog, "reply"); v != "pong" {
+		t.Fatalf("reply %q", v)
+	}
+	close(replies)
+	sctx, cancel := context.WithTimeout(ctx, watchdog/2)
+	defer cancel()
+	if err := rep.Shutdown(sctx); err != nil {
+		t.Fatalf("Shutdown of an idle REP whose SendFrom channel is closed: %v, want nil", err)
+	}
+	st := rep.Stats()
+	if st.Accepted != 1 || st.MsgsOut != 1 {
+		t.Errorf("stats %+v, want 1 accepted and sent", st)
+	}
+	checkAccounting(t, rep.Name(), st)
+}
