@@ -245,7 +245,10 @@
 // default because that time is what a graceful drain is for, and the
 // drain deadline already bounds it; WithLosslessDrain(false) shuts a
 // sender down at its turn, and what is then in flight is lost, and
-// counted as lost in transit.
+// counted as lost in transit. A peer outside the group that receives from
+// a link's sender takes messages the group cannot see arrive, so the wait
+// for such a link lasts the whole drain deadline (and what the outside
+// peer took is counted as lost): turn the drain off for such a topology.
 //
 // The wait is short only if what a link holds in flight is small against
 // the receivers' speed: per link, the sender's ZMQ_SNDHWM and the
