@@ -38,24 +38,18 @@ var ErrNotStats = errors.New("metrics: not a stats struct")
 // panics is sent as an invalid metric carrying the panic, which fails
 // that scrape.
 type Components struct {
-	namespace   string
-	constLabels prometheus.Labels
+	descs descSet
 
 	mu    sync.Mutex
-	descs map[string]*prometheus.Desc // by metric name
 	comps map[compKey]*component
 }
 
 type compKey struct{ kind, name string }
 
 type component struct {
-	fields []field
-	read   func() reflect.Value
-}
-
-type field struct {
-	index int
-	desc  *prometheus.Desc
+	shape shape
+	descs []*prometheus.Desc // one per shape.fields
+	read  func() reflect.Value
 }
 
 // NewComponents returns an empty Components whose metrics are named
@@ -66,8 +60,7 @@ func NewComponents(namespace string, constLabels prometheus.Labels) *Components 
 	if namespace == "" {
 		namespace = "zmqchan"
 	}
-	return &Components{namespace: namespace, constLabels: constLabels,
-		descs: make(map[string]*prometheus.Desc), comps: make(map[compKey]*component)}
+	return &Components{descs: newDescSet(namespace, constLabels), comps: make(map[compKey]*component)}
 }
 
 var kindRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
@@ -92,13 +85,9 @@ func AddStats[S any](c *Components, kind, name string, stats func() S) error {
 	if !kindRE.MatchString(kind) {
 		return fmt.Errorf("%w: kind %q", ErrNotStats, kind)
 	}
-	t := reflect.TypeFor[S]()
-	ptr := t.Kind() == reflect.Pointer
-	if ptr {
-		t = t.Elem()
-	}
-	if t.Kind() != reflect.Struct {
-		return fmt.Errorf("%w: %v", ErrNotStats, reflect.TypeFor[S]())
+	sh, err := shapeOf(reflect.TypeFor[S]())
+	if err != nil {
+		return err
 	}
 	name = label(name)
 	c.mu.Lock()
@@ -107,35 +96,122 @@ func AddStats[S any](c *Components, kind, name string, stats func() S) error {
 	if _, ok := c.comps[key]; ok {
 		return fmt.Errorf("%w: %s %q", ErrDuplicate, kind, name)
 	}
-	comp := &component{read: func() reflect.Value {
-		v := reflect.ValueOf(stats())
-		if ptr {
-			if v.IsNil() {
-				return reflect.Zero(t)
-			}
+	c.comps[key] = &component{shape: sh, descs: c.descs.of(kind, sh),
+		read: func() reflect.Value { return reflect.ValueOf(stats()) }}
+	return nil
+}
+
+// shape is what reflection finds in a stats type: the struct, whether it
+// comes as a pointer to it, and the indices of its exported integer
+// fields. AddStats and GroupCollector both use it.
+type shape struct {
+	typ    reflect.Type // a struct
+	ptr    bool
+	fields []int
+}
+
+// shapeOf is the shape of t, or ErrNotStats if t is not a struct (or a
+// pointer to one) with an exported integer field.
+func shapeOf(t reflect.Type) (shape, error) {
+	sh := shape{typ: t}
+	if t.Kind() == reflect.Pointer {
+		sh.ptr, sh.typ = true, t.Elem()
+	}
+	if sh.typ.Kind() != reflect.Struct {
+		return shape{}, fmt.Errorf("%w: %v", ErrNotStats, t)
+	}
+	for i := range sh.typ.NumField() {
+		if f := sh.typ.Field(i); f.IsExported() && isInteger(f.Type.Kind()) {
+			sh.fields = append(sh.fields, i)
+		}
+	}
+	if len(sh.fields) == 0 {
+		return shape{}, fmt.Errorf("%w: %v has no exported integer field", ErrNotStats, sh.typ)
+	}
+	return sh, nil
+}
+
+// send reads the stats of one component with read (a value of the
+// shape's type; a nil pointer reads as the zero struct) and sends one
+// untyped metric per field, labelled name. A read that panics makes every
+// one of them an invalid metric carrying the panic, as does a metric
+// Prometheus refuses.
+func (sh shape) send(ch chan<- prometheus.Metric, descs []*prometheus.Desc, name string, read func() reflect.Value) {
+	v, err := snapshot(read)
+	if err == nil && sh.ptr {
+		if v.IsNil() {
+			v = reflect.Zero(sh.typ)
+		} else {
 			v = v.Elem()
 		}
-		return v
-	}}
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if !f.IsExported() || !isInteger(f.Type.Kind()) {
-			continue
+	}
+	for j, i := range sh.fields {
+		var m prometheus.Metric
+		if err != nil {
+			m = prometheus.NewInvalidMetric(descs[j], err)
+		} else {
+			fv := v.Field(i)
+			var x float64
+			if fv.CanInt() {
+				x = float64(fv.Int())
+			} else {
+				x = float64(fv.Uint())
+			}
+			var merr error
+			if m, merr = prometheus.NewConstMetric(descs[j], prometheus.UntypedValue, x, name); merr != nil {
+				m = prometheus.NewInvalidMetric(descs[j], merr)
+			}
 		}
-		fq := prometheus.BuildFQName(c.namespace, kind, snake(f.Name))
-		d, ok := c.descs[fq]
+		ch <- m
+	}
+}
+
+// snapshot calls read, a panic recovered into an error.
+func snapshot(read func() reflect.Value) (v reflect.Value, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("metrics: stats function panicked: %v", r)
+		}
+	}()
+	return read(), nil
+}
+
+// descSet holds one descriptor per metric name, the first one made for
+// it, so that every component with a field of that name (whatever its
+// stats type) is in one family with one help text, as a registry
+// requires. It is safe for concurrent use.
+type descSet struct {
+	namespace   string
+	constLabels prometheus.Labels
+
+	mu    sync.Mutex
+	descs map[string]*prometheus.Desc // by metric name
+}
+
+func newDescSet(namespace string, constLabels prometheus.Labels) descSet {
+	if namespace == "" {
+		namespace = "zmqchan"
+	}
+	return descSet{namespace: namespace, constLabels: constLabels, descs: make(map[string]*prometheus.Desc)}
+}
+
+// of returns the descriptors of the fields of sh, for kind.
+func (d *descSet) of(kind string, sh shape) []*prometheus.Desc {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]*prometheus.Desc, 0, len(sh.fields))
+	for _, i := range sh.fields {
+		f := sh.typ.Field(i)
+		fq := prometheus.BuildFQName(d.namespace, kind, snake(f.Name))
+		desc, ok := d.descs[fq]
 		if !ok {
-			d = prometheus.NewDesc(fq, fmt.Sprintf("%s.%s of the %s.", t.Name(), f.Name, kind),
-				[]string{"name"}, c.constLabels)
-			c.descs[fq] = d
+			desc = prometheus.NewDesc(fq, fmt.Sprintf("%s.%s of the %s.", sh.typ.Name(), f.Name, kind),
+				[]string{"name"}, d.constLabels)
+			d.descs[fq] = desc
 		}
-		comp.fields = append(comp.fields, field{index: i, desc: d})
+		out = append(out, desc)
 	}
-	if len(comp.fields) == 0 {
-		return fmt.Errorf("%w: %v has no exported integer field", ErrNotStats, t)
-	}
-	c.comps[key] = comp
-	return nil
+	return out
 }
 
 func isInteger(k reflect.Kind) bool {
@@ -200,35 +276,6 @@ func (c *Components) Collect(ch chan<- prometheus.Metric) {
 	}
 	c.mu.Unlock()
 	for i, comp := range comps {
-		v, err := comp.snapshot()
-		for _, f := range comp.fields {
-			var m prometheus.Metric
-			if err != nil {
-				m = prometheus.NewInvalidMetric(f.desc, err)
-			} else {
-				fv := v.Field(f.index)
-				var x float64
-				if fv.CanInt() {
-					x = float64(fv.Int())
-				} else {
-					x = float64(fv.Uint())
-				}
-				m, err = prometheus.NewConstMetric(f.desc, prometheus.UntypedValue, x, keys[i].name)
-				if err != nil {
-					m = prometheus.NewInvalidMetric(f.desc, err)
-				}
-			}
-			ch <- m
-		}
+		comp.shape.send(ch, comp.descs, keys[i].name, comp.read)
 	}
-}
-
-// snapshot calls the stats function, a panic recovered into an error.
-func (comp *component) snapshot() (v reflect.Value, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("metrics: stats function panicked: %v", r)
-		}
-	}()
-	return comp.read(), nil
 }

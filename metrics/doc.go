@@ -3,11 +3,38 @@
 // github.com/prometheus/client_golang, so that the library's core does not
 // depend on it.
 //
-//	reg.MustRegister(metrics.ForContext(g.ZMQ()))  // every socket of a shutdown.Group's context
-//	comps := metrics.NewComponents("", nil)       // pools, chains, monitors, the authenticator
-//	metrics.AddStats(comps, "pool", pool.Name(), pool.Stats)
+//	g, err := shutdown.New(ctx)
+//	...
+//	reg := prometheus.NewRegistry()
+//	reg.MustRegister(metrics.ForGroup(g)) // once: every socket and component of g, now or later
+//	pool, err := pipeline.NewPool(ctx, square, pipeline.WithContext(g.ZMQ()), pipeline.WithName("squares"))
+//	g.Add(pool) // scraped as zmqchan_pool_submitted{name="squares"}, ...
+//
+// ForGroup collects, at each scrape, every socket open in the group's zmq
+// context (those of pools, chains and devices included) and the Stats of
+// every component added to the group (pools, chains, reqrep clients and
+// servers): nothing is added by hand. Without a group, ForContext collects
+// the sockets of one zchan.Context; and Components collects stats structs
+// added one by one, for what is not a group's component (a
+// monitor.Monitor and a secure.Authenticator have no Shutdown):
+//
+//	reg.MustRegister(metrics.ForContext(zc))
+//	comps := metrics.NewComponents("", nil)
 //	metrics.AddStats(comps, "monitor", mon.Name(), mon.Stats)
+//	metrics.AddStats(comps, "auth", "zap", auth.Stats)
 //	reg.MustRegister(comps)
+//
+// # Groups
+//
+// A GroupCollector finds a component's counters by reflection: a method
+// Stats() returning a struct (or a pointer to one) whose exported integer
+// fields become metrics named zmqchan_<kind>_<field in snake_case>,
+// labelled name="<the component's Name()>", where kind is the component's
+// type name lower-cased without package or type parameters ("pool" for a
+// *pipeline.Pool[Task, Result], "server" for a *reqrep.Server[Req, Rep]).
+// zchan sockets added as components are left to the socket metrics, so
+// nothing is counted twice. Like Components it is an unchecked collector,
+// since its metrics are known only at each scrape.
 //
 // # Sockets
 //

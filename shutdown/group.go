@@ -123,6 +123,25 @@ func (g *Group) Add(c Component) error {
 	return nil
 }
 
+// Components returns the components added with Add, in the order they
+// were added (function stages started with Go are not components and are
+// left out). The slice is a new snapshot at each call, safe to keep and
+// modify; components added later are not in it. Components is safe for
+// concurrent use, before, during and after shutdown; it is how a caller
+// that is handed only the group (metrics.ForGroup, at each scrape) finds
+// what is in it.
+func (g *Group) Components() []Component {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var cs []Component
+	for _, st := range g.stages {
+		if st.comp != nil {
+			cs = append(cs, st.comp)
+		}
+	}
+	return cs
+}
+
 // Go appends a function stage and starts fn on a new goroutine. fn's ctx
 // is cancelled, with the shutdown's cause, when its turn comes: at once
 // for a source added before every component (that is how new input

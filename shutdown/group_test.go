@@ -848,3 +848,53 @@ func TestSettleBounded(t *testing.T) {
 	}
 	t.Logf("settle against a component that never goes still (cap %v):\n%s", zchan.DefaultLinger, rep)
 }
+
+// TestComponents: Components lists what Add took, in order, without the
+// function stages; each call is a snapshot, and it still answers after
+// shutdown.
+func TestComponents(t *testing.T) {
+	g, err := shutdown.New(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu  sync.Mutex
+		log []string
+	)
+	if got := g.Components(); len(got) != 0 {
+		t.Fatalf("empty group: %v", got)
+	}
+	a, b := newProbe("a", &log, &mu), newProbe("b", &log, &mu)
+	if err := g.Add(a); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Go("fn", func(ctx context.Context) error { <-ctx.Done(); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	snap := g.Components()
+	if err := g.Add(b); err != nil {
+		t.Fatal(err)
+	}
+	names := func(cs []shutdown.Component) string {
+		var s []string
+		for _, c := range cs {
+			s = append(s, c.Name())
+		}
+		return strings.Join(s, ",")
+	}
+	if got := names(snap); got != "a" {
+		t.Errorf("snapshot before b: %s", got)
+	}
+	got := g.Components()
+	if names(got) != "a,b" {
+		t.Errorf("Components: %s, want a,b", names(got))
+	}
+	got[0] = nil // the caller's copy
+	g.Shutdown()
+	if _, err := wait(t, g); err != nil {
+		t.Fatal(err)
+	}
+	if got := names(g.Components()); got != "a,b" {
+		t.Errorf("after shutdown: %s, want a,b", got)
+	}
+}
