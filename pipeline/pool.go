@@ -144,7 +144,7 @@ type PoolStats struct {
 	// a worker that reconnects registers again); Left the goodbyes; Dead
 	// the workers declared dead; Workers those registered now.
 	Joined, Left, Dead uint64
-	Workers           int
+	Workers            int
 	// EventsDropped counts events that did not fit in WithEvents' channel.
 	EventsDropped uint64
 }

@@ -61,15 +61,14 @@ const (
 const caseBit = 'a' - 'A'
 
 var (
-	hdrData  = []byte{kData}
-	endMsg   = zchan.Msg{{kEnd}}
-	byeMsg   = zchan.Msg{{kBye}}
-	pingMsg  = zchan.Msg{{kPing}}
+	hdrData = []byte{kData}
+	endMsg  = zchan.Msg{{kEnd}}
+	byeMsg  = zchan.Msg{{kBye}}
+	pingMsg = zchan.Msg{{kPing}}
 )
 
-// kindOf returns a message's kind, the no-frames forms of kData, kTask and
-// kResult mapped to the kinds themselves, or 0 for a message with no
-// header.
+// kindOf returns a message's kind, the no-frames form of kData mapped to
+// kData, or 0 for a message with no header.
 func kindOf(m zchan.Msg) byte {
 	if len(m) == 0 || len(m[0]) == 0 {
 		return 0
