@@ -102,11 +102,13 @@
 // endpoint, inproc by default); Work runs them in another process.
 //
 // A worker holds at most its credit (WithWorkerCredit, default 8): the
-// pool charges a task to its worker from the moment it sends it until its
-// result has been delivered on Results. So a dead worker takes at most its
-// credit with it, each task known by id, and a consumer that stops
-// reading stops the workers without stopping the pool's reading of their
-// link: heartbeats are never queued behind results. Each side sends a
+// pool charges a task to its worker from the moment it sends it until the
+// worker has answered it. So a dead worker takes at most its credit with
+// it, each task known by id. The pool sends no task while the results
+// waiting for the consumer of Results reach the credit of all its workers
+// together, so a consumer that stops reading stops the workers (once they
+// have answered what they hold) without stopping the pool's reading of
+// their link: heartbeats are never queued behind results. Each side sends a
 // heartbeat every interval (WithHeartbeat, default 250 ms) and treats
 // any message as a sign of life; a worker silent for liveness intervals
 // (default 4: 1 s) is declared dead: its tasks are re-dispatched to the
@@ -169,8 +171,7 @@
 //  1. A worker first sends READY with its credit, the most tasks it will
 //     hold at once. The pool grants the smaller of that and its own
 //     WithWorkerCredit, and never has more tasks out to a worker than
-//     that: a task counts from its TASKS until the pool has delivered its
-//     answer. A worker must read TASKS as they come (queueing up to the
+//     that: a task counts from its TASKS until the pool has its answer. A worker must read TASKS as they come (queueing up to the
 //     credit) and answer each task, in any order and in RESULTS of as
 //     many answers as it likes, or with FAIL. (A Go worker sends what it
 //     has done when it runs out of tasks, or after 100 µs of work on

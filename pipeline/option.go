@@ -266,9 +266,10 @@ const (
 // WithWorkerCredit sets a worker's credit: how many tasks it holds at
 // most, running or waiting, and so how many a dead worker takes with it.
 // The pool sends a worker a task only while it holds fewer than its
-// credit, and counts a task against it until its result has been
-// delivered on Results, so a consumer that stops reading stops the
-// workers after at most their credit, without stopping their heartbeats.
+// credit (a task counts until the worker answers it), and none while the
+// results waiting on Results reach the credit of all its workers, so a
+// consumer that stops reading stops the workers after at most their
+// credit, without stopping their heartbeats.
 // For NewPool it is the credit of its local workers and the most it grants
 // a remote one; for Work, what its workers ask for. Applies to NewPool and
 // Work. Default: DefaultCredit.

@@ -92,8 +92,7 @@ type poolWorker struct {
 	id     []byte // the ROUTER's identity of its DEALER
 	name   string
 	credit int
-	used   int                 // tasks charged to it: sent, and answered but not delivered
-	held   map[uint64]struct{} // tasks sent and not answered
+	held   map[uint64]struct{} // tasks sent and not answered: what its credit bounds
 	last   time.Time           // when it last said anything
 }
 
@@ -306,8 +305,9 @@ func (p *Pool[Task, Result]) takeSubmitted() {
 
 // loop owns the pool's state. It reads every message from the workers as
 // it arrives, whatever the consumer of Results does: back pressure is the
-// credit (a task is charged to its worker until its result is delivered),
-// never a stopped socket, so a stalled consumer cannot starve the
+// credit (a task is charged to its worker until it is answered) and the
+// bound on results waiting for the consumer (see dispatch), never a
+// stopped socket, so a stalled consumer cannot starve the
 // heartbeats. It ends when the pool's context does, or when a Shutdown has
 // drained, after the KILL round.
 func (p *Pool[Task, Result]) loop() {
@@ -410,7 +410,6 @@ func (p *Pool[Task, Result]) send(w *poolWorker, ts []*poolTask[Task, Result]) {
 	b[0] = kTask
 	for _, t := range ts {
 		t.w = w
-		w.used++
 		w.held[t.id] = struct{}{}
 		b = append(b, t.entry...)
 	}
@@ -422,16 +421,27 @@ func (p *Pool[Task, Result]) send(w *poolWorker, ts []*poolTask[Task, Result]) {
 
 // dispatch sends queued tasks to workers with credit, round robin, each
 // worker's in one message. A worker gets more only once half its credit
-// is free: handing over each credit as it frees (as each result is
-// delivered) would make each message one task.
+// is free: handing over each credit as it frees (as each answer comes)
+// would make each message one task. Nothing is sent while the results
+// waiting for the consumer of Results reach the workers' credit all
+// together: so a consumer that stops reading stops the workers once they
+// have answered what they hold, and the pool holds at most twice the
+// credit of its workers in tasks sent or answered and not delivered.
 func (p *Pool[Task, Result]) dispatch() {
 	if len(p.queue) == 0 || p.stopping {
 		return
 	}
 	n := len(p.order)
+	total := 0
+	for _, w := range p.order {
+		total += w.credit
+	}
+	if len(p.pending) >= total {
+		return
+	}
 	for i := 0; i < n && len(p.queue) > 0; i++ {
 		w := p.order[(p.rr+i)%n]
-		free := w.credit - w.used
+		free := w.credit - len(w.held)
 		if free < (w.credit+1)/2 {
 			continue
 		}
@@ -465,7 +475,6 @@ func (p *Pool[Task, Result]) batchFor(n int) []*poolTask[Task, Result] {
 func (p *Pool[Task, Result]) settle(t *poolTask[Task, Result]) {
 	delete(p.tasks, t.id)
 	if t.w != nil {
-		t.w.used--
 		delete(t.w.held, t.id)
 	}
 }
@@ -564,9 +573,13 @@ func (p *Pool[Task, Result]) answers(body zchan.Msg) error {
 		return err
 	}
 	var dups, skipped uint64
+	var slab [][]byte
 	for len(b) > 0 {
 		status := b[0]
-		id, frames, rest, err := nextEntry(b[1:])
+		var id uint64
+		var frames [][]byte
+		var rest []byte
+		id, frames, rest, slab, err = nextEntry(b[1:], slab)
 		if err != nil {
 			return err
 		}
@@ -872,8 +885,9 @@ func (p *Pool[Task, Result]) endErr() error {
 
 // Results returns the channel of results, one per task answered, in the
 // order workers finish. The pool closes it when it ends. A consumer that
-// stops reading stops the workers once each has its credit's worth of
-// results waiting, and from there Submit; the heartbeats go on.
+// stops reading stops the workers once the results waiting for it reach
+// the credit of all the workers together (and the workers have answered
+// what they hold), and from there Submit; the heartbeats go on.
 func (p *Pool[Task, Result]) Results() <-chan Result { return p.results }
 
 // Shutdown drains and stops the pool, as net/http's Server.Shutdown does

@@ -193,31 +193,33 @@ func appendEntry(b []byte, id uint64, frames [][]byte) []byte {
 }
 
 // nextEntry reads the entry at the front of b: its id and its frames,
-// which alias b, and what follows it.
-func nextEntry(b []byte) (id uint64, frames [][]byte, rest []byte, err error) {
+// which alias b, and what follows it. The frames' slice headers are
+// appended to slab (one allocation for a batch, not one per entry), which
+// it returns; frames stays valid when a later append moves slab.
+func nextEntry(b []byte, slab [][]byte) (id uint64, frames [][]byte, rest []byte, out [][]byte, err error) {
 	if len(b) < 12 {
-		return 0, nil, nil, fmt.Errorf("pipeline: short entry: %w", ErrProtocol)
+		return 0, nil, nil, slab, fmt.Errorf("pipeline: short entry: %w", ErrProtocol)
 	}
 	id = binary.BigEndian.Uint64(b)
 	n := binary.BigEndian.Uint32(b[8:])
 	b = b[12:]
 	if uint64(n) > uint64(len(b))/4 {
-		return 0, nil, nil, fmt.Errorf("pipeline: entry of %d frames in %d bytes: %w", n, len(b), ErrProtocol)
+		return 0, nil, nil, slab, fmt.Errorf("pipeline: entry of %d frames in %d bytes: %w", n, len(b), ErrProtocol)
 	}
-	frames = make([][]byte, n)
-	for i := range frames {
+	start := len(slab)
+	for range n {
 		if len(b) < 4 {
-			return 0, nil, nil, fmt.Errorf("pipeline: short entry: %w", ErrProtocol)
+			return 0, nil, nil, slab, fmt.Errorf("pipeline: short entry: %w", ErrProtocol)
 		}
 		l := binary.BigEndian.Uint32(b)
 		b = b[4:]
 		if uint64(l) > uint64(len(b)) {
-			return 0, nil, nil, fmt.Errorf("pipeline: frame of %d bytes in %d: %w", l, len(b), ErrProtocol)
+			return 0, nil, nil, slab, fmt.Errorf("pipeline: frame of %d bytes in %d: %w", l, len(b), ErrProtocol)
 		}
-		frames[i] = b[:l:l]
+		slab = append(slab, b[:l:l])
 		b = b[l:]
 	}
-	return id, frames, b, nil
+	return id, slab[start:len(slab):len(slab)], b, slab, nil
 }
 
 // batchBody returns the entries of a TASKS or RESULTS message, which is

@@ -269,9 +269,15 @@ func readTasks(m zchan.Msg, session uint64) ([]workerTask, error) {
 	if err != nil {
 		return nil, err
 	}
-	var b []workerTask
+	var (
+		b    = make([]workerTask, 0, 8)
+		slab = make([][]byte, 0, 8)
+	)
 	for len(body) > 0 {
-		id, frames, rest, err := nextEntry(body)
+		var id uint64
+		var frames [][]byte
+		var rest []byte
+		id, frames, rest, slab, err = nextEntry(body, slab)
 		if err != nil {
 			return nil, err
 		}
@@ -347,9 +353,13 @@ func runTasks(fctx context.Context, pr proc, tasks <-chan []workerTask, replies 
 			}
 			if done+skipped == 0 {
 				since = time.Now()
-				buf = append(make([]byte, 0, 64), kResult)
 			}
 			res, err := pr(fctx, t.frames)
+			if done+skipped == 0 {
+				// Room for as many answers of this size as there are
+				// tasks left in the batch: one allocation per RESULTS.
+				buf = append(make([]byte, 0, 1+(len(b)-i)*(1+entryLen(res))), kResult)
+			}
 			switch {
 			case errors.Is(err, ErrSkip):
 				buf = appendEntry(append(buf, kSkipped), t.id, nil)
