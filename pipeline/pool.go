@@ -1,9 +1,11 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -92,8 +94,8 @@ type poolWorker struct {
 	id     []byte // the ROUTER's identity of its DEALER
 	name   string
 	credit int
-	held   map[uint64]struct{} // tasks sent and not answered: what its credit bounds
-	last   time.Time           // when it last said anything
+	held   int       // tasks sent and not answered (their w is this worker): what its credit bounds
+	last   time.Time // when it last said anything
 }
 
 type poolTask[Task, Result any] struct {
@@ -410,7 +412,7 @@ func (p *Pool[Task, Result]) send(w *poolWorker, ts []*poolTask[Task, Result]) {
 	b[0] = kTask
 	for _, t := range ts {
 		t.w = w
-		w.held[t.id] = struct{}{}
+		w.held++
 		b = append(b, t.entry...)
 	}
 	if err := p.router.Send(p.ctx, zchan.Msg{w.id, b}); err != nil && p.ctx.Err() == nil {
@@ -441,7 +443,7 @@ func (p *Pool[Task, Result]) dispatch() {
 	}
 	for i := 0; i < n && len(p.queue) > 0; i++ {
 		w := p.order[(p.rr+i)%n]
-		free := w.credit - len(w.held)
+		free := w.credit - w.held
 		if free < (w.credit+1)/2 {
 			continue
 		}
@@ -474,8 +476,14 @@ func (p *Pool[Task, Result]) batchFor(n int) []*poolTask[Task, Result] {
 // settle removes an answered (or failed) task and its charge.
 func (p *Pool[Task, Result]) settle(t *poolTask[Task, Result]) {
 	delete(p.tasks, t.id)
+	p.unhold(t)
+}
+
+// unhold takes t off its worker's charge, if it is still on one.
+func (p *Pool[Task, Result]) unhold(t *poolTask[Task, Result]) {
 	if t.w != nil {
-		delete(t.w.held, t.id)
+		t.w.held--
+		t.w = nil
 	}
 }
 
@@ -509,7 +517,7 @@ func (p *Pool[Task, Result]) handle(m zchan.Msg) {
 			name = string(body[1])
 		}
 		w = &poolWorker{id: append([]byte(nil), ident...), name: name, credit: min(credit, p.o.credit),
-			held: make(map[uint64]struct{}), last: time.Now()}
+			last: time.Now()}
 		p.workers[string(ident)] = w
 		p.order = append(p.order, w)
 		if len(p.workers) >= p.o.waitWorkers {
@@ -611,9 +619,7 @@ func (p *Pool[Task, Result]) answers(body zchan.Msg) error {
 // the pool goes on.
 func (p *Pool[Task, Result]) answer(t *poolTask[Task, Result], frames [][]byte) bool {
 	t.answered = true
-	if t.w != nil {
-		delete(t.w.held, t.id)
-	}
+	p.unhold(t)
 	if p.ending() {
 		return true // abandoned: counted in Undelivered at the end
 	}
@@ -665,9 +671,15 @@ func (p *Pool[Task, Result]) drop(w *poolWorker, kind EventKind, why string) {
 		}
 	}
 	ev := PoolEvent[Task]{Kind: kind, Worker: w.name, Resent: p.o.atLeastOnce}
-	var again []*poolTask[Task, Result]
-	for id := range w.held {
-		t := p.tasks[id]
+	var mine, again []*poolTask[Task, Result]
+	for _, t := range p.tasks { // a death is rare: a scan, not a set per worker
+		if t.w == w {
+			mine = append(mine, t)
+		}
+	}
+	slices.SortFunc(mine, func(a, b *poolTask[Task, Result]) int { return cmp.Compare(a.id, b.id) })
+	for _, t := range mine {
+		id := t.id
 		ev.IDs = append(ev.IDs, id)
 		ev.Tasks = append(ev.Tasks, t.v)
 		t.w = nil
