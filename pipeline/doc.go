@@ -101,7 +101,7 @@
 // Results. WithWorkers starts workers in this process (over the pool's
 // endpoint, inproc by default); Work runs them in another process.
 //
-// A worker holds at most its credit (WithWorkerCredit, default 8): the
+// A worker holds at most its credit (WithWorkerCredit, default 16): the
 // pool charges a task to its worker from the moment it sends it until the
 // worker has answered it. So a dead worker takes at most its credit with
 // it, each task known by id. The pool sends no task while the results
