@@ -45,7 +45,8 @@ func BenchmarkChain4(b *testing.B) {
 }
 
 // BenchmarkPool4 measures a pool of 4 inproc workers running a trivial
-// function: one op is one result, a submitter keeping the pool busy.
+// function at each credit of the table in DefaultCredit's doc: one op is
+// one result, a submitter keeping the pool busy.
 func BenchmarkPool4(b *testing.B) {
 	for _, credit := range []int{4, 8, 16, 32, 64} {
 		b.Run(fmt.Sprintf("credit%d", credit), func(b *testing.B) { benchPool4(b, credit) })
