@@ -487,7 +487,7 @@ func (p *Pool[Task, Result]) unhold(t *poolTask[Task, Result]) {
 	}
 }
 
-// handle acts on one message from a worker: [identity, header+frames...].
+// handle acts on one message from a worker: [identity, kind and body...].
 func (p *Pool[Task, Result]) handle(m zchan.Msg) {
 	if len(m) < 2 {
 		return // an empty message: nothing this package sends
