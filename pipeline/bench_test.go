@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -44,11 +45,18 @@ func BenchmarkChain4(b *testing.B) {
 }
 
 // BenchmarkPool4 measures a pool of 4 inproc workers running a trivial
-// function: one op is one result, a submitter keeping the pool busy.
+// function at each credit of the table in DefaultCredit's doc: one op is
+// one result, a submitter keeping the pool busy.
 func BenchmarkPool4(b *testing.B) {
+	for _, credit := range []int{4, 8, 16, 32, 64} {
+		b.Run(fmt.Sprintf("credit%d", credit), func(b *testing.B) { benchPool4(b, credit) })
+	}
+}
+
+func benchPool4(b *testing.B, credit int) {
 	ctx := context.Background()
 	inc := func(_ context.Context, n int) (int, error) { return n + 1, nil }
-	p, err := pipeline.NewPool(ctx, inc, pipeline.WithWorkers(4))
+	p, err := pipeline.NewPool(ctx, inc, pipeline.WithWorkers(4), pipeline.WithWorkerCredit(credit))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -122,12 +122,14 @@
 // Results. WithWorkers starts workers in this process (over the pool's
 // endpoint, inproc by default); Work runs them in another process.
 //
-// A worker holds at most its credit (WithWorkerCredit, default 8): the
-// pool charges a task to its worker from the moment it sends it until its
-// result has been delivered on Results. So a dead worker takes at most its
-// credit with it, each task known by id, and a consumer that stops
-// reading stops the workers without stopping the pool's reading of their
-// link: heartbeats are never queued behind results. Each side sends a
+// A worker holds at most its credit (WithWorkerCredit, default 16): the
+// pool charges a task to its worker from the moment it sends it until the
+// worker has answered it. So a dead worker takes at most its credit with
+// it, each task known by id. The pool sends no task while the results
+// waiting for the consumer of Results reach the credit of all its workers
+// together, so a consumer that stops reading stops the workers (once they
+// have answered what they hold) without stopping the pool's reading of
+// their link: heartbeats are never queued behind results. Each side sends a
 // heartbeat every interval (WithHeartbeat, default 250 ms) and treats
 // any message as a sign of life; a worker silent for liveness intervals
 // (default 4: 1 s) is declared dead: its tasks are re-dispatched to the
@@ -155,27 +157,31 @@
 // This is all a worker in another language needs to join a pool. The
 // pool binds a ROUTER; a worker connects a DEALER (one per worker; no
 // empty delimiter frame). Every message is one or more frames; the first
-// byte of the first frame is the message's kind, and for the kinds that
-// carry a task id the next 8 bytes are the id, big-endian; what follows
-// in that frame, and any further frames, is the value as its codec made
-// it (the default codec for a type other than []byte, string or zchan.Msg
-// is JSON of the value, in one frame). A value of no frames travels as
-// the header alone with the kind in upper case ('T', 'R').
+// byte of the first frame is the message's kind. Tasks and answers travel
+// in batches, several in one frame: TASKS and RESULTS are one frame each,
+// the kind byte and then one entry or more. An entry is
+//
+//	id (uint64) + n (uint32) + n times: length (uint32) + that many bytes
+//
+// all big-endian: the task's id, and the value as its codec made it, in n
+// frames (n may be 0; the default codec for a type other than []byte,
+// string or zchan.Msg is JSON of the value, in one frame). An answer
+// entry has a status byte in front: 'r' for a result, 's' for a task the
+// function chose to drop (with n = 0).
 //
 // Worker to pool:
 //
 //	READY      'h' + credit (uint32, big-endian), then optionally a frame
 //	           with the worker's name (for logs and events)
 //	HEARTBEAT  'p'
-//	RESULT     'r' + id + the result's frames
-//	SKIPPED    's' + id (the function chose to drop the task)
+//	RESULTS    'r' + one answer entry or more
 //	FAIL       'f' + id (on a task) or 'f' alone, then a frame of error
 //	           text; the pool ends with ErrRemote, the worker stops
 //	BYE        'b': the worker is leaving
 //
 // Pool to worker:
 //
-//	TASK       't' + id + the task's frames
+//	TASKS      't' + one task entry or more
 //	HEARTBEAT  'p'
 //	KILL       'k': stop, say BYE, exit
 //	RECONNECT  'x': the pool does not know this worker (it was declared
@@ -186,9 +192,12 @@
 //  1. A worker first sends READY with its credit, the most tasks it will
 //     hold at once. The pool grants the smaller of that and its own
 //     WithWorkerCredit, and never has more tasks out to a worker than
-//     that: a task counts from its TASK until the pool has delivered its
-//     answer. A worker must read TASKs as they come (queueing up to the
-//     credit) and answer each with RESULT, SKIPPED or FAIL, in any order.
+//     that: a task counts from its TASKS until the pool has its answer. A worker must read TASKS as they come (queueing up to the
+//     credit) and answer each task, in any order and in RESULTS of as
+//     many answers as it likes, or with FAIL. (A Go worker sends what it
+//     has done when it runs out of tasks, or after 100 µs of work on
+//     them.) The pool sends more tasks to a worker once half its credit
+//     is free.
 //  2. Both sides send HEARTBEAT every interval (250 ms by default)
 //     whatever else they send, and treat every message as a sign of life.
 //     A side that hears nothing for liveness intervals (4 by default)
@@ -229,9 +238,11 @@
 // Each zchan socket is two goroutines and costs nothing while idle. A
 // chain of n stages has 2(n+1) sockets and n+3 goroutines of its own; a
 // pool has one socket and one goroutine, plus one socket and two
-// goroutines per worker. Every message on a link carries a header
-// (its kind; task ids) folded into the front of its first frame, so a
-// value its codec makes into one frame is one frame on the wire: the
-// header costs a copy of that frame per hop, not a frame of its own.
+// goroutines per worker. Every message on a chain's link carries a header
+// (its kind) folded into the front of its first frame, so a value its
+// codec makes into one frame is one frame on the wire: the header costs a
+// copy of that frame per hop, not a frame of its own. A pool's link packs
+// a batch of tasks (or answers) into one frame: a copy of each value per
+// hop, and one message per batch.
 // Measured throughput and allocations are in bench/README.md.
 package pipeline

@@ -1,5 +1,26 @@
 package pipeline
 
+import "github.com/zmqchan/zmqchan/zchan"
+
 // SetSendHook makes c's Send call f between the head's accepting a value
 // and Sent counting it. Call it before the first Send.
 func SetSendHook[In, Out any](c *Chain[In, Out], f func()) { c.testHookSent = f }
+
+// EncodeEntries packs values as the entries of a TASKS frame (ids 1, 2, ...);
+// DecodeEntries reads such a frame back, as a worker does.
+func EncodeEntries(values [][][]byte) []byte {
+	b := []byte{kTask}
+	for i, v := range values {
+		b = appendEntry(b, uint64(i+1), v)
+	}
+	return b
+}
+
+func DecodeEntries(frame []byte) (ids []uint64, values [][][]byte, err error) {
+	ts, err := readTasks(zchan.Msg{frame}, 0)
+	for _, t := range ts {
+		ids = append(ids, t.id)
+		values = append(values, t.frames)
+	}
+	return ids, values, err
+}

@@ -239,12 +239,18 @@ func WithAtLeastOnce() Option {
 const (
 	// DefaultCredit is how many tasks a worker holds at most, and so the
 	// most a dead worker takes with it (and, with WithAtLeastOnce, the
-	// most resent after its death). Measured with BenchmarkPool4 (4 inproc
-	// workers, a trivial function, 2 cores): 150k tasks/s at 4, 200k at
-	// 8, and no clear gain beyond (16 to 64: 190k to 250k, within the
-	// noise): 8 keeps a worker's pipe from running dry while its next
-	// task crosses the link.
-	DefaultCredit = 8
+	// most resent after its death), and what a slow worker may still hold
+	// when the fast ones are done. The pool sends a worker its tasks in
+	// batches of half its credit or more, one message each, so the credit
+	// also sets how far a message's cost is shared. Measured with bench's
+	// pool row (4 workers, 64 B tasks, 2 shared cores), CPU µs per task
+	// inproc/ipc/tcp (raw pebbe 1.4-1.7/1.9-2.3/1.9-2.3): 4: 5.3/9.1/8.4;
+	// 8: 3.4/5.8/4.9; 16: 2.7/4.3/3.7; 32: 2.5/3.0/2.9; 64: 2.3/2.7/2.9.
+	// And TestPoolSlowWorker's batch (a worker 10 times slower beside two
+	// fast ones) against the fast ones alone: +4% at 8, +12% at 16, +42%
+	// at 32 (the slow one's credit is the batch's tail). 16 is the largest
+	// that keeps that within 20%.
+	DefaultCredit = 16
 	// DefaultHeartbeat is how often each side of a worker link sends a
 	// heartbeat: four small messages a second per worker.
 	DefaultHeartbeat = 250 * time.Millisecond
@@ -266,9 +272,10 @@ const (
 // WithWorkerCredit sets a worker's credit: how many tasks it holds at
 // most, running or waiting, and so how many a dead worker takes with it.
 // The pool sends a worker a task only while it holds fewer than its
-// credit, and counts a task against it until its result has been
-// delivered on Results, so a consumer that stops reading stops the
-// workers after at most their credit, without stopping their heartbeats.
+// credit (a task counts until the worker answers it), and none while the
+// results waiting on Results reach the credit of all its workers, so a
+// consumer that stops reading stops the workers after at most their
+// credit, without stopping their heartbeats.
 // For NewPool it is the credit of its local workers and the most it grants
 // a remote one; for Work, what its workers ask for. Applies to NewPool and
 // Work. Default: DefaultCredit.

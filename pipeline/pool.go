@@ -1,9 +1,11 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,17 +47,28 @@ type Pool[Task, Result any] struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 
-	router   *zchan.Socket[zchan.Msg]
-	results  chan Result
-	submitCh chan *poolTask[Task, Result] // unbuffered: a task is the pool's once the loop took it
-	nextID   atomic.Uint64
+	router  *zchan.Socket[zchan.Msg]
+	results chan Result
+	// kick wakes the loop when Submit has queued a task in subq (one
+	// pending wake-up is enough: the loop takes all of subq at once).
+	kick chan struct{}
 
 	closing   atomic.Bool   // Submit refuses from now on
 	drainReq  chan struct{} // closed by Shutdown
 	drainOnce sync.Once
 
-	mu       sync.Mutex // guards st, which the loop writes and Stats reads
+	// mu guards st, which Submit and the loop write and Stats reads, and
+	// what Submit shares with the loop. Submit puts a task in subq under
+	// the lock and returns, without waiting for the loop: a hand-off per
+	// task to the loop's select was a goroutine switch per task.
+	mu       sync.Mutex
 	st       PoolStats
+	subq     []*poolTask[Task, Result] // submitted, not yet taken by the loop
+	nextID   uint64                    // the last task id given
+	qlimit   int                       // Submit waits while st.Queued is at it
+	sready   bool                      // the loop's ready, for Submit
+	sclosed  bool                      // Submit refuses (set under mu, then drainReq closed)
+	space    chan struct{}             // closed when Submit may try again; nil if nobody waits
 	progress atomic.Uint64
 
 	local   sync.WaitGroup // local workers
@@ -71,6 +84,7 @@ type Pool[Task, Result any] struct {
 	tasks    map[uint64]*poolTask[Task, Result] // taken and not yet answered and delivered
 	queue    []*poolTask[Task, Result]          // waiting for a worker with credit: re-dispatched first, then submitted
 	pending  []*poolTask[Task, Result]          // answered, waiting to be delivered on Results
+	spare    []*poolTask[Task, Result]          // the subq before last, for reuse
 	ready    bool                               // WithWaitForWorkers met
 	stopping bool                               // the pool is ending: answers are not delivered
 }
@@ -80,15 +94,14 @@ type poolWorker struct {
 	id     []byte // the ROUTER's identity of its DEALER
 	name   string
 	credit int
-	used   int                 // tasks charged to it: sent, and answered but not delivered
-	held   map[uint64]struct{} // tasks sent and not answered
-	last   time.Time           // when it last said anything
+	held   int       // tasks sent and not answered (their w is this worker): what its credit bounds
+	last   time.Time // when it last said anything
 }
 
 type poolTask[Task, Result any] struct {
 	id       uint64
 	v        Task
-	msg      zchan.Msg // header and frames, without the identity
+	entry    []byte // the task's entry of a TASKS message
 	w        *poolWorker
 	answered bool
 	res      Result
@@ -132,7 +145,7 @@ type PoolStats struct {
 	// a worker that reconnects registers again); Left the goodbyes; Dead
 	// the workers declared dead; Workers those registered now.
 	Joined, Left, Dead uint64
-	Workers           int
+	Workers            int
 	// EventsDropped counts events that did not fit in WithEvents' channel.
 	EventsDropped uint64
 }
@@ -228,13 +241,15 @@ func NewPool[Task, Result any](ctx context.Context, f Stage[Task, Result], opts 
 		taskCodec: codecFor[Task](&o), resCodec: codecFor[Result](&o),
 		ctx: pctx, cancel: cancel, router: router,
 		results:  make(chan Result),
-		submitCh: make(chan *poolTask[Task, Result]),
+		kick:     make(chan struct{}, 1),
 		drainReq: make(chan struct{}),
 		failed:   make(chan struct{}),
 		done:     make(chan struct{}),
 		workers:  make(map[string]*poolWorker),
 		tasks:    make(map[uint64]*poolTask[Task, Result]),
 		ready:    o.waitWorkers == 0,
+		sready:   o.waitWorkers == 0,
+		qlimit:   o.queue,
 	}
 	pr := makeProc(name, f, p.taskCodec, p.resCodec)
 	for i := 0; i < o.workers; i++ {
@@ -258,21 +273,43 @@ func (p *Pool[Task, Result]) fail(err error) {
 	p.cancel(err)
 }
 
-// update runs f on the stats under the lock.
+// update runs f on the stats under the lock, and brings what Submit
+// reads of the loop's state up to date. The loop calls it.
 func (p *Pool[Task, Result]) update(f func(s *PoolStats)) {
 	p.mu.Lock()
 	f(&p.st)
 	p.st.InFlight = len(p.tasks) - len(p.queue)
-	p.st.Queued = len(p.queue)
+	p.st.Queued = len(p.queue) + len(p.subq)
 	p.st.Workers = len(p.workers)
+	p.qlimit = p.o.queue + len(p.order)
+	p.sready = p.ready
+	if p.space != nil && p.sready && p.st.Queued < p.qlimit {
+		close(p.space)
+		p.space = nil
+	}
 	p.mu.Unlock()
 	p.progress.Add(1)
 }
 
+// takeSubmitted moves what Submit queued into the loop's queue.
+func (p *Pool[Task, Result]) takeSubmitted() {
+	p.mu.Lock()
+	sub := p.subq
+	p.subq = p.spare[:0]
+	p.mu.Unlock()
+	for _, t := range sub {
+		p.tasks[t.id] = t
+	}
+	p.queue = append(p.queue, sub...)
+	clear(sub)
+	p.spare = sub
+}
+
 // loop owns the pool's state. It reads every message from the workers as
 // it arrives, whatever the consumer of Results does: back pressure is the
-// credit (a task is charged to its worker until its result is delivered),
-// never a stopped socket, so a stalled consumer cannot starve the
+// credit (a task is charged to its worker until it is answered) and the
+// bound on results waiting for the consumer (see dispatch), never a
+// stopped socket, so a stalled consumer cannot starve the
 // heartbeats. It ends when the pool's context does, or when a Shutdown has
 // drained, after the KILL round.
 func (p *Pool[Task, Result]) loop() {
@@ -281,10 +318,6 @@ func (p *Pool[Task, Result]) loop() {
 	draining := false
 	drainReq := p.drainReq
 	for {
-		var subC chan *poolTask[Task, Result]
-		if !draining && p.ready && len(p.queue) < p.o.queue+len(p.order) {
-			subC = p.submitCh
-		}
 		var resC chan Result
 		var head Result
 		if len(p.pending) > 0 {
@@ -313,26 +346,22 @@ func (p *Pool[Task, Result]) loop() {
 				}
 				break
 			}
-		case t := <-subC:
-			p.take(t)
-			for range batch {
-				if len(p.queue) >= p.o.queue+len(p.order) {
-					break
-				}
+		case <-p.kick:
+			p.takeSubmitted()
+		case resC <- head:
+			p.delivered()
+			n := uint64(1)
+			// Deliver on while the consumer is there to take them.
+			for ; n < batch && len(p.pending) > 0; n++ {
 				select {
-				case t := <-p.submitCh:
-					p.take(t)
+				case p.results <- p.pending[0].res:
+					p.delivered()
 					continue
 				default:
 				}
 				break
 			}
-		case resC <- head:
-			t := p.pending[0]
-			p.pending[0] = nil
-			p.pending = p.pending[1:]
-			p.settle(t)
-			p.update(func(s *PoolStats) { s.Results++ })
+			p.update(func(s *PoolStats) { s.Results += n })
 		case <-tick.C:
 			p.beat()
 		case <-drainReq:
@@ -342,6 +371,10 @@ func (p *Pool[Task, Result]) loop() {
 			return
 		}
 		p.dispatch()
+		if draining {
+			p.takeSubmitted() // what Submit queued before Shutdown
+			p.dispatch()
+		}
 		if draining && len(p.tasks) == 0 {
 			p.killRound()
 			p.fail(fmt.Errorf("pipeline: %s: %w", p.name, ErrClosed))
@@ -360,67 +393,101 @@ func (p *Pool[Task, Result]) ending() bool { return p.stopping || p.ctx.Err() !=
 // one has woken it, before it looks at its other channels again.
 const batch = 64
 
-// take queues a submitted task.
-func (p *Pool[Task, Result]) take(t *poolTask[Task, Result]) {
-	p.tasks[t.id] = t
-	p.queue = append(p.queue, t)
-	p.update(func(s *PoolStats) { s.Submitted++ })
+// delivered settles the head of pending, just received from Results;
+// the caller counts it.
+func (p *Pool[Task, Result]) delivered() {
+	t := p.pending[0]
+	p.pending[0] = nil
+	p.pending = p.pending[1:]
+	p.settle(t)
 }
 
-// freeWorker returns a worker with credit left, round robin, or nil.
-func (p *Pool[Task, Result]) freeWorker() *poolWorker {
-	n := len(p.order)
-	for i := 0; i < n; i++ {
-		w := p.order[(p.rr+i)%n]
-		if w.used < w.credit {
-			p.rr = (p.rr + i + 1) % n
-			return w
-		}
+// send charges ts to w and sends them in one TASKS message.
+func (p *Pool[Task, Result]) send(w *poolWorker, ts []*poolTask[Task, Result]) {
+	size := 1
+	for _, t := range ts {
+		size += len(t.entry)
 	}
-	return nil
-}
-
-// send charges t to w and sends it.
-func (p *Pool[Task, Result]) send(w *poolWorker, t *poolTask[Task, Result]) {
-	t.w = w
-	w.used++
-	w.held[t.id] = struct{}{}
-	m := make(zchan.Msg, 0, 1+len(t.msg))
-	m = append(append(m, w.id), t.msg...)
-	if err := p.router.Send(p.ctx, m); err != nil && p.ctx.Err() == nil {
+	b := make([]byte, 1, size)
+	b[0] = kTask
+	for _, t := range ts {
+		t.w = w
+		w.held++
+		b = append(b, t.entry...)
+	}
+	if err := p.router.Send(p.ctx, zchan.Msg{w.id, b}); err != nil && p.ctx.Err() == nil {
 		p.fail(fmt.Errorf("pipeline: %s: send task: %w", p.name, err))
 	}
 	p.progress.Add(1)
 }
 
-// dispatch sends queued tasks to workers with credit.
+// dispatch sends queued tasks to workers with credit, round robin, each
+// worker's in one message. A worker gets more only once half its credit
+// is free: handing over each credit as it frees (as each answer comes)
+// would make each message one task. Nothing is sent while the results
+// waiting for the consumer of Results reach the workers' credit all
+// together: so a consumer that stops reading stops the workers once they
+// have answered what they hold, and the pool holds at most twice the
+// credit of its workers in tasks sent or answered and not delivered.
 func (p *Pool[Task, Result]) dispatch() {
 	if len(p.queue) == 0 || p.stopping {
 		return
 	}
-	for len(p.queue) > 0 {
-		w := p.freeWorker()
-		if w == nil {
-			break
+	n := len(p.order)
+	total := 0
+	for _, w := range p.order {
+		total += w.credit
+	}
+	if len(p.pending) >= total {
+		return
+	}
+	for i := 0; i < n && len(p.queue) > 0; i++ {
+		w := p.order[(p.rr+i)%n]
+		free := w.credit - w.held
+		if free < (w.credit+1)/2 {
+			continue
 		}
+		ts := p.batchFor(free)
+		if len(ts) > 0 {
+			p.send(w, ts)
+		}
+	}
+	if n > 0 {
+		p.rr = (p.rr + 1) % n
+	}
+	p.update(func(*PoolStats) {})
+}
+
+// batchFor takes up to n tasks off the queue, skipping those answered
+// meanwhile (a late answer to a re-dispatched task).
+func (p *Pool[Task, Result]) batchFor(n int) []*poolTask[Task, Result] {
+	ts := make([]*poolTask[Task, Result], 0, min(n, len(p.queue)))
+	for len(ts) < n && len(p.queue) > 0 {
 		t := p.queue[0]
 		p.queue[0] = nil
 		p.queue = p.queue[1:]
-		p.send(w, t)
+		if !t.answered {
+			ts = append(ts, t)
+		}
 	}
-	p.update(func(*PoolStats) {})
+	return ts
 }
 
 // settle removes an answered (or failed) task and its charge.
 func (p *Pool[Task, Result]) settle(t *poolTask[Task, Result]) {
 	delete(p.tasks, t.id)
+	p.unhold(t)
+}
+
+// unhold takes t off its worker's charge, if it is still on one.
+func (p *Pool[Task, Result]) unhold(t *poolTask[Task, Result]) {
 	if t.w != nil {
-		t.w.used--
-		delete(t.w.held, t.id)
+		t.w.held--
+		t.w = nil
 	}
 }
 
-// handle acts on one message from a worker: [identity, header+frames...].
+// handle acts on one message from a worker: [identity, kind and body...].
 func (p *Pool[Task, Result]) handle(m zchan.Msg) {
 	if len(m) < 2 {
 		return // an empty message: nothing this package sends
@@ -450,7 +517,7 @@ func (p *Pool[Task, Result]) handle(m zchan.Msg) {
 			name = string(body[1])
 		}
 		w = &poolWorker{id: append([]byte(nil), ident...), name: name, credit: min(credit, p.o.credit),
-			held: make(map[uint64]struct{}), last: time.Now()}
+			last: time.Now()}
 		p.workers[string(ident)] = w
 		p.order = append(p.order, w)
 		if len(p.workers) >= p.o.waitWorkers {
@@ -466,7 +533,7 @@ func (p *Pool[Task, Result]) handle(m zchan.Msg) {
 		}
 		return
 	}
-	if w == nil && k != kResult && k != kSkipped && k != kFail {
+	if w == nil && k != kResult && k != kFail {
 		// A worker the pool does not know (declared dead, or a pool that
 		// restarted): register again, or stop if the pool is ending.
 		if p.ending() {
@@ -478,17 +545,10 @@ func (p *Pool[Task, Result]) handle(m zchan.Msg) {
 	}
 	switch k {
 	case kPing:
-	case kResult, kSkipped:
-		id, err := idOf(body)
-		if err != nil {
+	case kResult:
+		if err := p.answers(body); err != nil {
 			p.fail(fmt.Errorf("pipeline: %s: %w", p.name, err))
 			return
-		}
-		t := p.tasks[id]
-		if t == nil || t.answered {
-			p.update(func(s *PoolStats) { s.Duplicates++ })
-		} else {
-			p.answer(t, k, body)
 		}
 		if w == nil && p.ending() {
 			p.tell(ident, kKill)
@@ -514,32 +574,66 @@ func (p *Pool[Task, Result]) handle(m zchan.Msg) {
 	}
 }
 
-// answer takes t's first answer.
-func (p *Pool[Task, Result]) answer(t *poolTask[Task, Result], k byte, body zchan.Msg) {
+// answers takes the answers of a RESULTS message.
+func (p *Pool[Task, Result]) answers(body zchan.Msg) error {
+	b, err := batchBody(body)
+	if err != nil {
+		return err
+	}
+	var dups, skipped uint64
+	var slab [][]byte
+	for len(b) > 0 {
+		status := b[0]
+		var id uint64
+		var frames [][]byte
+		var rest []byte
+		id, frames, rest, slab, err = nextEntry(b[1:], slab)
+		if err != nil {
+			return err
+		}
+		if status != kResult && status != kSkipped {
+			return fmt.Errorf("pipeline: answer status %q: %w", status, ErrProtocol)
+		}
+		b = rest
+		t := p.tasks[id]
+		switch {
+		case t == nil || t.answered:
+			dups++
+		case status == kSkipped:
+			t.answered = true
+			p.settle(t)
+			skipped++
+		default:
+			if !p.answer(t, frames) {
+				return nil
+			}
+		}
+	}
+	if dups+skipped > 0 {
+		p.update(func(s *PoolStats) { s.Duplicates += dups; s.Skipped += skipped })
+	}
+	return nil
+}
+
+// answer takes t's first answer, a result of frames. It reports whether
+// the pool goes on.
+func (p *Pool[Task, Result]) answer(t *poolTask[Task, Result], frames [][]byte) bool {
 	t.answered = true
-	if t.w != nil {
-		delete(t.w.held, t.id)
-	}
-	if k == kSkipped {
-		p.settle(t)
-		p.update(func(s *PoolStats) { s.Skipped++ })
-		return
-	}
+	p.unhold(t)
 	if p.ending() {
-		return // abandoned: counted in Undelivered at the end
+		return true // abandoned: counted in Undelivered at the end
 	}
-	frames, err := valueOf(body, idHdrLen)
-	if err == nil {
-		t.res, err = decode(p.resCodec, frames)
-	}
+	var err error
+	t.res, err = decode(p.resCodec, frames)
 	if err != nil {
 		p.settle(t)
 		p.update(func(s *PoolStats) { s.Failed++ })
 		p.fail(fmt.Errorf("pipeline: %s: result: %w", p.name, err))
-		return
+		return false
 	}
 	p.pending = append(p.pending, t)
 	p.progress.Add(1)
+	return true
 }
 
 // tell sends a one-frame command to the worker with identity ident.
@@ -577,9 +671,15 @@ func (p *Pool[Task, Result]) drop(w *poolWorker, kind EventKind, why string) {
 		}
 	}
 	ev := PoolEvent[Task]{Kind: kind, Worker: w.name, Resent: p.o.atLeastOnce}
-	var again []*poolTask[Task, Result]
-	for id := range w.held {
-		t := p.tasks[id]
+	var mine, again []*poolTask[Task, Result]
+	for _, t := range p.tasks { // a death is rare: a scan, not a set per worker
+		if t.w == w {
+			mine = append(mine, t)
+		}
+	}
+	slices.SortFunc(mine, func(a, b *poolTask[Task, Result]) int { return cmp.Compare(a.id, b.id) })
+	for _, t := range mine {
+		id := t.id
 		ev.IDs = append(ev.IDs, id)
 		ev.Tasks = append(ev.Tasks, t.v)
 		t.w = nil
@@ -695,6 +795,10 @@ func (p *Pool[Task, Result]) finish() {
 	p.router.Close()
 	close(p.results)
 	p.fail(context.Cause(p.ctx)) // a no-op unless nothing recorded the end
+	p.mu.Lock()
+	p.sclosed = true // Submit refuses (it also sees the ended ctx)
+	p.mu.Unlock()
+	p.takeSubmitted()
 	abandoned := uint64(len(p.tasks))
 	clear(p.tasks)
 	p.queue, p.pending = nil, nil
@@ -741,17 +845,41 @@ func (p *Pool[Task, Result]) Submit(ctx context.Context, t Task) error {
 		}
 		return err
 	}
-	id := p.nextID.Add(1)
-	pt := &poolTask[Task, Result]{id: id, v: t, msg: withHeader(idHeader(kTask, id), frames)}
-	select {
-	case p.submitCh <- pt:
-		return nil
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	case <-p.drainReq:
-		return p.endErr()
-	case <-p.ctx.Done():
-		return p.endErr()
+	pt := &poolTask[Task, Result]{v: t}
+	for {
+		p.mu.Lock()
+		if p.sclosed || p.ctx.Err() != nil {
+			p.mu.Unlock()
+			return p.endErr()
+		}
+		if p.sready && p.st.Queued < p.qlimit {
+			p.nextID++
+			pt.id = p.nextID
+			pt.entry = appendEntry(make([]byte, 0, entryLen(frames)), pt.id, frames)
+			p.subq = append(p.subq, pt)
+			p.st.Submitted++
+			p.st.Queued++
+			p.mu.Unlock()
+			select {
+			case p.kick <- struct{}{}:
+			default: // a wake-up is pending: the loop takes all of subq
+			}
+			return nil
+		}
+		if p.space == nil {
+			p.space = make(chan struct{})
+		}
+		space := p.space
+		p.mu.Unlock()
+		select {
+		case <-space:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-p.drainReq:
+			return p.endErr()
+		case <-p.ctx.Done():
+			return p.endErr()
+		}
 	}
 }
 
@@ -769,8 +897,9 @@ func (p *Pool[Task, Result]) endErr() error {
 
 // Results returns the channel of results, one per task answered, in the
 // order workers finish. The pool closes it when it ends. A consumer that
-// stops reading stops the workers once each has its credit's worth of
-// results waiting, and from there Submit; the heartbeats go on.
+// stops reading stops the workers once the results waiting for it reach
+// the credit of all the workers together (and the workers have answered
+// what they hold), and from there Submit; the heartbeats go on.
 func (p *Pool[Task, Result]) Results() <-chan Result { return p.results }
 
 // Shutdown drains and stops the pool, as net/http's Server.Shutdown does
@@ -787,6 +916,9 @@ func (p *Pool[Task, Result]) Results() <-chan Result { return p.results }
 func (p *Pool[Task, Result]) Shutdown(ctx context.Context) error {
 	p.drainOnce.Do(func() {
 		p.closing.Store(true)
+		p.mu.Lock()
+		p.sclosed = true // no task is queued after the loop has seen drainReq
+		p.mu.Unlock()
 		close(p.drainReq)
 	})
 	select {
@@ -808,6 +940,9 @@ func (p *Pool[Task, Result]) Shutdown(ctx context.Context) error {
 // (not ErrClosed), or nil. It is idempotent and safe for concurrent use.
 func (p *Pool[Task, Result]) Close() error {
 	p.closing.Store(true)
+	p.mu.Lock()
+	p.sclosed = true
+	p.mu.Unlock()
 	p.fail(fmt.Errorf("pipeline: %s: %w", p.name, ErrClosed))
 	<-p.done
 	return p.result()

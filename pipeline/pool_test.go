@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -467,4 +468,58 @@ func TestPoolShutdownDeadline(t *testing.T) {
 	if err := p.Submit(ctx, 1); !errors.Is(err, pipeline.ErrClosed) {
 		t.Fatalf("submit after shutdown: %v", err)
 	}
+}
+
+// TestPoolUnreadResultsStopWorkers: a consumer that does not read Results
+// stops the workers once the results waiting for it reach the workers'
+// credit all together: the function runs at most twice that (the
+// results waiting, and what the workers held when the bound was met),
+// the rest stays queued, and once read every task is accounted for.
+func TestPoolUnreadResultsStopWorkers(t *testing.T) {
+	ctx := testCtx(t, time.Minute)
+	var calls atomic.Int64
+	f := func(_ context.Context, n int) (Square, error) {
+		calls.Add(1)
+		return Square{N: n, Sq: n * n}, nil
+	}
+	const workers, credit, tasks = 2, 2, 50
+	p, err := pipeline.NewPool(ctx, f, pipeline.WithWorkers(workers), pipeline.WithWorkerCredit(credit),
+		pipeline.WithWaitForWorkers(workers))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for i := range tasks {
+		if err := p.Submit(ctx, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Give the workers time to run what they would (a bound, not a
+	// synchronisation: the checks below hold however long this is).
+	if testutil.Done(p.Done(), 300*time.Millisecond) {
+		t.Fatalf("pool ended: %v", p.Err())
+	}
+	st := p.Stats()
+	if n := calls.Load(); n > 2*workers*credit || st.InFlight > 2*workers*credit || st.Results != 0 {
+		t.Fatalf("calls %d, stats %+v: want at most %d run with Results unread", n, st, 2*workers*credit)
+	}
+	checkIdentity(t, st, false)
+	for i := range tasks {
+		select {
+		case _, ok := <-p.Results():
+			if !ok {
+				t.Fatalf("results closed at %d: %v", i, p.Err())
+			}
+		case <-ctx.Done():
+			t.Fatalf("timed out at %d", i)
+		}
+	}
+	if err := p.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st = p.Stats()
+	if st.Results != tasks || calls.Load() != tasks {
+		t.Fatalf("stats %+v, calls %d: want %d", st, calls.Load(), tasks)
+	}
+	checkIdentity(t, st, true)
 }

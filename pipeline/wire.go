@@ -25,10 +25,17 @@ import (
 // Pool link (one ROUTER at the pool, one DEALER per worker; the worker
 // protocol, in full, is in doc.go): kHello + uint32 credit (READY), then
 // optionally a frame with the worker's name; kPing (a heartbeat, both
-// ways); kTask+id + value frames (pool to worker); kResult+id + value
-// frames and kSkipped+id (worker to pool); kFail, +id when the failure
-// was on a task, then a frame of error text; kBye (goodbye); kKill and
-// kReconnect (pool to worker).
+// ways); TASKS, kTask + one or more task entries in one frame (pool to
+// worker); RESULTS, kResult + one or more answer entries in one frame
+// (worker to pool); kFail, +id when the failure was on a task, then a
+// frame of error text; kBye (goodbye); kKill and kReconnect (pool to
+// worker). A task entry is the id (uint64), the number of the value's
+// frames (uint32) and each frame as its length (uint32) and its bytes, all
+// big-endian; an answer entry is a status byte (kResult, or kSkipped with
+// no frames) and then the same. Packing a batch into one frame makes a
+// batch one libzmq send and one receive whatever its size: on the pool's
+// link, where every task makes two hops, the per-message cost (the
+// owner's hand-offs and libzmq's calls) is what bounded throughput.
 const (
 	kData      = 'd'
 	kEnd       = 'e'
@@ -54,21 +61,20 @@ const (
 const caseBit = 'a' - 'A'
 
 var (
-	hdrData  = []byte{kData}
-	endMsg   = zchan.Msg{{kEnd}}
-	byeMsg   = zchan.Msg{{kBye}}
-	pingMsg  = zchan.Msg{{kPing}}
+	hdrData = []byte{kData}
+	endMsg  = zchan.Msg{{kEnd}}
+	byeMsg  = zchan.Msg{{kBye}}
+	pingMsg = zchan.Msg{{kPing}}
 )
 
-// kindOf returns a message's kind, the no-frames forms of kData, kTask and
-// kResult mapped to the kinds themselves, or 0 for a message with no
-// header.
+// kindOf returns a message's kind, the no-frames form of kData mapped to
+// kData, or 0 for a message with no header.
 func kindOf(m zchan.Msg) byte {
 	if len(m) == 0 || len(m[0]) == 0 {
 		return 0
 	}
 	switch k := m[0][0]; k {
-	case kData - caseBit, kTask - caseBit, kResult - caseBit:
+	case kData - caseBit:
 		return k + caseBit
 	default:
 		return k
@@ -102,7 +108,7 @@ func valueOf(m zchan.Msg, hlen int) ([][]byte, error) {
 	if len(m) == 0 || len(m[0]) < hlen {
 		return nil, fmt.Errorf("pipeline: short header: %w", ErrProtocol)
 	}
-	if k := m[0][0]; k == kData-caseBit || k == kTask-caseBit || k == kResult-caseBit {
+	if m[0][0] == kData-caseBit {
 		if len(m) != 1 || len(m[0]) != hlen {
 			return nil, fmt.Errorf("pipeline: value of no frames with more: %w", ErrProtocol)
 		}
@@ -162,4 +168,65 @@ func remoteErr(where string, m zchan.Msg) error {
 		text = string(m[1])
 	}
 	return fmt.Errorf("pipeline: %s: %w: %s", where, ErrRemote, text)
+}
+
+// entryLen is the size of the entry of a value of frames (without the
+// status byte of an answer).
+func entryLen(frames [][]byte) int {
+	n := 12
+	for _, f := range frames {
+		n += 4 + len(f)
+	}
+	return n
+}
+
+// appendEntry appends a task's (or, behind its status byte, an answer's)
+// entry: id, the number of frames, and each frame with its length.
+func appendEntry(b []byte, id uint64, frames [][]byte) []byte {
+	b = binary.BigEndian.AppendUint64(b, id)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(frames)))
+	for _, f := range frames {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(f)))
+		b = append(b, f...)
+	}
+	return b
+}
+
+// nextEntry reads the entry at the front of b: its id and its frames,
+// which alias b, and what follows it. The frames' slice headers are
+// appended to slab (one allocation for a batch, not one per entry), which
+// it returns; frames stays valid when a later append moves slab.
+func nextEntry(b []byte, slab [][]byte) (id uint64, frames [][]byte, rest []byte, out [][]byte, err error) {
+	if len(b) < 12 {
+		return 0, nil, nil, slab, fmt.Errorf("pipeline: short entry: %w", ErrProtocol)
+	}
+	id = binary.BigEndian.Uint64(b)
+	n := binary.BigEndian.Uint32(b[8:])
+	b = b[12:]
+	if uint64(n) > uint64(len(b))/4 {
+		return 0, nil, nil, slab, fmt.Errorf("pipeline: entry of %d frames in %d bytes: %w", n, len(b), ErrProtocol)
+	}
+	start := len(slab)
+	for range n {
+		if len(b) < 4 {
+			return 0, nil, nil, slab, fmt.Errorf("pipeline: short entry: %w", ErrProtocol)
+		}
+		l := binary.BigEndian.Uint32(b)
+		b = b[4:]
+		if uint64(l) > uint64(len(b)) {
+			return 0, nil, nil, slab, fmt.Errorf("pipeline: frame of %d bytes in %d: %w", l, len(b), ErrProtocol)
+		}
+		slab = append(slab, b[:l:l])
+		b = b[l:]
+	}
+	return id, slab[start:len(slab):len(slab)], b, slab, nil
+}
+
+// batchBody returns the entries of a TASKS or RESULTS message, which is
+// one frame.
+func batchBody(m zchan.Msg) ([]byte, error) {
+	if len(m) != 1 || len(m[0]) < 1+12 {
+		return nil, fmt.Errorf("pipeline: batch of %d frames: %w", len(m), ErrProtocol)
+	}
+	return m[0][1:], nil
 }

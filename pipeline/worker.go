@@ -69,31 +69,36 @@ var errPoolLost = errors.New("pipeline: pool lost")
 
 // runWorker is one worker: the Paranoid Pirate of the guide, with credit.
 // Its link goroutine (the caller's) owns the DEALER: it registers with
-// READY, reads every message from the pool as it arrives (tasks go into a
-// queue of the credit's size, which the pool never overfills), sends a
-// heartbeat every interval and the answers of the runner goroutine, and
-// watches the pool's liveness. The function runs on the runner goroutine,
-// so a long task delays neither the heartbeats nor the reading of KILL.
-// It returns killed on KILL, or an error: the function's failure, or
-// context.Cause(ctx) once ctx has ended. Either way it has said goodbye
-// (or reported the failure) within the linger and closed its socket.
+// READY, reads every message from the pool as it arrives (each TASKS
+// message, a batch, goes into a queue of the credit's size, which the pool
+// never overfills), sends a heartbeat every interval, and watches the
+// pool's liveness. The function runs on the runner goroutine, which sends
+// the answers itself, so a long task delays neither the heartbeats nor the
+// reading of KILL. It returns killed on KILL, or an error: the function's
+// failure, or context.Cause(ctx) once ctx has ended. Either way it has
+// said goodbye (or reported the failure) within the linger and closed its
+// socket.
 func runWorker(ctx context.Context, c *workerConf, pr proc, st *workCounters) (killed bool, err error) {
 	o := c.o
 	fctx, fcancel := context.WithCancelCause(ctx) // the function's
-	tasks := make(chan workerTask, o.credit)
+	// A batch holds one task or more and a worker at most its credit of
+	// tasks, so credit batches always fit.
+	tasks := make(chan []workerTask, o.credit)
 	replies := make(chan workerReply, 1)
-	var cur atomic.Pointer[zchan.Socket[zchan.Msg]] // the session's socket, for the runner's answers
+	var ws workerSession
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		runTasks(fctx, pr, tasks, replies, &cur, st)
+		runTasks(fctx, pr, tasks, replies, &ws, st)
 	}()
 	var sock *zchan.Socket[zchan.Msg]
 	defer func() {
 		fcancel(ErrClosed)
 		wg.Wait()
-		st.discarded.Add(uint64(len(tasks)))
+		for len(tasks) > 0 {
+			st.discarded.Add(uint64(len(<-tasks)))
+		}
 		if sock != nil {
 			sock.Close()
 		}
@@ -109,8 +114,7 @@ func runWorker(ctx context.Context, c *workerConf, pr proc, st *workCounters) (k
 			sock.Close()
 			sock = nil
 			for len(tasks) > 0 {
-				<-tasks
-				st.discarded.Add(1)
+				st.discarded.Add(uint64(len(<-tasks)))
 			}
 			st.reconnects.Add(1)
 			o.logger.Info("pipeline: worker lost the pool, reconnecting", zap.String("worker", c.name),
@@ -130,8 +134,8 @@ func runWorker(ctx context.Context, c *workerConf, pr proc, st *workCounters) (k
 		if err != nil {
 			return false, err
 		}
-		cur.Store(sock)
-		killed, heard, err := runSession(ctx, c, sock, session, bound, tasks, replies, st)
+		ws.start(sock, session)
+		killed, heard, err := runSession(ctx, c, sock, session, bound, tasks, replies, &ws, st)
 		if heard {
 			backoff = o.heartbeat
 		}
@@ -162,6 +166,23 @@ func runWorker(ctx context.Context, c *workerConf, pr proc, st *workCounters) (k
 	}
 }
 
+// workerSession is what the link goroutine and the runner share of the
+// current session: its socket (the runner sends the answers on it), its
+// number (the runner drops the tasks of a session that has ended: the
+// pool has given them up), and how many of its tasks the worker holds,
+// which the pool must keep within the credit.
+type workerSession struct {
+	sock atomic.Pointer[zchan.Socket[zchan.Msg]]
+	n    atomic.Uint64
+	held atomic.Int64
+}
+
+func (ws *workerSession) start(sock *zchan.Socket[zchan.Msg], n uint64) {
+	ws.held.Store(0)
+	ws.sock.Store(sock)
+	ws.n.Store(n)
+}
+
 // taskFailure carries the runner's failure out of runSession.
 type taskFailure struct{ r workerReply }
 
@@ -172,7 +193,7 @@ func (f *taskFailure) Unwrap() error { return f.r.fail }
 // ctx's end, a failure, or the pool's loss (errPoolLost). heard reports
 // whether the pool said anything at all.
 func runSession(ctx context.Context, c *workerConf, sock *zchan.Socket[zchan.Msg], session uint64, bound time.Duration,
-	tasks chan workerTask, replies chan workerReply, st *workCounters) (killed, heard bool, err error) {
+	tasks chan []workerTask, replies chan workerReply, ws *workerSession, st *workCounters) (killed, heard bool, err error) {
 	o := c.o
 	// sctx ends when the pool has been silent for the bound: the watchdog
 	// also cuts short a Send stuck behind a pool that stopped reading.
@@ -210,19 +231,14 @@ func runSession(ctx context.Context, c *workerConf, sock *zchan.Socket[zchan.Msg
 			last.Store(time.Now().UnixNano())
 			switch kindOf(m) {
 			case kTask:
-				id, err := idOf(m)
-				if err != nil {
-					return false, heard, err
-				}
-				frames, err := valueOf(m, idHdrLen)
+				b, err := readTasks(m, session)
 				if err != nil {
 					return false, heard, fmt.Errorf("pipeline: worker %s: %w", c.name, err)
 				}
-				select {
-				case tasks <- workerTask{id: id, frames: frames, session: session}:
-				default:
+				if ws.held.Add(int64(len(b))) > int64(o.credit) {
 					return false, heard, fmt.Errorf("pipeline: worker %s: task beyond credit %d: %w", c.name, o.credit, ErrProtocol)
 				}
+				tasks <- b // never blocks: credit batches fit
 			case kPing:
 			case kKill:
 				return true, heard, nil
@@ -247,6 +263,30 @@ func runSession(ctx context.Context, c *workerConf, sock *zchan.Socket[zchan.Msg
 	}
 }
 
+// readTasks reads a TASKS message: one task or more.
+func readTasks(m zchan.Msg, session uint64) ([]workerTask, error) {
+	body, err := batchBody(m)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		b    = make([]workerTask, 0, 8)
+		slab = make([][]byte, 0, 8)
+	)
+	for len(body) > 0 {
+		var id uint64
+		var frames [][]byte
+		var rest []byte
+		id, frames, rest, slab, err = nextEntry(body, slab)
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, workerTask{id: id, frames: frames, session: session})
+		body = rest
+	}
+	return b, nil
+}
+
 // sessionErr is why a session's send failed or its context ended.
 func sessionErr(ctx, sctx context.Context, err error) error {
 	switch {
@@ -258,47 +298,94 @@ func sessionErr(ctx, sctx context.Context, err error) error {
 	return err
 }
 
+// flushAfter bounds how long a worker keeps answers before sending them:
+// it sends what it has when it runs out of tasks, or once it has spent
+// this long on the tasks of the answers it holds. Batching answers saves
+// a message per answer when tasks are short (a message costs the two
+// sides several µs); the bound keeps a slow task from holding back the
+// answers done before it by more than this.
+const flushAfter = 100 * time.Microsecond
+
 // runTasks is a worker's runner: it runs the function on each task and
-// sends the answer on the session's socket itself (zchan's Send is safe
+// sends the answers on the session's socket itself (zchan's Send is safe
 // for concurrent use, and a hop through the link goroutine would cost a
-// goroutine hand-off per task), until fctx ends or the function fails,
-// whose failure it hands to the link goroutine. An answer whose socket
-// has closed meanwhile (the session ended) is discarded: the pool has
-// given the task up.
-func runTasks(fctx context.Context, pr proc, tasks <-chan workerTask, replies chan<- workerReply,
-	cur *atomic.Pointer[zchan.Socket[zchan.Msg]], st *workCounters) {
-	for {
-		var t workerTask
-		select {
-		case t = <-tasks:
-		case <-fctx.Done():
+// goroutine hand-off per message), several in one RESULTS message when it
+// has them (see flushAfter), until fctx ends or the function fails, whose
+// failure it hands to the link goroutine after sending the answers before
+// it. Answers whose socket has closed meanwhile (the session ended), and
+// tasks of a session that has ended, are discarded: the pool has given
+// them up.
+func runTasks(fctx context.Context, pr proc, tasks <-chan []workerTask, replies chan<- workerReply,
+	ws *workerSession, st *workCounters) {
+	var (
+		buf           []byte // kResult and the answers not yet sent
+		done, skipped uint64 // the answers in buf
+		since         time.Time
+	)
+	flush := func() {
+		if done+skipped == 0 {
 			return
 		}
-		res, err := pr(fctx, t.frames)
-		var msg zchan.Msg
-		switch {
-		case errors.Is(err, ErrSkip):
-			msg = zchan.Msg{idHeader(kSkipped, t.id)}
-		case err != nil && fctx.Err() != nil:
-			st.discarded.Add(1) // stopped while running: the stop, not a failure
-			return
-		case err != nil:
-			select {
-			case replies <- workerReply{id: t.id, fail: err}:
-			case <-fctx.Done():
-			}
-			return
-		default:
-			msg = withHeader(idHeader(kResult, t.id), res)
-		}
-		if err := cur.Load().Send(fctx, msg); err != nil {
-			st.discarded.Add(1)
-			continue
-		}
-		if err == nil && len(msg) == 1 && len(msg[0]) == idHdrLen && msg[0][0] == kSkipped {
-			st.skipped.Add(1)
+		if err := ws.sock.Load().Send(fctx, zchan.Msg{buf}); err != nil {
+			st.discarded.Add(done + skipped)
 		} else {
-			st.done.Add(1)
+			st.done.Add(done)
+			st.skipped.Add(skipped)
+		}
+		buf, done, skipped = nil, 0, 0
+	}
+	for {
+		var b []workerTask
+		select {
+		case b = <-tasks:
+		default:
+			flush() // nothing in hand: send what is done
+			select {
+			case b = <-tasks:
+			case <-fctx.Done():
+				return
+			}
+		}
+		for i, t := range b {
+			if t.session != ws.n.Load() {
+				st.discarded.Add(1)
+				continue
+			}
+			if done+skipped == 0 {
+				since = time.Now()
+			}
+			res, err := pr(fctx, t.frames)
+			if done+skipped == 0 {
+				// Room for as many answers of this size as there are
+				// tasks left in the batch: one allocation per RESULTS.
+				buf = append(make([]byte, 0, 1+(len(b)-i)*(1+entryLen(res))), kResult)
+			}
+			switch {
+			case errors.Is(err, ErrSkip):
+				buf = appendEntry(append(buf, kSkipped), t.id, nil)
+				skipped++
+			case err != nil && fctx.Err() != nil:
+				// Stopped while running: the stop, not a failure.
+				st.discarded.Add(uint64(len(b)-i) + done + skipped)
+				return
+			case err != nil:
+				flush()
+				st.discarded.Add(uint64(len(b) - i - 1))
+				select {
+				case replies <- workerReply{id: t.id, fail: err}:
+				case <-fctx.Done():
+				}
+				return
+			default:
+				buf = appendEntry(append(buf, kResult), t.id, res)
+				done++
+			}
+			if t.session == ws.n.Load() {
+				ws.held.Add(-1)
+			}
+			if time.Since(since) >= flushAfter {
+				flush()
+			}
 		}
 	}
 }
