@@ -28,6 +28,22 @@ def connect(ctx, endpoint):
     return sock
 
 
+def read_tasks(frame):
+    """The entries of a TASKS frame: (id, [frames]) for each task."""
+    tasks, off = [], 1
+    while off < len(frame):
+        tid, n = struct.unpack_from(">QI", frame, off)
+        off += 12
+        value = []
+        for _ in range(n):
+            (size,) = struct.unpack_from(">I", frame, off)
+            off += 4
+            value.append(frame[off:off + size])
+            off += size
+        tasks.append((tid, value))
+    return tasks
+
+
 def main():
     endpoint = sys.argv[1]
     delay = float(sys.argv[2]) if len(sys.argv) > 2 else 0.0
@@ -35,7 +51,7 @@ def main():
     sock = connect(ctx, endpoint)
     print("ready", flush=True)
     done = 0
-    queue = []  # tasks received and not started: (id bytes, frames)
+    queue = []  # tasks received and not started: (id, frames)
     last_heard = time.monotonic()
     next_beat = time.monotonic() + HEARTBEAT
     backoff = HEARTBEAT
@@ -59,8 +75,8 @@ def main():
             last_heard = time.monotonic()
             backoff = HEARTBEAT
             kind = frames[0][:1]
-            if kind in (b"t", b"T"):
-                queue.append((frames[0][1:9], [frames[0][9:]] + frames[1:]))
+            if kind == b"t":
+                queue.extend(read_tasks(frames[0]))
             elif kind == b"p":
                 pass
             elif kind == b"k":
@@ -79,7 +95,9 @@ def main():
             n = json.loads(value[0])
             if delay:
                 time.sleep(delay)
-            sock.send(b"r" + tid + json.dumps({"N": n, "Sq": n * n}).encode())
+            value = json.dumps({"N": n, "Sq": n * n}).encode()
+            # RESULTS of one answer: status 'r', id, one frame.
+            sock.send(b"r" + b"r" + struct.pack(">QII", tid, 1, len(value)) + value)
             done += 1
 
 
