@@ -22,7 +22,7 @@ func TestMain(m *testing.M) { exampletest.Main(m) }
 var (
 	startedRE = regexp.MustCompile(`^started (\S+) +pid (\d+) +(Go|pyzmq) worker$`)
 	deadRE    = regexp.MustCompile(`  go-1\.0 declared dead \S+ after the SIGKILL .*: its (\d+) unanswered tasks re-dispatched`)
-	recoverRE = regexp.MustCompile(`^recovery: go-1 declared dead \S+ after its SIGKILL; (\d+) tasks re-sent \(its credit is 8\), (\d+) duplicate answers`)
+	recoverRE = regexp.MustCompile(`^recovery: go-1 declared dead \S+ after its SIGKILL; (\d+) tasks re-sent \(its credit is ` + strconv.Itoa(pipeline.DefaultCredit) + `\), (\d+) duplicate answers`)
 	shareRE   = regexp.MustCompile(`^  (\S+) +pid (\d+) +(\d+) answers  (.*)$`)
 	poolRE    = regexp.MustCompile(`^pool: submitted (\d+) = results (\d+) \+ skipped 0 \+ failed 0 \+ undelivered (\d+); workers joined (\d+), left (\d+), dead (\d+)$`)
 )
