@@ -16,6 +16,7 @@ demo: deps
 	$(GO) run ./examples/pool
 
 test: deps-test
+	@test -z "$$(gofmt -l . | tee /dev/stderr)" || { echo 'gofmt: the files above need gofmt -w' >&2; exit 1; }
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 12m ./...
 	$(GO) test -race -count=1 -tags zchan_nodirect -run 'Burst|NoLostWakeup|CloseInsideDo|DirectPathReported|Accounting|Shutdown' ./zchan

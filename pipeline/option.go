@@ -72,8 +72,8 @@ type options struct {
 
 func newOptions(kind uint8, opts []Option) (options, error) {
 	o := options{
-		kind:    kind,
-		logger:  zap.NewNop(),
+		kind:        kind,
+		logger:      zap.NewNop(),
 		workers:     1,
 		linger:      zchan.DefaultLinger,
 		credit:      DefaultCredit,
