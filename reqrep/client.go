@@ -220,7 +220,7 @@ func timeout(ctx context.Context, attempts int) error {
 // the socket, and while any caller waits, replies are read.
 func (c *Client[Req, Rep]) viaDealer(ctx context.Context, frames [][]byte) (body [][]byte, err error) {
 	id := c.nextID.Add(1)
-	ch := make(chan [][]byte, 1) // sent on once, under c.mu
+	ch := waiters.Get().(chan [][]byte)
 	c.mu.Lock()
 	c.pending[id] = ch
 	c.mu.Unlock()
@@ -228,16 +228,19 @@ func (c *Client[Req, Rep]) viaDealer(ctx context.Context, frames [][]byte) (body
 		c.mu.Lock()
 		delete(c.pending, id)
 		c.mu.Unlock()
-		if err != nil {
-			select {
-			case <-ch: // routed to us by another caller as we gave up
-				c.stats.stale.Add(1)
-			default:
-			}
+		// No one sends on ch any more (route does only under c.mu, to a
+		// channel in pending). A reply still in it came as we gave up, or
+		// is a second reply to this id (one per attempt) routed to us by
+		// another caller while we read the first ourselves: stale either
+		// way, and ch must be empty before it is used again.
+		select {
+		case <-ch:
+			c.stats.stale.Add(1)
+		default:
 		}
+		waiters.Put(ch)
 	}()
-	msg := make(zchan.Msg, 0, 2+len(frames))
-	msg = append(append(msg, putID(id), []byte{}), frames...)
+	msg := newRequest(id, frames)
 	in := c.sock.In()
 	for n := 1; ; n++ {
 		actx, cancel := c.attempt(ctx)

@@ -378,3 +378,63 @@ func TestClosedClient(t *testing.T) {
 		})
 	}
 }
+
+// TestDuplicateReplies: a ROUTER that answers every request twice (as a
+// server does when a retried request reached it twice: both replies carry
+// the same id) to 8 callers sharing one DEALER client. Every caller must
+// get its own reply, never a duplicate of an earlier one: the second
+// reply, whether read by its own caller, routed to it by another, or
+// found after it returned, is stale and counted. This is what keeps the
+// client's reused wait channels clean.
+func TestDuplicateReplies(t *testing.T) {
+	const callers, calls = 8, 300
+	zc := newContext(t)
+	ctx := testContext(t, watchdog)
+	srv, err := zchan.Open(ctx, zchan.Router, zchan.WithContext(zc), zchan.WithBind(testutil.Inproc(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	errc := make(chan error, 1)
+	go func() {
+		for m := range srv.In() {
+			for range 2 {
+				if err := srv.Send(ctx, m); err != nil {
+					errc <- err
+					return
+				}
+			}
+		}
+		errc <- nil
+	}()
+	c := client(t, zc, zchan.Dealer, srv.Endpoints())
+	var wg sync.WaitGroup
+	for g := range callers {
+		wg.Go(func() {
+			for i := range calls {
+				req := fmt.Sprintf("%d-%d", g, i)
+				if rep, err := c.Request(ctx, req); err != nil || rep != req {
+					t.Errorf("request %s: reply %q, %v", req, rep, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	// The duplicates come in order on the one connection: a last request's
+	// reply follows every earlier one's, so they have all been read.
+	if rep, err := c.Request(ctx, "last"); err != nil || rep != "last" {
+		t.Fatalf("last request: %q, %v", rep, err)
+	}
+	c.Close()
+	srv.Close()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	st := c.Stats()
+	checkClient(t, st)
+	n := uint64(callers*calls + 1)
+	if st.Answered != n || st.StaleReplies < n-1 || st.StaleReplies > n || st.BadReplies != 0 {
+		t.Errorf("client stats %+v: want %d answered and %d or %d stale", st, n, n-1, n)
+	}
+}
