@@ -168,19 +168,11 @@ func (c *Client[Req, Rep]) Request(ctx context.Context, req Req) (rep Rep, err e
 			c.stats.failed.Add(1)
 		}
 	}()
-	if err := c.begin(); err != nil {
-		return rep, err
-	}
-	defer c.end()
-	frames, err := encode(c.reqc, req)
-	if err != nil {
-		return rep, err
-	}
 	var body [][]byte
 	if c.sock != nil {
-		body, err = c.viaDealer(ctx, frames)
+		body, err = c.viaDealer(ctx, req)
 	} else {
-		body, err = c.viaREQ(ctx, frames)
+		body, err = c.viaREQ(ctx, req)
 	}
 	if err != nil {
 		return rep, err
@@ -218,15 +210,22 @@ func timeout(ctx context.Context, attempts int) error {
 // a reply with its own id and hands any other to the caller registered for
 // it (or counts it as stale). So a lone caller gets its reply straight from
 // the socket, and while any caller waits, replies are read.
-func (c *Client[Req, Rep]) viaDealer(ctx context.Context, frames [][]byte) (body [][]byte, err error) {
+func (c *Client[Req, Rep]) viaDealer(ctx context.Context, req Req) (body [][]byte, err error) {
 	id := c.nextID.Add(1)
 	ch := waiters.Get().(chan [][]byte)
-	c.mu.Lock()
+	c.mu.Lock() // begin and register at once: one lock a request, not two
+	if c.closed {
+		c.mu.Unlock()
+		waiters.Put(ch)
+		return nil, newErr(ErrClosed, nil, "request on %s: client closed", c.name)
+	}
+	c.inflight++
 	c.pending[id] = ch
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
 		delete(c.pending, id)
+		c.endLocked()
 		c.mu.Unlock()
 		// No one sends on ch any more (route does only under c.mu, to a
 		// channel in pending). A reply still in it came as we gave up, or
@@ -240,6 +239,10 @@ func (c *Client[Req, Rep]) viaDealer(ctx context.Context, frames [][]byte) (body
 		}
 		waiters.Put(ch)
 	}()
+	frames, err := encode(c.reqc, req)
+	if err != nil {
+		return nil, err
+	}
 	msg := newRequest(id, frames)
 	in := c.sock.In()
 	for n := 1; ; n++ {
@@ -330,7 +333,15 @@ func (c *Client[Req, Rep]) openREQ(ctx context.Context) (*zchan.Socket[zchan.Msg
 // viaREQ runs one request on the REQ socket, after the requests before it;
 // after a timeout it closes the socket (Lazy Pirate) so that the late
 // reply can never be read, and opens a new one for the next attempt.
-func (c *Client[Req, Rep]) viaREQ(ctx context.Context, frames [][]byte) ([][]byte, error) {
+func (c *Client[Req, Rep]) viaREQ(ctx context.Context, req Req) ([][]byte, error) {
+	if err := c.begin(); err != nil {
+		return nil, err
+	}
+	defer c.end()
+	frames, err := encode(c.reqc, req)
+	if err != nil {
+		return nil, err
+	}
 	select {
 	case c.turn <- struct{}{}:
 	case <-ctx.Done():
@@ -449,6 +460,11 @@ func (c *Client[Req, Rep]) begin() error {
 func (c *Client[Req, Rep]) end() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.endLocked()
+}
+
+// endLocked is end with c.mu held.
+func (c *Client[Req, Rep]) endLocked() {
 	c.inflight--
 	if c.closed && c.inflight == 0 {
 		c.markIdle()
