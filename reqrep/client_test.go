@@ -438,3 +438,83 @@ func TestDuplicateReplies(t *testing.T) {
 		t.Errorf("client stats %+v: want %d answered and %d or %d stale", st, n, n-1, n)
 	}
 }
+
+// TestClientShutdown: Shutdown refuses new requests at once, waits for
+// the one under way to get its reply, then closes; with a context that
+// ends first, it cuts the request short (Abandoned) and returns the
+// context's cause. DEALER and REQ.
+func TestClientShutdown(t *testing.T) {
+	for _, typ := range []zchan.Type{zchan.Dealer, zchan.Req} {
+		for _, graceful := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%v/graceful=%v", typ, graceful), func(t *testing.T) {
+				zc := newContext(t)
+				got, release := make(chan struct{}, 1), make(chan struct{})
+				srv := server(t, zc, testutil.Transports()[0], func(ctx context.Context, req string) (string, error) {
+					if req != "x" {
+						return "reply to " + req, nil
+					}
+					got <- struct{}{}
+					select {
+					case <-release:
+					case <-ctx.Done():
+					}
+					return "reply to " + req, nil
+				})
+				c := client(t, zc, typ, srv.Endpoints())
+				type result struct {
+					rep string
+					err error
+				}
+				reqc := make(chan result, 1)
+				go func() {
+					rep, err := c.Request(testContext(t, watchdog), "x")
+					reqc <- result{rep, err}
+				}()
+				testutil.MustRecv(t, got, watchdog, "request at the server")
+				sctx, cancel := context.WithCancelCause(testContext(t, watchdog))
+				defer cancel(nil)
+				shut := make(chan error, 1)
+				go func() { shut <- c.Shutdown(sctx) }()
+				// Once a new request is refused, Shutdown has begun; the one
+				// under way holds it until the server answers. A probe made
+				// before that fails at once (its context is done: a timeout),
+				// or, if a DEALER sent it, its reply comes back stale.
+				done, stopProbe := context.WithCancel(context.Background())
+				stopProbe()
+				if !testutil.Eventually(watchdog, func() bool {
+					_, err := c.Request(done, "y")
+					return errors.Is(err, reqrep.ErrClosed)
+				}) {
+					t.Fatal("requests still taken after Shutdown began")
+				}
+				select {
+				case err := <-shut:
+					t.Fatalf("Shutdown returned %v with a request under way", err)
+				default:
+				}
+				stop := errors.New("drain deadline")
+				if graceful {
+					close(release)
+				} else {
+					cancel(stop)
+				}
+				r := testutil.MustRecv(t, reqc, watchdog, "request's end")
+				err := testutil.MustRecv(t, shut, watchdog, "Shutdown's return")
+				st := c.Stats()
+				if graceful {
+					if r.err != nil || r.rep != "reply to x" || err != nil || st.Abandoned != 0 {
+						t.Errorf("request %q, %v; Shutdown %v; stats %+v", r.rep, r.err, err, st)
+					}
+				} else {
+					if !errors.Is(r.err, reqrep.ErrClosed) || !errors.Is(err, stop) || st.Abandoned != 1 {
+						t.Errorf("request %q, %v; Shutdown %v; stats %+v", r.rep, r.err, err, st)
+					}
+				}
+				checkClient(t, st)
+				if !testutil.Done(c.Done(), watchdog) {
+					t.Error("Done not closed after Shutdown")
+				}
+			})
+		}
+	}
+}
