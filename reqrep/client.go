@@ -21,14 +21,21 @@ import (
 // value is not usable: create one with NewClient. It cannot be reused
 // after Close or Shutdown. It has no goroutine besides its socket's two.
 //
-// Cost (bench/, rtt-dealer-router, 64 B, 2-core machine): a DEALER
-// client's round trip to a reqrep ROUTER server took 11.8 to 13.0 µs over
-// inproc where bare zchan DEALER and ROUTER sockets took 10.0 to 10.8 µs
-// in the same runs (about 2 µs, 20%: mostly the id and delimiter frames,
-// two more frames each way through both sockets), and 18 allocations per
-// round trip against 6; over ipc and tcp the difference (2 to 16%) was
-// within the runs' noise. A REQ client's round trip is the bare REQ's
-// (within 5% over inproc).
+// Cost (BenchmarkClientOverhead in this package: 64 B, one caller, the
+// round trips interleaved in one run, medians, a shared 2-core machine):
+// a DEALER client's round trip through a bare zchan ROUTER echo was 1.13
+// times a bare zchan DEALER's over inproc (13.1 to 13.9 µs against 11.5
+// to 12.3), 1.02 to 1.13 over ipc and 1.03 to 1.10 over tcp. Most of that
+// is the wire format, not the correlation: the same bare DEALER sending
+// [id, "", body] is already 1.08 to 1.10 times as slow over inproc (zchan
+// sends and receives frame by frame, and the two extra frames cross both
+// sockets both ways); the client's own work (the pending table, the wait,
+// the counters) is the rest, 1.035 to 1.045 over that. A reqrep Server in
+// place of the echo adds about 3%. A request costs the client one
+// allocation (its id and frame headers): 14 per round trip in all, both
+// ends' sockets included, against 7 for the bare sockets and 15 with
+// [id, "", body] sent by hand (BenchmarkRoundTrip). A REQ client's round
+// trip is the bare REQ's (within 5% over inproc).
 type Client[Req, Rep any] struct {
 	o    options
 	reqc zchan.Codec[Req]
