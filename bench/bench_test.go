@@ -308,14 +308,19 @@ func TestFanInSockets(t *testing.T) {
 	}
 }
 
-// TestReqrepVariant runs the reqrep variant's own scenarios: every reply
-// checked against its request, something measured.
+// TestReqrepVariant runs the reqrep and reqrep-client variants' own
+// scenarios: every reply checked against its request, something measured.
 func TestReqrepVariant(t *testing.T) {
-	v := reqrepVariant()
+	for _, v := range []*Variant{reqrepVariant(), reqrepClientVariant()} {
+		testReqrepVariant(t, v)
+	}
+}
+
+func testReqrepVariant(t *testing.T, v *Variant) {
 	for name, run := range v.Run {
 		for _, tr := range []string{"inproc", "tcp"} {
 			c := &Case{Scenario: name, Transport: tr, Size: 64, N: 128}
-			t.Run(c.id(), func(t *testing.T) {
+			t.Run(v.Name+"/"+c.id(), func(t *testing.T) {
 				eps, err := newEndpoints()
 				if err != nil {
 					t.Fatal(err)

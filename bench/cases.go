@@ -100,6 +100,7 @@ func variants() []*Variant {
 		zchanVariant("zmqchan", false),
 		rawVariant(rawName, false),
 		reqrepVariant(),
+		reqrepClientVariant(),
 		// Temporary (issue 10): zchan before the owner rewrite, next to
 		// raw pebbe as zmqchan is, so that the three run close together.
 		zchanOldVariant(),

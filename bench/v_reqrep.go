@@ -20,8 +20,8 @@ import (
 // all the callers.
 func reqrepVariant() *Variant {
 	run := map[string]runFunc{
-		"rtt-req-rep":       runReqrepRTT(zchan.Req, zchan.Rep),
-		"rtt-dealer-router": runReqrepRTT(zchan.Dealer, zchan.Router),
+		"rtt-req-rep":       runReqrepRTT(zchan.Req, zchan.Rep, false),
+		"rtt-dealer-router": runReqrepRTT(zchan.Dealer, zchan.Router, false),
 	}
 	for _, n := range requestCallers {
 		run[requestsScenario(n)] = runReqrepConcurrent(n)
@@ -33,11 +33,30 @@ func reqrepVariant() *Variant {
 	}
 }
 
+// reqrepClientVariant is the reqrep.Client alone: against a bare zchan
+// REP or ROUTER echoing what it reads, from one goroutine, as the zmqchan
+// variant's server does. Beside zmqchan and reqrep it separates the
+// client's cost (the request id and delimiter frames, the correlation)
+// from the reqrep.Server's.
+func reqrepClientVariant() *Variant {
+	return &Variant{
+		Name: "reqrep-client",
+		Doc:  "zmqchan's reqrep.NewClient (REQ, or DEALER) against a bare zchan REP or ROUTER echoing every message from one goroutine, default options; in the round-trip scenarios only",
+		Run: map[string]runFunc{
+			"rtt-req-rep":       runReqrepRTT(zchan.Req, zchan.Rep, true),
+			"rtt-dealer-router": runReqrepRTT(zchan.Dealer, zchan.Router, true),
+		},
+	}
+}
+
 func echoFrames(_ context.Context, m zchan.Msg) (zchan.Msg, error) { return m, nil }
 
-// reqrepPair opens an echo server and a client over the case's transport.
-func reqrepPair(c *Case, eps *endpoints, ctype, stype zchan.Type) (*zchan.Context, *reqrep.Server[zchan.Msg, zchan.Msg], *reqrep.Client[zchan.Msg, zchan.Msg], error) {
-	zc, err := zchan.NewContext()
+// reqrepPair opens an echo server and a client over the case's transport:
+// a reqrep.Server, or with bare a zchan socket of type stype echoing what
+// it reads from one goroutine (the reqrep-client variant). stop closes the
+// server and waits for it.
+func reqrepPair(c *Case, eps *endpoints, ctype, stype zchan.Type, bare bool) (zc *zchan.Context, cl *reqrep.Client[zchan.Msg, zchan.Msg], stop func(), err error) {
+	zc, err = zchan.NewContext()
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -46,27 +65,49 @@ func reqrepPair(c *Case, eps *endpoints, ctype, stype zchan.Type) (*zchan.Contex
 		return zc, nil, nil, err
 	}
 	ctx := context.Background()
+	var srvEps []string
+	if bare {
+		s, err := zchan.Open(ctx, stype, zchan.WithContext(zc), zchan.WithLinger(benchLinger), zchan.WithBind(ep))
+		if err != nil {
+			return zc, nil, nil, err
+		}
+		sctx, cancel := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			for m := range s.In() {
+				if s.Send(sctx, m) != nil {
+					return
+				}
+			}
+		})
+		stop = func() { cancel(); s.Close(); wg.Wait() }
+		srvEps = s.Endpoints()
+	} else {
+		zo := reqrep.WithSocketOptions(zchan.WithContext(zc), zchan.WithLinger(benchLinger))
+		srv, err := reqrep.NewServer(ctx, zchan.Frames, zchan.Frames, echoFrames, reqrep.WithType(stype), reqrep.WithBind(ep), zo)
+		if err != nil {
+			return zc, nil, nil, err
+		}
+		stop = func() { srv.Close() }
+		srvEps = srv.Endpoints()
+	}
 	zo := reqrep.WithSocketOptions(zchan.WithContext(zc), zchan.WithLinger(benchLinger))
-	srv, err := reqrep.NewServer(ctx, zchan.Frames, zchan.Frames, echoFrames, reqrep.WithType(stype), reqrep.WithBind(ep), zo)
+	cl, err = reqrep.NewClient(ctx, zchan.Frames, zchan.Frames, reqrep.WithType(ctype), reqrep.WithConnect(srvEps...), zo)
 	if err != nil {
+		stop()
 		return zc, nil, nil, err
 	}
-	cl, err := reqrep.NewClient(ctx, zchan.Frames, zchan.Frames, reqrep.WithType(ctype), reqrep.WithConnect(srv.Endpoints()...), zo)
-	if err != nil {
-		srv.Close()
-		return zc, nil, nil, err
-	}
-	return zc, srv, cl, nil
+	return zc, cl, stop, nil
 }
 
-func runReqrepRTT(ctype, stype zchan.Type) runFunc {
+func runReqrepRTT(ctype, stype zchan.Type, bare bool) runFunc {
 	return func(c *Case, v *Variant, eps *endpoints) (res result, err error) {
-		zc, srv, cl, err := reqrepPair(c, eps, ctype, stype)
+		zc, cl, stop, err := reqrepPair(c, eps, ctype, stype, bare)
 		defer termContext(zc, &err)
 		if err != nil {
 			return result{}, err
 		}
-		defer srv.Close()
+		defer stop()
 		defer cl.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), runTimeout(c))
 		defer cancel()
@@ -102,12 +143,12 @@ func runReqrepRTT(ctype, stype zchan.Type) runFunc {
 // another, each reply checked.
 func runReqrepConcurrent(n int) runFunc {
 	return func(c *Case, v *Variant, eps *endpoints) (res result, err error) {
-		zc, srv, cl, err := reqrepPair(c, eps, zchan.Dealer, zchan.Router)
+		zc, cl, stop, err := reqrepPair(c, eps, zchan.Dealer, zchan.Router, false)
 		defer termContext(zc, &err)
 		if err != nil {
 			return result{}, err
 		}
-		defer srv.Close()
+		defer stop()
 		defer cl.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), runTimeout(c))
 		defer cancel()

@@ -21,14 +21,21 @@ import (
 // value is not usable: create one with NewClient. It cannot be reused
 // after Close or Shutdown. It has no goroutine besides its socket's two.
 //
-// Cost (bench/, rtt-dealer-router, 64 B, 2-core machine): a DEALER
-// client's round trip to a reqrep ROUTER server took 11.8 to 13.0 µs over
-// inproc where bare zchan DEALER and ROUTER sockets took 10.0 to 10.8 µs
-// in the same runs (about 2 µs, 20%: mostly the id and delimiter frames,
-// two more frames each way through both sockets), and 18 allocations per
-// round trip against 6; over ipc and tcp the difference (2 to 16%) was
-// within the runs' noise. A REQ client's round trip is the bare REQ's
-// (within 5% over inproc).
+// Cost (BenchmarkClientOverhead in this package: 64 B, one caller, the
+// round trips interleaved in one run, medians, a shared 2-core machine):
+// a DEALER client's round trip through a bare zchan ROUTER echo was 1.13
+// times a bare zchan DEALER's over inproc (13.1 to 13.9 µs against 11.5
+// to 12.3), 1.02 to 1.13 over ipc and 1.03 to 1.10 over tcp. Most of that
+// is the wire format, not the correlation: the same bare DEALER sending
+// [id, "", body] is already 1.08 to 1.10 times as slow over inproc (zchan
+// sends and receives frame by frame, and the two extra frames cross both
+// sockets both ways); the client's own work (the pending table, the wait,
+// the counters) is the rest, 1.035 to 1.045 over that. A reqrep Server in
+// place of the echo adds about 3%. A request costs the client one
+// allocation (its id and frame headers): 14 per round trip in all, both
+// ends' sockets included, against 7 for the bare sockets and 15 with
+// [id, "", body] sent by hand (BenchmarkRoundTrip). A REQ client's round
+// trip is the bare REQ's (within 5% over inproc).
 type Client[Req, Rep any] struct {
 	o    options
 	reqc zchan.Codec[Req]
@@ -168,19 +175,11 @@ func (c *Client[Req, Rep]) Request(ctx context.Context, req Req) (rep Rep, err e
 			c.stats.failed.Add(1)
 		}
 	}()
-	if err := c.begin(); err != nil {
-		return rep, err
-	}
-	defer c.end()
-	frames, err := encode(c.reqc, req)
-	if err != nil {
-		return rep, err
-	}
 	var body [][]byte
 	if c.sock != nil {
-		body, err = c.viaDealer(ctx, frames)
+		body, err = c.viaDealer(ctx, req)
 	} else {
-		body, err = c.viaREQ(ctx, frames)
+		body, err = c.viaREQ(ctx, req)
 	}
 	if err != nil {
 		return rep, err
@@ -218,26 +217,40 @@ func timeout(ctx context.Context, attempts int) error {
 // a reply with its own id and hands any other to the caller registered for
 // it (or counts it as stale). So a lone caller gets its reply straight from
 // the socket, and while any caller waits, replies are read.
-func (c *Client[Req, Rep]) viaDealer(ctx context.Context, frames [][]byte) (body [][]byte, err error) {
+func (c *Client[Req, Rep]) viaDealer(ctx context.Context, req Req) (body [][]byte, err error) {
 	id := c.nextID.Add(1)
-	ch := make(chan [][]byte, 1) // sent on once, under c.mu
-	c.mu.Lock()
+	ch := waiters.Get().(chan [][]byte)
+	c.mu.Lock() // begin and register at once: one lock a request, not two
+	if c.closed {
+		c.mu.Unlock()
+		waiters.Put(ch)
+		return nil, newErr(ErrClosed, nil, "request on %s: client closed", c.name)
+	}
+	c.inflight++
 	c.pending[id] = ch
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
 		delete(c.pending, id)
+		c.endLocked()
 		c.mu.Unlock()
-		if err != nil {
-			select {
-			case <-ch: // routed to us by another caller as we gave up
-				c.stats.stale.Add(1)
-			default:
-			}
+		// No one sends on ch any more (route does only under c.mu, to a
+		// channel in pending). A reply still in it came as we gave up, or
+		// is a second reply to this id (one per attempt) routed to us by
+		// another caller while we read the first ourselves: stale either
+		// way, and ch must be empty before it is used again.
+		select {
+		case <-ch:
+			c.stats.stale.Add(1)
+		default:
 		}
+		waiters.Put(ch)
 	}()
-	msg := make(zchan.Msg, 0, 2+len(frames))
-	msg = append(append(msg, putID(id), []byte{}), frames...)
+	frames, err := encode(c.reqc, req)
+	if err != nil {
+		return nil, err
+	}
+	msg := newRequest(id, frames)
 	in := c.sock.In()
 	for n := 1; ; n++ {
 		actx, cancel := c.attempt(ctx)
@@ -327,7 +340,15 @@ func (c *Client[Req, Rep]) openREQ(ctx context.Context) (*zchan.Socket[zchan.Msg
 // viaREQ runs one request on the REQ socket, after the requests before it;
 // after a timeout it closes the socket (Lazy Pirate) so that the late
 // reply can never be read, and opens a new one for the next attempt.
-func (c *Client[Req, Rep]) viaREQ(ctx context.Context, frames [][]byte) ([][]byte, error) {
+func (c *Client[Req, Rep]) viaREQ(ctx context.Context, req Req) ([][]byte, error) {
+	if err := c.begin(); err != nil {
+		return nil, err
+	}
+	defer c.end()
+	frames, err := encode(c.reqc, req)
+	if err != nil {
+		return nil, err
+	}
 	select {
 	case c.turn <- struct{}{}:
 	case <-ctx.Done():
@@ -446,6 +467,11 @@ func (c *Client[Req, Rep]) begin() error {
 func (c *Client[Req, Rep]) end() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.endLocked()
+}
+
+// endLocked is end with c.mu held.
+func (c *Client[Req, Rep]) endLocked() {
 	c.inflight--
 	if c.closed && c.inflight == 0 {
 		c.markIdle()

@@ -378,3 +378,143 @@ func TestClosedClient(t *testing.T) {
 		})
 	}
 }
+
+// TestDuplicateReplies: a ROUTER that answers every request twice (as a
+// server does when a retried request reached it twice: both replies carry
+// the same id) to 8 callers sharing one DEALER client. Every caller must
+// get its own reply, never a duplicate of an earlier one: the second
+// reply, whether read by its own caller, routed to it by another, or
+// found after it returned, is stale and counted. This is what keeps the
+// client's reused wait channels clean.
+func TestDuplicateReplies(t *testing.T) {
+	const callers, calls = 8, 300
+	zc := newContext(t)
+	ctx := testContext(t, watchdog)
+	srv, err := zchan.Open(ctx, zchan.Router, zchan.WithContext(zc), zchan.WithBind(testutil.Inproc(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	errc := make(chan error, 1)
+	go func() {
+		for m := range srv.In() {
+			for range 2 {
+				if err := srv.Send(ctx, m); err != nil {
+					errc <- err
+					return
+				}
+			}
+		}
+		errc <- nil
+	}()
+	c := client(t, zc, zchan.Dealer, srv.Endpoints())
+	var wg sync.WaitGroup
+	for g := range callers {
+		wg.Go(func() {
+			for i := range calls {
+				req := fmt.Sprintf("%d-%d", g, i)
+				if rep, err := c.Request(ctx, req); err != nil || rep != req {
+					t.Errorf("request %s: reply %q, %v", req, rep, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	// The duplicates come in order on the one connection: a last request's
+	// reply follows every earlier one's, so they have all been read.
+	if rep, err := c.Request(ctx, "last"); err != nil || rep != "last" {
+		t.Fatalf("last request: %q, %v", rep, err)
+	}
+	c.Close()
+	srv.Close()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	st := c.Stats()
+	checkClient(t, st)
+	n := uint64(callers*calls + 1)
+	if st.Answered != n || st.StaleReplies < n-1 || st.StaleReplies > n || st.BadReplies != 0 {
+		t.Errorf("client stats %+v: want %d answered and %d or %d stale", st, n, n-1, n)
+	}
+}
+
+// TestClientShutdown: Shutdown refuses new requests at once, waits for
+// the one under way to get its reply, then closes; with a context that
+// ends first, it cuts the request short (Abandoned) and returns the
+// context's cause. DEALER and REQ.
+func TestClientShutdown(t *testing.T) {
+	for _, typ := range []zchan.Type{zchan.Dealer, zchan.Req} {
+		for _, graceful := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%v/graceful=%v", typ, graceful), func(t *testing.T) {
+				zc := newContext(t)
+				got, release := make(chan struct{}, 1), make(chan struct{})
+				srv := server(t, zc, testutil.Transports()[0], func(ctx context.Context, req string) (string, error) {
+					if req != "x" {
+						return "reply to " + req, nil
+					}
+					got <- struct{}{}
+					select {
+					case <-release:
+					case <-ctx.Done():
+					}
+					return "reply to " + req, nil
+				})
+				c := client(t, zc, typ, srv.Endpoints())
+				type result struct {
+					rep string
+					err error
+				}
+				reqc := make(chan result, 1)
+				go func() {
+					rep, err := c.Request(testContext(t, watchdog), "x")
+					reqc <- result{rep, err}
+				}()
+				testutil.MustRecv(t, got, watchdog, "request at the server")
+				sctx, cancel := context.WithCancelCause(testContext(t, watchdog))
+				defer cancel(nil)
+				shut := make(chan error, 1)
+				go func() { shut <- c.Shutdown(sctx) }()
+				// Once a new request is refused, Shutdown has begun; the one
+				// under way holds it until the server answers. A probe made
+				// before that fails at once (its context is done: a timeout),
+				// or, if a DEALER sent it, its reply comes back stale.
+				done, stopProbe := context.WithCancel(context.Background())
+				stopProbe()
+				if !testutil.Eventually(watchdog, func() bool {
+					_, err := c.Request(done, "y")
+					return errors.Is(err, reqrep.ErrClosed)
+				}) {
+					t.Fatal("requests still taken after Shutdown began")
+				}
+				select {
+				case err := <-shut:
+					t.Fatalf("Shutdown returned %v with a request under way", err)
+				default:
+				}
+				stop := errors.New("drain deadline")
+				if graceful {
+					close(release)
+				} else {
+					cancel(stop)
+				}
+				r := testutil.MustRecv(t, reqc, watchdog, "request's end")
+				err := testutil.MustRecv(t, shut, watchdog, "Shutdown's return")
+				st := c.Stats()
+				if graceful {
+					if r.err != nil || r.rep != "reply to x" || err != nil || st.Abandoned != 0 {
+						t.Errorf("request %q, %v; Shutdown %v; stats %+v", r.rep, r.err, err, st)
+					}
+				} else {
+					if !errors.Is(r.err, reqrep.ErrClosed) || !errors.Is(err, stop) || st.Abandoned != 1 {
+						t.Errorf("request %q, %v; Shutdown %v; stats %+v", r.rep, r.err, err, st)
+					}
+				}
+				checkClient(t, st)
+				if !testutil.Done(c.Done(), watchdog) {
+					t.Error("Done not closed after Shutdown")
+				}
+			})
+		}
+	}
+}

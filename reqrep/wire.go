@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"strings"
+	"sync"
 
 	"github.com/zmqchan/zmqchan/zchan"
 )
@@ -18,12 +19,28 @@ const (
 	errorMarker = "\x00reqrep:error"
 )
 
-// putID returns the id frame of request id.
-func putID(id uint64) []byte {
-	b := make([]byte, idLen)
-	binary.BigEndian.PutUint64(b, id)
-	return b
+// request is the memory of one DEALER request [id, "", body...], in one
+// allocation for a body of up to two frames.
+type request struct {
+	id     [idLen]byte
+	frames [4][]byte
 }
+
+// empty is the delimiter frame every request shares: libzmq copies it and
+// nothing writes to it.
+var empty = []byte{}
+
+// newRequest returns the message of request id with body frames.
+func newRequest(id uint64, frames [][]byte) zchan.Msg {
+	r := new(request)
+	binary.BigEndian.PutUint64(r.id[:], id)
+	return append(append(r.frames[:0], r.id[:], empty), frames...)
+}
+
+// waiters holds the channels on which a DEALER caller waits for its reply
+// to be handed over by another caller (capacity 1: see Client.route). A
+// channel is put back only empty and once no one can send on it.
+var waiters = sync.Pool{New: func() any { return make(chan [][]byte, 1) }}
 
 // splitReply splits a DEALER client's reply [id, "", body...] into its
 // request id and body; ok is false for anything else.
