@@ -20,8 +20,8 @@ func ExampleForGroup() {
 		fmt.Println(err)
 		return
 	}
-	defer g.Wait()
-	defer g.Shutdown()
+	defer g.Wait()     // on the early returns below
+	defer g.Shutdown() // (both may be called again)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(metrics.ForGroup(g))
 
@@ -35,6 +35,10 @@ func ExampleForGroup() {
 	go pool.Submit(ctx, 3)
 	fmt.Println(<-pool.Results())
 
+	// A pool's counts follow its hand-offs by a moment, and are exact once
+	// it is done: scrape after the shutdown (the group still lists it).
+	g.Shutdown()
+	g.Wait()
 	mfs, err := reg.Gather()
 	if err != nil {
 		fmt.Println(err)

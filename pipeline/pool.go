@@ -119,7 +119,9 @@ type poolTask[Task, Result any] struct {
 type PoolStats struct {
 	// Submitted counts tasks Submit accepted (returned nil for); Results
 	// the results delivered on Results (which is unbuffered: a delivered
-	// result has been received); Skipped the tasks whose function returned
+	// result has been received; the count follows the hand-off, so a
+	// consumer may read a result a moment before Results counts it, and
+	// the figures are exact once the pool is done); Skipped the tasks whose function returned
 	// ErrSkip; Failed the tasks whose function or codec failed, here or in
 	// a worker elsewhere (each failure ends the pool).
 	Submitted, Results, Skipped, Failed uint64
