@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zmqchan/zmqchan/internal/testutil"
 	"github.com/zmqchan/zmqchan/monitor"
 	"github.com/zmqchan/zmqchan/secure"
 	"github.com/zmqchan/zmqchan/zchan"
@@ -192,6 +193,8 @@ func TestGarbageAndStalledHandshakes(t *testing.T) {
 	if m := recv(t, srv, wait); string(m[1]) != "after" {
 		t.Fatalf("server got %q", m)
 	}
+	// MsgsIn counts the hand-off to In, a moment after the receipt.
+	testutil.Eventually(wait, func() bool { return srv.Stats().MsgsIn >= 1 })
 	if st := srv.Stats(); st.MsgsIn != 1 {
 		t.Fatalf("%d messages in, want 1 (the allowed client's)", st.MsgsIn)
 	}
