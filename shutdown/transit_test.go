@@ -290,9 +290,16 @@ func TestLosslessDrainDeadline(t *testing.T) {
 	}
 	g.Shutdown()
 	rep, err := wait(t, g)
-	if !errors.Is(err, shutdown.ErrLostInTransit) || !errors.Is(err, shutdown.ErrDrainTimeout) ||
-		!strings.Contains(err.Error(), "the drain deadline passed while the receivers were still taking them") {
-		t.Fatalf("err %v: want ErrLostInTransit with the deadline as its cause, and ErrDrainTimeout\n%s", err, rep)
+	if !errors.Is(err, shutdown.ErrDrainTimeout) {
+		t.Fatalf("err %v: want ErrDrainTimeout\n%s", err, rep)
+	}
+	// Whether anything is still on the wire when the two sockets close
+	// depends on timing (the PULL's own queues can take it all, and it
+	// is then undelivered, not lost); when something is, the link says
+	// so and names the deadline.
+	if rep.TotalLost() > 0 && (!errors.Is(err, shutdown.ErrLostInTransit) ||
+		!strings.Contains(err.Error(), "the drain deadline passed while the receivers were still taking them")) {
+		t.Fatalf("err %v: want ErrLostInTransit with the deadline as its cause\n%s", err, rep)
 	}
 	ps, ls := push.Stats(), pull.Stats()
 	if ps.Accepted != ls.MsgsIn+rep.TotalUndelivered()+rep.TotalLost() {
