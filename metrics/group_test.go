@@ -280,3 +280,23 @@ zmqchan_counter_n{name="twin"} 1
 		t.Fatalf("Gather with a panicking Stats: %v", err)
 	}
 }
+
+// TestForGroupDevice: a pipeline Device in a group is collected as kind
+// "device", with the counters of its Stats.
+func TestForGroupDevice(t *testing.T) {
+	g := newGroup(t)
+	reg := prometheus.NewPedanticRegistry()
+	must(t, reg.Register(metrics.ForGroup(g)))
+	d, err := pipeline.Queue(context.Background(), ztest.Inproc(t), ztest.Inproc(t),
+		pipeline.WithContext(g.ZMQ()), pipeline.WithName("queue"))
+	must(t, err)
+	must(t, g.Add(d))
+	want := `
+# HELP zmqchan_device_written_forward DeviceStats.WrittenForward of the device.
+# TYPE zmqchan_device_written_forward untyped
+zmqchan_device_written_forward{name="queue"} 0
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "zmqchan_device_written_forward"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -257,6 +257,24 @@ func (d *Device) Endpoints() (frontend, backend string) {
 // directions together.
 func (d *Device) Forwarded() uint64 { return d.c[0].written.Load() + d.c[1].written.Load() }
 
+// DeviceStats are a Device's counters, per direction: Read the messages
+// taken from the near socket, Written those handed to the far one
+// (frontend to backend first, then back). Undelivered is Undelivered's
+// figure: final once the device is done.
+type DeviceStats struct {
+	ReadForward, WrittenForward, ReadBack, WrittenBack, Undelivered uint64
+}
+
+// Stats returns the device's counters (metrics.ForGroup collects them).
+// It is safe for concurrent use.
+func (d *Device) Stats() DeviceStats {
+	return DeviceStats{
+		ReadForward: d.c[0].read.Load(), WrittenForward: d.c[0].written.Load(),
+		ReadBack: d.c[1].read.Load(), WrittenBack: d.c[1].written.Load(),
+		Undelivered: d.undelivered.Load(),
+	}
+}
+
 // Shutdown stops the device gracefully: a Streamer forwards everything
 // its frontend has already received (libzmq's queue included) and stops
 // taking more; a Queue or Forwarder, whose sockets both send and receive,

@@ -112,6 +112,12 @@ func TestQueueMultipart(t *testing.T) {
 	if d.Forwarded() != 2*nDevice {
 		t.Fatalf("forwarded %d", d.Forwarded())
 	}
+	// Every request went forward and every reply back, each read before
+	// it was written.
+	if st := d.Stats(); st.WrittenForward != nDevice || st.WrittenBack != nDevice ||
+		st.ReadForward < st.WrittenForward || st.ReadBack < st.WrittenBack || st.WrittenForward+st.WrittenBack != d.Forwarded() {
+		t.Fatalf("stats %+v, forwarded %d: want %d each way", st, d.Forwarded(), nDevice)
+	}
 }
 
 // TestForwarderMultipart: published multipart messages reach a subscriber
