@@ -102,6 +102,9 @@ type Chain[In, Out any] struct {
 
 	head *zchan.Socket[zchan.Msg]
 	out  chan Out
+	// gates[i] guards link i if it goes into a Remote stage, which watches
+	// it for heartbeats (nil otherwise).
+	gates []*linkGate
 
 	closing   atomic.Bool   // Send refuses from now on
 	senders   atomic.Int64  // Sends under way
@@ -288,22 +291,30 @@ func Start[In, Out any](ctx context.Context, p Plan[In, Out], opts ...Option) (*
 		}
 	}
 	c.head = outs[0]
+	c.gates = make([]*linkGate, n+1)
+	var gates []*linkGate
+	for i := 0; i < n; i++ {
+		if remote(i) {
+			c.gates[i] = &linkGate{sock: outs[i]}
+			gates = append(gates, c.gates[i])
+		}
+	}
 	for i, st := range p.steps {
 		if st.so.remote {
 			continue
 		}
 		in, out, pr := ins[i], outs[i+1], st.build(&c.o)
-		name := st.name
+		name, g := st.name, c.gates[i+1]
 		var w *liveness
 		if i > 0 && p.steps[i-1].so.remote {
-			w = newLiveness(p.steps[i-1].name, &c.o)
+			w = newLiveness(fmt.Sprintf("remote stage %q", p.steps[i-1].name), &c.o)
 		}
 		cn := new(counts)
 		c.stages = append(c.stages, cn)
 		c.wg.Add(1)
 		go func() {
 			defer c.wg.Done()
-			err := runStage(cctx, name, pr, in, out, cn, w)
+			err := runStage(cctx, name, pr, in, out, cn, w, g)
 			// Upstream first: close the input, then the output. After the
 			// end of stream the output waits until it has reached Out:
 			// closing it earlier would leave what libzmq still queues for
@@ -322,7 +333,18 @@ func Start[In, Out any](ctx context.Context, p Plan[In, Out], opts ...Option) (*
 	tail := ins[n]
 	var tw *liveness
 	if p.steps[n-1].so.remote {
-		tw = newLiveness(p.steps[n-1].name, &c.o)
+		tw = newLiveness(fmt.Sprintf("remote stage %q", p.steps[n-1].name), &c.o)
+	}
+	if len(gates) > 0 {
+		// Heartbeats into the remote stages, so that their Serve ends with
+		// ErrDead if this process dies; until the end of stream has reached
+		// Out (each gate stops with its link's last message) or the chain
+		// stops.
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			heartbeat(cctx, c.ended, c.o.heartbeat, gates)
+		}()
 	}
 	c.wg.Add(2)
 	go func() {
@@ -371,7 +393,7 @@ func (c *Chain[In, Out]) ender() {
 			stopped = nil
 		}
 	}
-	if c.ctx.Err() == nil && c.head.Send(c.ctx, endMsg) == nil {
+	if c.ctx.Err() == nil && c.gates[0].last(c.ctx, c.head, endMsg) == nil {
 		c.awaitEnd() // as a stage's output does
 	}
 	c.head.Close()

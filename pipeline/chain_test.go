@@ -1,10 +1,13 @@
 package pipeline_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -510,5 +513,65 @@ func TestChainRemoteDead(t *testing.T) {
 	}
 	if err := c.Err(); !errors.Is(err, pipeline.ErrDead) || !strings.Contains(err.Error(), `"s2"`) {
 		t.Fatalf("err %v: want ErrDead naming s2", err)
+	}
+}
+
+// TestServeChainDead: the chain heartbeats the link into a remote stage,
+// so a Serve whose chain is idle for longer than the liveness bound goes
+// on; once the chain's process is killed (SIGKILL), Serve returns an error
+// wrapping ErrDead that names the chain upstream of it, within the
+// liveness bound (asserted only as a bounded wait), not a hang.
+func TestServeChainDead(t *testing.T) {
+	ctx := testCtx(t, time.Minute)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"=chainproc")
+	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string)
+	read := make(chan struct{})
+	go func() { // ends when the child's stdout closes
+		defer close(read)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			case <-ctx.Done():
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-read
+		cmd.Wait()
+	})
+	links := strings.Fields(testutil.MustRecv(t, lines, 30*time.Second, "links"))
+	if len(links) != 2 {
+		t.Fatalf("links %q", links)
+	}
+	served := make(chan error, 1)
+	go func() { served <- pipeline.Serve(ctx, "s2", stage2, links[0], links[1], pipeline.WithCodec(i64)) }()
+	if l := testutil.MustRecv(t, lines, 30*time.Second, "flowed"); l != "flowed" {
+		t.Fatalf("child says %q", l)
+	}
+	// Idle for twice the bound: the chain's heartbeats keep Serve going.
+	bound := pipeline.DefaultHeartbeat * pipeline.DefaultLiveness
+	select {
+	case err := <-served:
+		t.Fatalf("Serve ended while its chain was idle: %v", err)
+	case <-time.After(2 * bound):
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	err = testutil.MustRecv(t, served, bound+30*time.Second, "Serve's end after the chain died")
+	if !errors.Is(err, pipeline.ErrDead) || !strings.Contains(err.Error(), `upstream of remote stage "s2"`) {
+		t.Fatalf("Serve: %v, want ErrDead naming the chain upstream of s2", err)
 	}
 }

@@ -103,13 +103,21 @@
 // the two link endpoints; the chain binds both links, the remote stage
 // connects to them. The end-of-stream marker travels through the remote
 // stage, whose Serve then returns nil; a remote failure travels down the
-// chain and ends it with ErrRemote. Serve also sends a heartbeat on its
-// output link every interval (WithHeartbeat, default 250 ms), from a
-// goroutine of its own so that a long call does not delay it; the stage
-// reading that link (or Out) ends the chain with an error wrapping
-// ErrDead, naming the remote stage, once it has waited liveness intervals
-// (default 4: 1 s) without a message: a remote stage that dies ends the
-// chain within about that bound, never a hang.
+// chain and ends it with ErrRemote. Heartbeats go both ways on the links
+// of a remote stage, every interval (WithHeartbeat, default 250 ms), from
+// a goroutine of their own so that a long call or a blocked send does not
+// delay them, and never after the link's last message (end of stream or
+// failure). Serve sends one on its output link; the stage reading that
+// link (or Out) ends the chain with an error wrapping ErrDead, naming the
+// remote stage, once it has waited liveness intervals (default 4: 1 s)
+// without a message: a remote stage that dies ends the chain within about
+// that bound, never a hang (TestChainRemoteDead). The chain sends one on
+// the link into each remote stage; a Serve that waits that long for input
+// without a message (its chain's process died, or the chain was closed
+// at once) returns an error wrapping ErrDead that names "the chain
+// upstream of remote stage" and its name (TestServeChainDead). A wait
+// counts from its start, so a stage held up by a slow consumer is not
+// taken for dead by its own delay.
 //
 // # Pools
 //

@@ -51,6 +51,8 @@ func runChild(role string) int {
 	switch role {
 	case "stage":
 		err = pipeline.Serve(ctx, "s2", stage2, os.Getenv("PIPELINE_IN"), os.Getenv("PIPELINE_OUT"), pipeline.WithCodec(i64))
+	case "chainproc":
+		err = chainProc(ctx)
 	case "failstage":
 		err = pipeline.Serve(ctx, "s2", failAt(5), os.Getenv("PIPELINE_IN"), os.Getenv("PIPELINE_OUT"), pipeline.WithCodec(i64))
 	case "worker":
@@ -68,6 +70,36 @@ func runChild(role string) int {
 		return 1
 	}
 	return 0
+}
+
+// chainProc is a chain with a Remote stage "s2" over tcp, for a test that
+// serves s2 itself: it prints the two links of s2 on a line, then, once
+// 10 values have gone through, "flowed", and then idles until it is
+// killed (or its bound ends).
+func chainProc(ctx context.Context) error {
+	p1 := pipeline.Then(pipeline.From[int64](), "s1", stage1)
+	p2 := pipeline.Then(p1, "s2", stage2, pipeline.Remote(), pipeline.Input("tcp://127.0.0.1:*"))
+	p3 := pipeline.Then(p2, "s3", stage3, pipeline.Input("tcp://127.0.0.1:*"))
+	c, err := pipeline.Start(ctx, pipeline.Then(p3, "s4", stage4), pipeline.WithCodec(i64))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	links := c.Links()
+	fmt.Println(links[1], links[2])
+	for i := range int64(10) {
+		if err := c.Send(ctx, i); err != nil {
+			return err
+		}
+		select {
+		case <-c.Out():
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	fmt.Println("flowed")
+	<-ctx.Done()
+	return nil
 }
 
 // startChild re-executes the test binary in role, with env added, and

@@ -314,7 +314,9 @@ func WithQueueSize(n int) Option {
 // values. For a chain, a Remote stage's Serve sends the heartbeat on its
 // output link, and the stage reading that link (or Out) fails the chain
 // with ErrDead, naming the remote stage, after liveness intervals of
-// waiting in silence. Applies to NewPool, Work, Start and Serve. Default:
+// waiting in silence; the chain sends one on the link into the remote
+// stage, and Serve returns ErrDead after as long without input. Give a
+// chain and its Serve the same values. Applies to NewPool, Work, Start and Serve. Default:
 // DefaultHeartbeat and DefaultLiveness.
 func WithHeartbeat(interval time.Duration, liveness int) Option {
 	return option{"WithHeartbeat", forPool | forWork | forChain | forServe, func(o *options) {

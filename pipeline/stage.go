@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -62,10 +63,13 @@ type counts struct {
 
 // runStage moves messages from in through p to out until the end of the
 // stream (nil, after forwarding it), a failure, or ctx, counting every
-// value in cn. If w is set, in comes from a remote stage, which
-// heartbeats: silence for w's bound while waiting for input fails the
-// stage with ErrDead.
-func runStage(ctx context.Context, name string, p proc, in, out *zchan.Socket[zchan.Msg], cn *counts, w *liveness) error {
+// value in cn. If w is set, in comes from a peer that heartbeats (a
+// remote stage, or the chain upstream of a remote stage): silence for w's
+// bound while waiting for input fails the stage with ErrDead. If g is set,
+// out goes to a peer that watches for heartbeats, which g sends; the last
+// message (the end of stream or a failure) goes through g, so that no
+// heartbeat follows it.
+func runStage(ctx context.Context, name string, p proc, in, out *zchan.Socket[zchan.Msg], cn *counts, w *liveness, g *linkGate) error {
 	where := fmt.Sprintf("stage %q", name)
 	for {
 		m, err := w.recv(ctx, in, where)
@@ -98,39 +102,38 @@ func runStage(ctx context.Context, name string, p proc, in, out *zchan.Socket[zc
 			}
 			cn.written.Add(1)
 		case kEnd:
-			if err := out.Send(ctx, endMsg); err != nil {
+			if err := g.last(ctx, out, endMsg); err != nil {
 				return sendErr(ctx, name, err)
 			}
 			return nil
 		case kFail:
 			err := remoteErr(fmt.Sprintf("upstream of stage %q", name), m)
-			_ = out.Send(ctx, m) // pass it on to a remote stage downstream, if any
+			_ = g.last(ctx, out, m) // pass it on to a remote stage downstream, if any
 			return err
-		case kPing: // a remote stage's heartbeat
+		case kPing: // a heartbeat of the peer upstream
 		default:
 			return fmt.Errorf("pipeline: stage %q: message kind %q: %w", name, kindOf(m), ErrProtocol)
 		}
 	}
 }
 
-// liveness watches the input of a link that comes from a remote stage.
-// A nil *liveness watches nothing.
+// liveness watches the input of a link whose sender heartbeats. A nil
+// *liveness watches nothing.
 type liveness struct {
-	remote string // the remote stage's name
-	bound  time.Duration
-	t      *time.Timer
+	peer  string // who sends, for the error: `remote stage "s2"`
+	bound time.Duration
+	t     *time.Timer
 }
 
-func newLiveness(remote string, o *options) *liveness {
+func newLiveness(peer string, o *options) *liveness {
 	t := time.NewTimer(time.Hour)
 	t.Stop()
-	return &liveness{remote: remote, bound: o.heartbeat * time.Duration(o.liveness), t: t}
+	return &liveness{peer: peer, bound: o.heartbeat * time.Duration(o.liveness), t: t}
 }
 
 // recv waits for the next message on in, for ctx, and, if w is set, for
-// at most w's bound: the remote stage sends a heartbeat every interval
-// whatever it is doing, so a wait that long means it is dead (or cut
-// off). The bound runs from the start of the wait, not from the last
+// at most w's bound: the peer sends a heartbeat every interval whatever it
+// is doing, so a wait that long means it is dead (or cut off). The bound runs from the start of the wait, not from the last
 // message, so a stage that was slow itself (held up downstream) is not
 // fooled by its own delay.
 func (w *liveness) recv(ctx context.Context, in *zchan.Socket[zchan.Msg], where string) (zchan.Msg, error) {
@@ -147,7 +150,7 @@ func (w *liveness) recv(ctx context.Context, in *zchan.Socket[zchan.Msg], where 
 	case <-ctx.Done():
 		return nil, context.Cause(ctx)
 	case <-timeout:
-		return nil, fmt.Errorf("pipeline: %s: remote stage %q silent for %v: %w", where, w.remote, w.bound, ErrDead)
+		return nil, fmt.Errorf("pipeline: %s: %s silent for %v: %w", where, w.peer, w.bound, ErrDead)
 	}
 	if !ok {
 		if ctx.Err() != nil {
@@ -156,6 +159,64 @@ func (w *liveness) recv(ctx context.Context, in *zchan.Socket[zchan.Msg], where 
 		return nil, fmt.Errorf("pipeline: %s: input: %w", where, in.Err())
 	}
 	return m, nil
+}
+
+// linkGate guards the sending side of a link whose reader watches for
+// heartbeats. The heartbeat goroutine pings through it; the last message
+// of the link (the end of stream or a failure) closes it, so that no ping
+// follows the last message. Values go straight to the socket: only the
+// order of the last message and the pings matters. A nil *linkGate sends
+// the last message without a gate.
+type linkGate struct {
+	mu   sync.Mutex
+	sock *zchan.Socket[zchan.Msg]
+	shut bool
+}
+
+// ping sends a heartbeat unless the last message has gone, waiting at most
+// wait for room: a link full up to its high-water mark has messages for
+// its reader, which are signs of life as good as a ping.
+func (g *linkGate) ping(ctx context.Context, wait time.Duration) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.shut {
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, wait)
+	_ = g.sock.Send(pctx, pingMsg)
+	cancel()
+}
+
+// last sends m, the link's last message, on out (g's socket if g is set),
+// after which g sends no more pings.
+func (g *linkGate) last(ctx context.Context, out *zchan.Socket[zchan.Msg], m zchan.Msg) error {
+	if g == nil {
+		return out.Send(ctx, m)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.shut = true
+	return g.sock.Send(ctx, m)
+}
+
+// heartbeat pings through every gate each interval until ctx ends or stop
+// is closed. It runs on a goroutine of its own, so that a long stage call
+// or a blocked send does not delay it.
+func heartbeat(ctx context.Context, stop <-chan struct{}, interval time.Duration, gates []*linkGate) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			for _, g := range gates {
+				g.ping(ctx, interval)
+			}
+		case <-ctx.Done():
+			return
+		case <-stop:
+			return
+		}
+	}
 }
 
 func sendErr(ctx context.Context, name string, err error) error {
@@ -208,36 +269,28 @@ func Serve[In, Out any](ctx context.Context, name string, f Stage[In, Out], in, 
 		return err
 	}
 	defer inS.Close()
-	// The heartbeat, on its own goroutine so that a long call of f does
-	// not delay it: the chain's next stage declares this one dead after
-	// the liveness bound without a message (WithHeartbeat).
-	pctx, pstop := context.WithCancel(sctx)
+	// Heartbeats both ways: this stage pings its output (the chain's next
+	// stage declares it dead after the liveness bound without a message),
+	// and the chain pings this stage's input, so that a chain that died
+	// ends Serve with ErrDead instead of leaving it waiting forever.
+	gate := &linkGate{sock: outS}
+	pstop := make(chan struct{})
 	pinged := make(chan struct{})
 	go func() {
 		defer close(pinged)
-		t := time.NewTicker(o.heartbeat)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				if outS.Send(pctx, pingMsg) != nil {
-					return
-				}
-			case <-pctx.Done():
-				return
-			}
-		}
+		heartbeat(sctx, pstop, o.heartbeat, []*linkGate{gate})
 	}()
 	var cn counts
-	err = runStage(sctx, name, p, inS, outS, &cn, nil)
-	pstop()
-	<-pinged
+	w := newLiveness(fmt.Sprintf("the chain upstream of remote stage %q", name), &o)
+	err = runStage(sctx, name, p, inS, outS, &cn, w, gate)
 	if err != nil && !errors.Is(err, ErrRemote) && sctx.Err() == nil {
 		// Tell the chain, within the linger.
 		fctx, fcancel := context.WithTimeout(sctx, o.linger)
-		_ = outS.Send(fctx, failMsg(err))
+		_ = gate.last(fctx, outS, failMsg(err))
 		fcancel()
 	}
+	close(pstop)
+	<-pinged
 	inS.Close()
 	outS.Close() // flushes the end of stream or the failure within the linger
 	return err
