@@ -288,7 +288,10 @@ func (s *Socket[T]) Unsubscribe(ctx context.Context, prefix string) error {
 // package has no method for (a monitor, a last endpoint, a run-time
 // option). fn must not keep the socket, send or receive on it, or block;
 // and it must not close it: a socket closed by fn ends with an error
-// wrapping ErrClosed. A panic in fn is recovered: Do returns an error
+// wrapping ErrClosed. Nor may fn call this Socket's methods that go
+// through its owner (Do, Bind, Connect, Disconnect, Unbind, Subscribe,
+// Unsubscribe, Send, Shutdown, Close): the owner is running fn, so they
+// would wait for it until their ctx ends (Close for ever). A panic in fn is recovered: Do returns an error
 // wrapping ErrPanic and the socket ends with it. Do blocks until fn has
 // run, ctx ends (fn may then still run) or the socket ends.
 func (s *Socket[T]) Do(ctx context.Context, fn func(*zmq.Socket) error) error {
