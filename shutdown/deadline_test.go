@@ -165,10 +165,12 @@ func deadlineUnreadOutput(t *testing.T, worker bool) {
 			t.Errorf("%s: Stats do not add up: %+v", s.Name(), st)
 		}
 	}
-	for _, p := range pushes {
-		if perSocket[p.Name()] == 0 {
-			t.Errorf("%s: nothing undelivered, although it was stuck", p.Name())
-		}
+	// The PUSH into the unread sink is stuck for good once it has stalled,
+	// so it holds a message at the close. One upstream of it may have
+	// stalled only for a while (before its peer connected, say, or while
+	// the worker's side filled up) and handed everything on.
+	if last := pushes[len(pushes)-1]; perSocket[last.Name()] == 0 {
+		t.Errorf("%s: nothing undelivered, although it was stuck", last.Name())
 	}
 	if sink.Stats().MsgsIn != readable {
 		t.Errorf("sink: MsgsIn %d, %d readable from In", sink.Stats().MsgsIn, readable)
