@@ -196,8 +196,11 @@
 //     credit) and answer each task, in any order and in RESULTS of as
 //     many answers as it likes, or with FAIL. (A Go worker sends what it
 //     has done when it runs out of tasks, or after 100 µs of work on
-//     them.) The pool sends more tasks to a worker once half its credit
-//     is free.
+//     them.) The pool keeps fewer tasks than that out to a worker
+//     when fewer keep it busy: a window between 2 (or the credit, if
+//     smaller) and the credit, about 2 ms of the worker's measured work
+//     (or twice its round trip, if longer), starting at 8. It sends a
+//     worker more tasks once half its window is free.
 //  2. Both sides send HEARTBEAT every interval (250 ms by default)
 //     whatever else they send, and treat every message as a sign of life.
 //     A side that hears nothing for liveness intervals (4 by default)

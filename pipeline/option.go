@@ -240,9 +240,11 @@ const (
 	// DefaultCredit is how many tasks a worker holds at most, and so the
 	// most a dead worker takes with it (and, with WithAtLeastOnce, the
 	// most resent after its death), and what a slow worker may still hold
-	// when the fast ones are done. The pool sends a worker its tasks in
-	// batches of half its credit or more, one message each, so the credit
-	// also sets how far a message's cost is shared. Measured with bench's
+	// when the fast ones are done. The pool keeps a window of tasks out to
+	// each worker, at most its credit, that follows the worker's answer
+	// rate (see the protocol in the package doc), and sends it tasks in
+	// batches of half its window or more, one message each, so the credit
+	// also sets how far a message's cost can be shared. Measured with bench's
 	// pool row (4 workers, 64 B tasks, 2 shared cores), CPU µs per task
 	// inproc/ipc/tcp (raw pebbe 1.4-1.7/1.9-2.3/1.9-2.3): 4: 5.3/9.1/8.4;
 	// 8: 3.4/5.8/4.9; 16: 2.7/4.3/3.7; 32: 2.5/3.0/2.9; 64: 2.3/2.7/2.9.
