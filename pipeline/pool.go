@@ -141,7 +141,8 @@ type PoolStats struct {
 	// re-dispatched with WithAtLeastOnce go first).
 	InFlight, Queued int
 	// Resent counts tasks sent again after their worker died
-	// (WithAtLeastOnce): at most the dead workers' credit. Duplicates
+	// (WithAtLeastOnce): what the dead workers held, each at most its
+	// credit. Duplicates
 	// counts answers dropped because their task was already answered or
 	// reported lost (a worker declared dead that was only slow).
 	Resent, Duplicates uint64

@@ -7,10 +7,10 @@ import (
 
 // The adaptive window's constants (see window).
 const (
-	// minWindow is the smallest window: with two, a worker whose task
-	// takes longer than the window's time (one answer per refill) has the
-	// next task in hand when it finishes one, and one task fewer to hold
-	// back at a batch's end than the start's.
+	// minWindow is the smallest window: two, so that a slow worker has
+	// its next task in hand when it finishes one (with one, it would wait
+	// a round trip between tasks), and holds back at most two at a batch's
+	// end.
 	minWindow = 2
 	// startWindow is a new worker's window (or its credit, if smaller):
 	// small, so that a slow worker never holds many tasks before it has
@@ -28,7 +28,8 @@ const (
 )
 
 // window is one worker's adaptive window: how many tasks the pool keeps
-// out to it, at most its credit and at least minWindow. It is
+// out to it, at most its credit and at least minWindow (or the credit, if
+// smaller). It is
 //
 //	clamp(ceil(rate × Q), minWindow, credit)
 //
