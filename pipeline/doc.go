@@ -130,23 +130,23 @@
 // 2 ms of its work, or twice its round trip if longer; at least 2 tasks):
 // a fast worker's window opens to its credit, so that its tasks travel in
 // large batches; a slow one's stays at a few tasks, so that it holds back
-// little when the others are done. So a dead worker takes its window at
-// the time with it, at most its credit, each task known by id. The pool
-// sends no task while the results
-// waiting for the consumer of Results reach the credit of all its workers
-// together, so a consumer that stops reading stops the workers (once they
-// have answered what they hold) without stopping the pool's reading of
-// their link: heartbeats are never queued behind results. Each side sends a
-// heartbeat every interval (WithHeartbeat, default 250 ms) and treats
-// any message as a sign of life; a worker silent for liveness intervals
-// (default 4: 1 s) is declared dead: its tasks are re-dispatched to the
-// others with WithAtLeastOnce (its window resent, at most its credit; a late answer
-// for a task already answered is dropped and counted in Duplicates), or
-// else reported lost by id (PoolStats.Lost, a WorkerDead event with
-// WithEvents, a log line) and never run again. These are application
-// heartbeats, not ZMTP's: libzmq 4.3 can abort the process when ZMTP
-// heartbeats meet a socket whose input is stopped (libzmq#3937, #4767),
-// which is what back pressure does.
+// little when the others are done. So a dead worker takes with it what it
+// held, at most its window at the time and its credit, each task known by
+// id. The pool sends no task while the results waiting for the consumer of
+// Results reach the credit of all its workers together, so a consumer
+// that stops reading stops the workers (once they have answered what they
+// hold) without stopping the pool's reading of their link: heartbeats are
+// never queued behind results. Each side sends a heartbeat every interval
+// (WithHeartbeat, default 250 ms) and treats any message as a sign of
+// life; a worker silent for liveness intervals (default 4: 1 s) is
+// declared dead: its tasks are re-dispatched to the others with
+// WithAtLeastOnce (what it held resent; a late answer for a task already
+// answered is dropped and counted in Duplicates), or else reported lost
+// by id (PoolStats.Lost, a WorkerDead event with WithEvents, a log line)
+// and never run again. These are application heartbeats, not ZMTP's:
+// libzmq 4.3 can abort the process when ZMTP heartbeats meet a socket
+// whose input is stopped (libzmq#3937, #4767), which is what back
+// pressure does.
 //
 // Shutdown waits until every task taken has been answered and delivered
 // (or failed, or reported lost), then sends KILL to every worker over its
