@@ -130,24 +130,31 @@
 // Results. WithWorkers starts workers in this process (over the pool's
 // endpoint, inproc by default); Work runs them in another process.
 //
-// A worker holds at most its credit (WithWorkerCredit, default 16): the
+// A worker holds at most its credit (WithWorkerCredit, default 64): the
 // pool charges a task to its worker from the moment it sends it until the
-// worker has answered it. So a dead worker takes at most its credit with
-// it, each task known by id. The pool sends no task while the results
-// waiting for the consumer of Results reach the credit of all its workers
-// together, so a consumer that stops reading stops the workers (once they
-// have answered what they hold) without stopping the pool's reading of
-// their link: heartbeats are never queued behind results. Each side sends a
-// heartbeat every interval (WithHeartbeat, default 250 ms) and treats
-// any message as a sign of life; a worker silent for liveness intervals
-// (default 4: 1 s) is declared dead: its tasks are re-dispatched to the
-// others with WithAtLeastOnce (at most its credit resent; a late answer
-// for a task already answered is dropped and counted in Duplicates), or
-// else reported lost by id (PoolStats.Lost, a WorkerDead event with
-// WithEvents, a log line) and never run again. These are application
-// heartbeats, not ZMTP's: libzmq 4.3 can abort the process when ZMTP
-// heartbeats meet a socket whose input is stopped (libzmq#3937, #4767),
-// which is what back pressure does.
+// worker has answered it. Within the credit the pool keeps out to each
+// worker only a window that follows the worker's measured answer rate,
+// enough to keep it busy while answers and tasks cross the link (about
+// 2 ms of its work, or twice its round trip if longer; at least 2 tasks):
+// a fast worker's window opens to its credit, so that its tasks travel in
+// large batches; a slow one's stays at a few tasks, so that it holds back
+// little when the others are done. So a dead worker takes with it what it
+// held, at most its window at the time and its credit, each task known by
+// id. The pool sends no task while the results waiting for the consumer of
+// Results reach the credit of all its workers together, so a consumer
+// that stops reading stops the workers (once they have answered what they
+// hold) without stopping the pool's reading of their link: heartbeats are
+// never queued behind results. Each side sends a heartbeat every interval
+// (WithHeartbeat, default 250 ms) and treats any message as a sign of
+// life; a worker silent for liveness intervals (default 4: 1 s) is
+// declared dead: its tasks are re-dispatched to the others with
+// WithAtLeastOnce (what it held resent; a late answer for a task already
+// answered is dropped and counted in Duplicates), or else reported lost
+// by id (PoolStats.Lost, a WorkerDead event with WithEvents, a log line)
+// and never run again. These are application heartbeats, not ZMTP's:
+// libzmq 4.3 can abort the process when ZMTP heartbeats meet a socket
+// whose input is stopped (libzmq#3937, #4767), which is what back
+// pressure does.
 //
 // Shutdown waits until every task taken has been answered and delivered
 // (or failed, or reported lost), then sends KILL to every worker over its
@@ -204,8 +211,12 @@
 //     credit) and answer each task, in any order and in RESULTS of as
 //     many answers as it likes, or with FAIL. (A Go worker sends what it
 //     has done when it runs out of tasks, or after 100 µs of work on
-//     them.) The pool sends more tasks to a worker once half its credit
-//     is free.
+//     them.) Within the credit the pool keeps a window of tasks out to a
+//     worker: 8 (or the credit, if smaller) at first, then the tasks the
+//     worker answers in max(2 ms, twice the shortest time from a TASKS to
+//     a worker that held nothing to its first answer), measured while it
+//     holds tasks, at least 2 and at most the credit. It sends a worker
+//     more tasks once half its window is free.
 //  2. Both sides send HEARTBEAT every interval (250 ms by default)
 //     whatever else they send, and treat every message as a sign of life.
 //     A side that hears nothing for liveness intervals (4 by default)

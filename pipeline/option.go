@@ -222,7 +222,8 @@ func WithEndpoint(endpoint string) Option {
 // dead (silent for the liveness bound, see WithHeartbeat) to the others,
 // instead of reporting them lost. A task is the worker's from when the
 // pool sends it under the worker's credit until its answer comes back, so
-// a worker's death costs at most its credit in resends (PoolStats.Resent),
+// a worker's death costs what it held in resends (PoolStats.Resent): its
+// window at the time, at most its credit (see WithWorkerCredit),
 // and a result for a task already answered is dropped and counted
 // (PoolStats.Duplicates): every task is answered exactly once on Results,
 // and the function may run more than once for a task (a worker declared
@@ -239,18 +240,25 @@ func WithAtLeastOnce() Option {
 const (
 	// DefaultCredit is how many tasks a worker holds at most, and so the
 	// most a dead worker takes with it (and, with WithAtLeastOnce, the
-	// most resent after its death), and what a slow worker may still hold
-	// when the fast ones are done. The pool sends a worker its tasks in
-	// batches of half its credit or more, one message each, so the credit
-	// also sets how far a message's cost is shared. Measured with bench's
-	// pool row (4 workers, 64 B tasks, 2 shared cores), CPU µs per task
-	// inproc/ipc/tcp (raw pebbe 1.4-1.7/1.9-2.3/1.9-2.3): 4: 5.3/9.1/8.4;
-	// 8: 3.4/5.8/4.9; 16: 2.7/4.3/3.7; 32: 2.5/3.0/2.9; 64: 2.3/2.7/2.9.
-	// And TestPoolSlowWorker's batch (a worker 10 times slower beside two
-	// fast ones) against the fast ones alone: +4% at 8, +12% at 16, +42%
-	// at 32 (the slow one's credit is the batch's tail). 16 is the largest
-	// that keeps that within 20%.
-	DefaultCredit = 16
+	// most resent after its death). Within it the pool keeps a window of
+	// tasks out to each worker that follows the worker's answer rate (see
+	// the protocol in the package doc): a fast worker's window opens to
+	// the credit, a slow one's stays at a few tasks, so the credit no
+	// longer sets what a slow worker holds back at a batch's end (the
+	// window does). The pool sends tasks in batches of half a window or
+	// more, one message each, so for short tasks the credit sets how far a
+	// message's cost is shared. Measured with bench's pool row (4 workers,
+	// 64 B tasks, 2 shared cores), tasks per second over raw pebbe's in the
+	// same runs, inproc/ipc/tcp, medians (bench/README.md has the table):
+	// 32: 0.88/0.61/0.68; 64: 0.96/0.85/0.84 (CPU per task that of raw
+	// pebbe within 7%); 128: 1.05/0.87/0.84; 256: 0.97/0.89/0.88; the fixed
+	// credit 16 of before the window: 0.69/0.55/0.49. 64 is the smallest
+	// credit as fast as the larger ones, and the smaller cost of a death.
+	// TestPoolSlowWorker (a worker 10 times slower beside two fast ones):
+	// its last 10 results took 16 to 33 ms against 7 to 9 on the fast
+	// ones alone (the slow one's window of 2 or 3 is the tail); 73 to 92
+	// at the credit 16 without the window.
+	DefaultCredit = 64
 	// DefaultHeartbeat is how often each side of a worker link sends a
 	// heartbeat: four small messages a second per worker.
 	DefaultHeartbeat = 250 * time.Millisecond
@@ -272,7 +280,9 @@ const (
 // WithWorkerCredit sets a worker's credit: how many tasks it holds at
 // most, running or waiting, and so how many a dead worker takes with it.
 // The pool sends a worker a task only while it holds fewer than its
-// credit (a task counts until the worker answers it), and none while the
+// credit (a task counts until the worker answers it), and fewer than its
+// window, which follows the worker's answer rate and is at most the
+// credit (see the protocol in the package doc), and none while the
 // results waiting on Results reach the credit of all its workers, so a
 // consumer that stops reading stops the workers after at most their
 // credit, without stopping their heartbeats.

@@ -87,6 +87,7 @@ type Pool[Task, Result any] struct {
 	spare    []*poolTask[Task, Result]          // the subq before last, for reuse
 	ready    bool                               // WithWaitForWorkers met
 	stopping bool                               // the pool is ending: answers are not delivered
+	now      time.Time                          // when the message being handled arrived
 }
 
 // poolWorker is a registered worker, as the loop sees it.
@@ -96,6 +97,7 @@ type poolWorker struct {
 	credit int
 	held   int       // tasks sent and not answered (their w is this worker): what its credit bounds
 	last   time.Time // when it last said anything
+	win    window    // how many of its credit the pool keeps out to it now
 }
 
 type poolTask[Task, Result any] struct {
@@ -139,7 +141,8 @@ type PoolStats struct {
 	// re-dispatched with WithAtLeastOnce go first).
 	InFlight, Queued int
 	// Resent counts tasks sent again after their worker died
-	// (WithAtLeastOnce): at most the dead workers' credit. Duplicates
+	// (WithAtLeastOnce): what the dead workers held, each at most its
+	// credit. Duplicates
 	// counts answers dropped because their task was already answered or
 	// reported lost (a worker declared dead that was only slow).
 	Resent, Duplicates uint64
@@ -417,20 +420,22 @@ func (p *Pool[Task, Result]) send(w *poolWorker, ts []*poolTask[Task, Result]) {
 		w.held++
 		b = append(b, t.entry...)
 	}
+	w.win.sent(time.Now(), len(ts), w.held)
 	if err := p.router.Send(p.ctx, zchan.Msg{w.id, b}); err != nil && p.ctx.Err() == nil {
 		p.fail(fmt.Errorf("pipeline: %s: send task: %w", p.name, err))
 	}
 	p.progress.Add(1)
 }
 
-// dispatch sends queued tasks to workers with credit, round robin, each
-// worker's in one message. A worker gets more only once half its credit
-// is free: handing over each credit as it frees (as each answer comes)
-// would make each message one task. Nothing is sent while the results
-// waiting for the consumer of Results reach the workers' credit all
-// together: so a consumer that stops reading stops the workers once they
-// have answered what they hold, and the pool holds at most twice the
-// credit of its workers in tasks sent or answered and not delivered.
+// dispatch sends queued tasks to workers with room in their window, round
+// robin, each worker's in one message. A worker's window (see window) is
+// at most its credit; it gets more only once half its window is free:
+// handing over each task as an answer frees room would make each message
+// one task. Nothing is sent while the results waiting for the consumer of
+// Results reach the workers' credit all together: so a consumer that
+// stops reading stops the workers once they have answered what they hold,
+// and the pool holds at most twice the credit of its workers in tasks
+// sent or answered and not delivered.
 func (p *Pool[Task, Result]) dispatch() {
 	if len(p.queue) == 0 || p.stopping {
 		return
@@ -445,8 +450,8 @@ func (p *Pool[Task, Result]) dispatch() {
 	}
 	for i := 0; i < n && len(p.queue) > 0; i++ {
 		w := p.order[(p.rr+i)%n]
-		free := w.credit - w.held
-		if free < (w.credit+1)/2 {
+		free := w.win.free(w.held)
+		if free == 0 {
 			continue
 		}
 		ts := p.batchFor(free)
@@ -481,10 +486,12 @@ func (p *Pool[Task, Result]) settle(t *poolTask[Task, Result]) {
 	p.unhold(t)
 }
 
-// unhold takes t off its worker's charge, if it is still on one.
+// unhold takes t off its worker's charge, if it is still on one: an
+// answer, for the worker's window.
 func (p *Pool[Task, Result]) unhold(t *poolTask[Task, Result]) {
-	if t.w != nil {
-		t.w.held--
+	if w := t.w; w != nil {
+		w.held--
+		w.win.answered(p.now, 1, w.held)
 		t.w = nil
 	}
 }
@@ -495,9 +502,10 @@ func (p *Pool[Task, Result]) handle(m zchan.Msg) {
 		return // an empty message: nothing this package sends
 	}
 	ident, body := m[0], m[1:]
+	p.now = time.Now()
 	w := p.workers[string(ident)]
 	if w != nil {
-		w.last = time.Now()
+		w.last = p.now
 	}
 	k := kindOf(body)
 	switch k {
@@ -519,7 +527,8 @@ func (p *Pool[Task, Result]) handle(m zchan.Msg) {
 			name = string(body[1])
 		}
 		w = &poolWorker{id: append([]byte(nil), ident...), name: name, credit: min(credit, p.o.credit),
-			last: time.Now()}
+			last: p.now}
+		w.win = newWindow(w.credit)
 		p.workers[string(ident)] = w
 		p.order = append(p.order, w)
 		if len(p.workers) >= p.o.waitWorkers {

@@ -147,7 +147,8 @@ func killRun(t *testing.T, ep string, alo bool, n int) {
 		t.Fatal(err)
 	}
 	st := p.Stats()
-	t.Logf("%d tasks: SIGKILL to declared dead %v; stats %+v", n, deadAfter.Round(time.Millisecond), st)
+	t.Logf("%d tasks: SIGKILL to declared dead %v; resent %d, lost %d (the credit %d); stats %+v", n,
+		deadAfter.Round(time.Millisecond), st.Resent, st.Lost, pipeline.DefaultCredit, st)
 	if st.Dead != 1 {
 		t.Fatalf("stats %+v: want the victim declared dead", st)
 	}
@@ -271,35 +272,58 @@ func stopRun(t *testing.T, alo bool) {
 }
 
 // TestPoolSlowWorker: a worker 10 times slower than the two others gets
-// proportionally fewer tasks: credit sends work where it is done, not
+// proportionally fewer tasks: the pool sends work where it is done, not
 // round robin. The proportion is asserted loosely (the slow one does less
-// than a third of a fast one's share); the times are logged, not
-// asserted.
+// than a third of a fast one's share). The batch with the slow worker is
+// timed against the same batch on the two fast ones alone, in the same
+// pool just before (after a warm-up batch): what the slow one holds at the
+// batch's end (its window, at most its credit) is the difference. The
+// times are logged, not asserted (the issue asks for within 20%).
 func TestPoolSlowWorker(t *testing.T) {
 	ctx := testCtx(t, 3*time.Minute)
-	p, err := pipeline.NewPool(ctx, squareAfter(0), pipeline.WithWorkers(0), pipeline.WithWaitForWorkers(3),
+	p, err := pipeline.NewPool(ctx, squareAfter(0), pipeline.WithWorkers(0), pipeline.WithWaitForWorkers(2),
 		pipeline.WithEndpoint(testutil.IPC(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	fast := startWorkers(t, p.Endpoint(), 2, time.Millisecond)
-	slow := startWorker(t, p.Endpoint(), "slow", 10*time.Millisecond)
-	const n = 1000
-	start := time.Now()
-	errc := submitAll(ctx, p, n)
-	collect(t, ctx, p, n, nil)
-	el := time.Since(start)
-	if err := <-errc; err != nil {
-		t.Fatal(err)
+	const warm, n, last = 200, 1000, 10
+	// batchOf runs a batch of n and returns its time, and the time its
+	// last results took: what a worker still held at the end adds to it.
+	batchOf := func(n int) (el, tail time.Duration) {
+		t.Helper()
+		start := time.Now()
+		errc := submitAll(ctx, p, n)
+		var at time.Time
+		collect(t, ctx, p, n, func(got int) {
+			if got == n-last {
+				at = time.Now()
+			}
+		})
+		el, tail = time.Since(start), time.Since(at)
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+		return el, tail
 	}
+	fast := startWorkers(t, p.Endpoint(), 2, time.Millisecond)
+	batchOf(warm)
+	fastOnly, fastTail := batchOf(n)
+	slow := startWorker(t, p.Endpoint(), "slow", 10*time.Millisecond)
+	if !testutil.Eventually(30*time.Second, func() bool { return p.Stats().Workers == 3 }) {
+		t.Fatalf("stats %+v: the slow worker did not register", p.Stats())
+	}
+	mixed, mixedTail := batchOf(n)
 	if err := p.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
 	f0, f1, s := workerDone(t, fast[0], 30*time.Second), workerDone(t, fast[1], 30*time.Second), workerDone(t, slow, 30*time.Second)
-	t.Logf("%d tasks in %v: fast %d and %d, slow %d", n, el.Round(time.Millisecond), f0, f1, s)
-	if f0+f1+s != n || 3*s > min(f0, f1) {
-		t.Fatalf("fast %d and %d, slow %d: want the slow one to do under a third of a fast one's share", f0, f1, s)
+	fastShare := (f0 + f1 - warm - n) / 2 // a fast worker's share of the mixed batch
+	t.Logf("%d tasks with the slow worker in %v, on the fast ones alone in %v: %.2f; the last %d results in %v against %v; the slow one did %d, a fast one %d",
+		n, mixed.Round(time.Millisecond), fastOnly.Round(time.Millisecond), float64(mixed)/float64(fastOnly), last,
+		mixedTail.Round(100*time.Microsecond), fastTail.Round(100*time.Microsecond), s, fastShare)
+	if f0+f1+s != warm+2*n || 3*s > fastShare {
+		t.Fatalf("fast %d and %d, slow %d: want the slow one to do under a third of a fast one's share (%d)", f0, f1, s, fastShare)
 	}
 }
 

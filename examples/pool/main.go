@@ -18,14 +18,15 @@
 // second otherwise); at -kill of the batch, the SIGKILL of the first Go
 // worker process; the pool declaring it dead once it has been silent for
 // the liveness bound (4 heartbeats of 250ms), and the tasks it held (at most
-// its credit, 16 by default) re-dispatched to the others; at the end, the batch time,
+// its credit, 64 by default) re-dispatched to the others; at the end, the batch time,
 // each worker's share and how it ended, the pool's accounting, and the
 // shutdown Report as a table: each step with its duration and each
 // component's undelivered count. With the defaults, on the 2-core machine
 // this was written on beside other work, a run took 13.1 to 20.1 s (three
 // runs; a loaded machine is slower), the killed worker was declared dead
-// 1.01 to 1.14 s after its SIGKILL, and 8 tasks were re-sent each time,
-// with no duplicate.
+// 1.01 to 1.14 s after its SIGKILL, and 8 tasks were re-sent each time
+// (its credit then), with no duplicate; with the pool's adaptive window a
+// worker at 4 ms a task holds 2 or 3 (2 re-sent in main_test's run).
 //
 // Usage:
 //
