@@ -133,8 +133,10 @@ func echoRouter(b *testing.B, zc *zchan.Context, tr testutil.Transport) string {
 }
 
 // BenchmarkClientOverhead measures five round trips interleaved, one of
-// each in turn per iteration, so that a noisy machine slows them alike, and
-// reports each one's median:
+// each in turn per iteration (each iteration starting with the next one, so
+// that none always follows the same other), so that a noisy machine slows
+// them alike; each has a socket of its own, so that none finds its socket's
+// owner warm from the one before. It reports each one's median:
 //
 //   - bare-µs: a bare zchan DEALER sending [body] and reading the reply off
 //     In, the floor (BenchmarkRoundTrip's bare);
@@ -156,8 +158,6 @@ func BenchmarkClientOverhead(b *testing.B) {
 			zc := newContext(b)
 			ctx := testContext(b, watchdog)
 			ep := echoRouter(b, zc, tr)
-			d := open(b, zc, zchan.Dealer, zchan.WithConnect(ep))
-			in := d.In()
 			newClient := func(ep string) *reqrep.Client[zchan.Msg, zchan.Msg] {
 				c, err := reqrep.NewClient(ctx, zchan.Frames, zchan.Frames, reqrep.WithConnect(ep), reqrep.WithSocketOptions(zchan.WithContext(zc)))
 				if err != nil {
@@ -174,10 +174,13 @@ func BenchmarkClientOverhead(b *testing.B) {
 			}
 			b.Cleanup(func() { srv.Close() })
 			c, cs := newClient(ep), newClient(srv.Endpoints()[0])
+			d0 := open(b, zc, zchan.Dealer, zchan.WithConnect(ep))
+			d1 := open(b, zc, zchan.Dealer, zchan.WithConnect(ep))
+			d2 := open(b, zc, zchan.Dealer, zchan.WithConnect(ep))
 			// wait is the wait of a caller that can time out.
-			wait := func() error {
+			wait := func(d *zchan.Socket[zchan.Msg]) error {
 				select {
-				case _, ok := <-in:
+				case _, ok := <-d.In():
 					if !ok {
 						return d.Err()
 					}
@@ -189,40 +192,43 @@ func BenchmarkClientOverhead(b *testing.B) {
 			var n uint64
 			paths := []func() error{
 				func() error { // bare
-					if err := d.Send(ctx, zchan.Msg{body}); err != nil {
+					if err := d0.Send(ctx, zchan.Msg{body}); err != nil {
 						return err
 					}
-					if _, ok := <-in; !ok {
-						return d.Err()
+					if _, ok := <-d0.In(); !ok {
+						return d0.Err()
 					}
 					return nil
 				},
 				func() error { // honest: the REQ envelope, a wait that can time out
-					if err := d.Send(ctx, zchan.Msg{{}, body}); err != nil {
+					if err := d1.Send(ctx, zchan.Msg{{}, body}); err != nil {
 						return err
 					}
-					return wait()
+					return wait(d1)
 				},
 				func() error { // envelope: the client's wire format
 					n++
 					id := binary.BigEndian.AppendUint64(make([]byte, 0, 8), n)
-					if err := d.Send(ctx, zchan.Msg{id, {}, body}); err != nil {
+					if err := d2.Send(ctx, zchan.Msg{id, {}, body}); err != nil {
 						return err
 					}
-					return wait()
+					return wait(d2)
 				},
 				func() error { _, err := c.Request(ctx, zchan.Msg{body}); return err },
 				func() error { _, err := cs.Request(ctx, zchan.Msg{body}); return err },
 			}
 			rtts := make([][]time.Duration, len(paths))
+			first := 0
 			for b.Loop() {
-				for i, p := range paths {
+				for k := range paths {
+					i := (first + k) % len(paths)
 					t0 := time.Now()
-					if err := p(); err != nil {
+					if err := paths[i](); err != nil {
 						b.Fatal(err)
 					}
 					rtts[i] = append(rtts[i], time.Since(t0))
 				}
+				first = (first + 1) % len(paths)
 			}
 			med := make([]float64, len(paths))
 			for i, r := range rtts {
