@@ -21,21 +21,21 @@ import (
 // value is not usable: create one with NewClient. It cannot be reused
 // after Close or Shutdown. It has no goroutine besides its socket's two.
 //
-// Cost (BenchmarkClientOverhead in this package: 64 B, one caller, the
-// round trips interleaved in one run, medians, a shared 2-core machine):
-// a DEALER client's round trip through a bare zchan ROUTER echo was 1.13
-// times a bare zchan DEALER's over inproc (13.1 to 13.9 µs against 11.5
-// to 12.3), 1.02 to 1.13 over ipc and 1.03 to 1.10 over tcp. Most of that
-// is the wire format, not the correlation: the same bare DEALER sending
-// [id, "", body] is already 1.08 to 1.10 times as slow over inproc (zchan
-// sends and receives frame by frame, and the two extra frames cross both
-// sockets both ways); the client's own work (the pending table, the wait,
-// the counters) is the rest, 1.035 to 1.045 over that. A reqrep Server in
-// place of the echo adds about 3%. A request costs the client one
-// allocation (its id and frame headers): 14 per round trip in all, both
-// ends' sockets included, against 7 for the bare sockets and 15 with
-// [id, "", body] sent by hand (BenchmarkRoundTrip). A REQ client's round
-// trip is the bare REQ's (within 5% over inproc).
+// Cost (BenchmarkClientOverhead in this package: 64 B, one caller, five
+// round trips interleaved in one run, each on its own socket, medians; a
+// shared 2-core machine at load 8, 2026-12-02 17:14): a DEALER client's
+// round trip through a bare zchan ROUTER echo was 1.036 to 1.039 times
+// that of a bare zchan DEALER doing what a correct caller of one must
+// (send the REQ envelope ["", body], wait in a select on In and
+// ctx.Done()) over inproc, 1.022 to 1.032 over ipc and 1.024 to 1.028 over
+// tcp; 1.061 to 1.068, 1.041 to 1.047 and 1.029 to 1.039 times a bare
+// DEALER sending [body] alone. The id frame is most of what is left: the
+// client is 1.004 to 1.018 times the bare DEALER sending its wire format
+// [id, "", body] by hand. A reqrep Server in place of the echo adds 4 to
+// 10%. A request costs the client one allocation (its id and frame
+// headers): 5 per round trip in all, both ends' sockets included, as for
+// the bare sockets (BenchmarkRoundTrip). A REQ client's round trip was the
+// bare REQ's (within 5% over inproc, measured before these numbers).
 type Client[Req, Rep any] struct {
 	o    options
 	reqc zchan.Codec[Req]
