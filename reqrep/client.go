@@ -31,8 +31,8 @@ import (
 // tcp; 1.061 to 1.068, 1.041 to 1.047 and 1.029 to 1.039 times a bare
 // DEALER sending [body] alone. The id frame is most of what is left: the
 // client is 1.004 to 1.018 times the bare DEALER sending its wire format
-// [id, "", body] by hand. A reqrep Server in place of the echo adds 4 to
-// 10%. A request costs the client one allocation (its id and frame
+// [id, "", body] by hand. A reqrep Server in place of the echo adds 2 to
+// 10% (9 to 10% over inproc). A request costs the client one allocation (its id and frame
 // headers): 5 per round trip in all, both ends' sockets included, as for
 // the bare sockets (BenchmarkRoundTrip). A REQ client's round trip was the
 // bare REQ's (within 5% over inproc, measured before these numbers).
