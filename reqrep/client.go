@@ -21,21 +21,21 @@ import (
 // value is not usable: create one with NewClient. It cannot be reused
 // after Close or Shutdown. It has no goroutine besides its socket's two.
 //
-// Cost (BenchmarkClientOverhead in this package: 64 B, one caller, the
-// round trips interleaved in one run, medians, a shared 2-core machine):
-// a DEALER client's round trip through a bare zchan ROUTER echo was 1.13
-// times a bare zchan DEALER's over inproc (13.1 to 13.9 µs against 11.5
-// to 12.3), 1.02 to 1.13 over ipc and 1.03 to 1.10 over tcp. Most of that
-// is the wire format, not the correlation: the same bare DEALER sending
-// [id, "", body] is already 1.08 to 1.10 times as slow over inproc (zchan
-// sends and receives frame by frame, and the two extra frames cross both
-// sockets both ways); the client's own work (the pending table, the wait,
-// the counters) is the rest, 1.035 to 1.045 over that. A reqrep Server in
-// place of the echo adds about 3%. A request costs the client one
-// allocation (its id and frame headers): 14 per round trip in all, both
-// ends' sockets included, against 7 for the bare sockets and 15 with
-// [id, "", body] sent by hand (BenchmarkRoundTrip). A REQ client's round
-// trip is the bare REQ's (within 5% over inproc).
+// Cost (BenchmarkClientOverhead in this package: 64 B, one caller, five
+// round trips interleaved in one run, each on its own socket, medians; a
+// shared 2-core machine at load 8, 2026-12-02 17:14): a DEALER client's
+// round trip through a bare zchan ROUTER echo was 1.036 to 1.039 times
+// that of a bare zchan DEALER doing what a correct caller of one must
+// (send the REQ envelope ["", body], wait in a select on In and
+// ctx.Done()) over inproc, 1.022 to 1.032 over ipc and 1.024 to 1.028 over
+// tcp; 1.061 to 1.068, 1.041 to 1.047 and 1.029 to 1.039 times a bare
+// DEALER sending [body] alone. The id frame is most of what is left: the
+// client is 1.004 to 1.018 times the bare DEALER sending its wire format
+// [id, "", body] by hand. A reqrep Server in place of the echo adds 2 to
+// 10% (9 to 10% over inproc). A request costs the client one allocation (its id and frame
+// headers): 5 per round trip in all, both ends' sockets included, as for
+// the bare sockets (BenchmarkRoundTrip). A REQ client's round trip was the
+// bare REQ's (within 5% over inproc, measured before these numbers).
 type Client[Req, Rep any] struct {
 	o    options
 	reqc zchan.Codec[Req]
@@ -50,7 +50,8 @@ type Client[Req, Rep any] struct {
 	closed   bool                     // no new requests: Close or Shutdown began
 	inflight int                      // Request calls under way
 	idle     chan struct{}            // closed when closed && inflight == 0
-	pending  map[uint64]chan [][]byte // DEALER: the callers waiting, by request id
+	slots    [waiterSlots]waiter      // DEALER: the callers waiting, the first waiterSlots at once
+	pending  map[uint64]chan [][]byte // DEALER: the callers waiting beyond those, by request id
 	req      *zchan.Socket[zchan.Msg] // REQ: the current socket, nil until the next request opens one
 
 	// DEALER
@@ -140,8 +141,27 @@ func NewClient[Req, Rep any](ctx context.Context, reqc zchan.Codec[Req], repc zc
 		return nil, err
 	}
 	c.sock, c.name = s, s.Name()
+	for i := range c.slots {
+		c.slots[i].ch = make(chan [][]byte, 1)
+	}
 	c.pending = make(map[uint64]chan [][]byte)
 	return c, nil
+}
+
+// waiterSlots is how many concurrent DEALER requests a client tracks in a
+// fixed table, each slot with its own channel, made once; more at once go
+// to a map, with channels from a pool. A request that finds a free slot
+// costs a scan of a few words under the lock: registering and removing it
+// took 0.03 to 0.05 µs in a micro-benchmark where the map and the pool
+// took 0.34 to 0.48 (the 2-core machine under load, where an inproc round
+// trip took 35 µs: about 1% of it).
+const waiterSlots = 8
+
+// waiter is a slot of the table. Both fields are guarded by Client.mu.
+type waiter struct {
+	busy bool          // taken by a request, until it has returned
+	id   uint64        // the request id whose reply route may hand over; 0 once it has
+	ch   chan [][]byte // capacity 1: see route
 }
 
 // Name returns the client's name (WithName, or its socket's).
@@ -218,33 +238,44 @@ func timeout(ctx context.Context, attempts int) error {
 // it (or counts it as stale). So a lone caller gets its reply straight from
 // the socket, and while any caller waits, replies are read.
 func (c *Client[Req, Rep]) viaDealer(ctx context.Context, req Req) (body [][]byte, err error) {
-	id := c.nextID.Add(1)
-	ch := waiters.Get().(chan [][]byte)
-	c.mu.Lock() // begin and register at once: one lock a request, not two
+	id := c.nextID.Add(1) // from 1: 0 marks a slot that takes no reply
+	c.mu.Lock()           // begin and register at once: one lock a request, not two
 	if c.closed {
 		c.mu.Unlock()
-		waiters.Put(ch)
 		return nil, newErr(ErrClosed, nil, "request on %s: client closed", c.name)
 	}
 	c.inflight++
-	c.pending[id] = ch
+	var ch chan [][]byte
+	slot := c.freeSlot()
+	if slot != nil {
+		slot.busy, slot.id, ch = true, id, slot.ch
+	} else {
+		ch = waiters.Get().(chan [][]byte)
+		c.pending[id] = ch
+	}
 	c.mu.Unlock()
 	defer func() {
+		// No one sends on ch once it is unregistered (route does only
+		// under c.mu, to a registered channel). A reply still in it came
+		// as we gave up, or is a second reply to this id (one per
+		// attempt) routed to us by another caller while we read the first
+		// ourselves: stale either way, and ch must be empty before it is
+		// used again. A slot's is emptied before the slot is free, under
+		// the lock, so that the next request to take it cannot find it
+		// full.
 		c.mu.Lock()
-		delete(c.pending, id)
+		if slot != nil {
+			c.drainStale(ch)
+			slot.busy, slot.id = false, 0
+		} else {
+			delete(c.pending, id)
+		}
 		c.endLocked()
 		c.mu.Unlock()
-		// No one sends on ch any more (route does only under c.mu, to a
-		// channel in pending). A reply still in it came as we gave up, or
-		// is a second reply to this id (one per attempt) routed to us by
-		// another caller while we read the first ourselves: stale either
-		// way, and ch must be empty before it is used again.
-		select {
-		case <-ch:
-			c.stats.stale.Add(1)
-		default:
+		if slot == nil {
+			c.drainStale(ch)
+			waiters.Put(ch)
 		}
-		waiters.Put(ch)
 	}()
 	frames, err := encode(c.reqc, req)
 	if err != nil {
@@ -321,15 +352,43 @@ func (c *Client[Req, Rep]) route(m zchan.Msg, self uint64) ([][]byte, bool) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	ch, ok := c.pending[id]
-	if !ok {
-		c.stats.stale.Add(1)
-		c.o.logger.Debug("reqrep: stale reply discarded", zap.String("client", c.name), zap.Uint64("id", id))
-		return nil, false
+	var ch chan [][]byte
+	for i := range c.slots {
+		if w := &c.slots[i]; w.busy && w.id == id {
+			ch, w.id = w.ch, 0
+			break
+		}
 	}
-	delete(c.pending, id)
-	ch <- body // buffered, and sent on only here, once: never blocks
+	if ch == nil {
+		var ok bool
+		if ch, ok = c.pending[id]; !ok {
+			c.stats.stale.Add(1)
+			c.o.logger.Debug("reqrep: stale reply discarded", zap.String("client", c.name), zap.Uint64("id", id))
+			return nil, false
+		}
+		delete(c.pending, id)
+	}
+	ch <- body // buffered, and sent on only here, once per registration: never blocks
 	return nil, false
+}
+
+// freeSlot returns a free slot of the table, or nil; c.mu is held.
+func (c *Client[Req, Rep]) freeSlot() *waiter {
+	for i := range c.slots {
+		if !c.slots[i].busy {
+			return &c.slots[i]
+		}
+	}
+	return nil
+}
+
+// drainStale counts the reply left in ch, if any, as stale.
+func (c *Client[Req, Rep]) drainStale(ch chan [][]byte) {
+	select {
+	case <-ch:
+		c.stats.stale.Add(1)
+	default:
+	}
 }
 
 // openREQ opens a REQ socket as the options say.

@@ -381,13 +381,20 @@ func TestClosedClient(t *testing.T) {
 
 // TestDuplicateReplies: a ROUTER that answers every request twice (as a
 // server does when a retried request reached it twice: both replies carry
-// the same id) to 8 callers sharing one DEALER client. Every caller must
-// get its own reply, never a duplicate of an earlier one: the second
-// reply, whether read by its own caller, routed to it by another, or
-// found after it returned, is stale and counted. This is what keeps the
-// client's reused wait channels clean.
+// the same id) to callers sharing one DEALER client: 8 (as many as the
+// client's fixed table of waiters holds) and 24 (the rest wait in its
+// map). Every caller must get its own reply, never a duplicate of an
+// earlier one: the second reply, whether read by its own caller, routed to
+// it by another, or found after it returned, is stale and counted. This is
+// what keeps the client's reused wait channels clean.
 func TestDuplicateReplies(t *testing.T) {
-	const callers, calls = 8, 300
+	for _, callers := range []int{8, 24} {
+		t.Run(strconv.Itoa(callers), func(t *testing.T) { duplicateReplies(t, callers) })
+	}
+}
+
+func duplicateReplies(t *testing.T, callers int) {
+	const calls = 300
 	zc := newContext(t)
 	ctx := testContext(t, watchdog)
 	srv, err := zchan.Open(ctx, zchan.Router, zchan.WithContext(zc), zchan.WithBind(testutil.Inproc(t)))

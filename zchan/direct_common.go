@@ -7,13 +7,34 @@ import (
 	"go.uber.org/zap"
 )
 
-// pebbeRecvFrame receives one frame through pebbe/zmq4 without blocking.
-func pebbeRecvFrame(sock *zmq.Socket) (f []byte, more bool, err error) {
-	if f, err = sock.RecvBytes(zmq.DONTWAIT); err != nil {
-		return nil, false, errnoErr(err)
+// pebbeRecv receives one frame through pebbe/zmq4 without blocking and
+// appends it to frames; more reports whether another frame of the same
+// message follows.
+func pebbeRecv(sock *zmq.Socket, frames [][]byte) (_ [][]byte, more bool, err error) {
+	f, err := sock.RecvBytes(zmq.DONTWAIT)
+	if err != nil {
+		return frames, false, errnoErr(err)
 	}
+	frames = append(frames, f)
 	more, err = sock.GetRcvmore()
-	return f, more, errnoErr(err)
+	return frames, more, errnoErr(err)
+}
+
+// pebbeSend sends frames as one message through pebbe/zmq4 without
+// blocking, frame by frame. On an error it returns the index of the frame
+// libzmq refused: the frames before it were taken.
+func pebbeSend(sock *zmq.Socket, frames [][]byte) (int, error) {
+	last := len(frames) - 1
+	for i, f := range frames {
+		flag := zmq.DONTWAIT
+		if i < last {
+			flag |= zmq.SNDMORE
+		}
+		if _, err := sock.SendBytes(f, flag); err != nil {
+			return i, errnoErr(err)
+		}
+	}
+	return 0, nil
 }
 
 // fallbackWarned is set once a fallback warning reached a logger that
@@ -24,7 +45,7 @@ func warnFallback(log *zap.Logger, why string) {
 	if !log.Core().Enabled(zap.WarnLevel) || !fallbackWarned.CompareAndSwap(false, true) {
 		return
 	}
-	log.Warn("zchan: receiving through pebbe/zmq4, not directly (slower: see Stats.DirectPath)", zap.String("why", why))
+	log.Warn("zchan: receiving and sending through pebbe/zmq4, not directly (slower: see Stats.DirectPath)", zap.String("why", why))
 }
 
 // isClosed reports whether pebbe has closed sock (something other than

@@ -142,13 +142,17 @@
 // pebbe's one-shot Term and Close, never be retried. The owner's own
 // calls into libzmq retry after EINTR the same way.
 //
-// # The receive path
+// # The hot path
 //
-// The owner reads ZMQ_EVENTS and receives frames by calling libzmq
+// The owner reads ZMQ_EVENTS, receives and sends by calling libzmq
 // directly rather than through pebbe/zmq4, whose getsockopt and receive
-// allocate on every call and take six cgo calls per received frame where
-// two do (bench/README.md has the numbers). Everything else goes through
-// pebbe. The direct calls need libzmq's socket handle, which pebbe keeps in
+// allocate on every call and take six cgo calls per received frame, and
+// whose send takes one per frame (and an allocation per empty frame): the
+// owner takes two cgo calls to receive a message of up to four frames and
+// one to send it, and the frames of a received message of up to 4 KiB
+// share one allocation, each capped so that an append to one cannot
+// reach the next (bench/README.md has the numbers). Everything else goes
+// through pebbe. The direct calls need libzmq's socket handle, which pebbe keeps in
 // an unexported field: the package checks at start-up that the field is
 // where it reads it, and every socket's handle against pebbe's answer for
 // ZMQ_TYPE; should either check fail (another pebbe/zmq4 version), the

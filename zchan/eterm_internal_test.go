@@ -34,7 +34,7 @@ func TestETERMBetweenFrames(t *testing.T) {
 	termErr := make(chan error, 1)
 	var once sync.Once
 	hooked := make(chan struct{})
-	testHookBetweenFrames = func(sock *zmq.Socket) {
+	hook := func(sock *zmq.Socket) {
 		once.Do(func() {
 			defer close(hooked)
 			go func() { termErr <- zc.Term(ctx) }()
@@ -48,7 +48,8 @@ func TestETERMBetweenFrames(t *testing.T) {
 			}
 		})
 	}
-	defer func() { testHookBetweenFrames = nil }()
+	testHookBetweenFrames.Store(&hook)
+	defer testHookBetweenFrames.Store(nil)
 
 	if err := push.Send(ctx, NewMsg("one", "two", "three")); err != nil {
 		t.Fatal(err)

@@ -6,6 +6,10 @@ package zchan
 // (see direct.go).
 var DirectOK = layoutOK
 
+// DirectBuilt reports whether the direct path is built in (not with the
+// zchan_nodirect tag).
+var DirectBuilt = directBuilt
+
 // WithPebbeOnly makes the owner use pebbe/zmq4 for its hot path as well,
 // so that tests cover the fallback.
 func WithPebbeOnly() Option { return optionFunc(func(o *options) { o.pebbeOnly = true }) }

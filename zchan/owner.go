@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -493,41 +494,34 @@ func (st *ownerState[T]) delivered() {
 //     still usable.
 func (st *ownerState[T]) trySend() (bool, error) {
 	frames := st.out
-	last := len(frames) - 1
-	for i, f := range frames {
-		flag := zmq.DONTWAIT
-		if i < last {
-			flag |= zmq.SNDMORE
-		}
-		if _, err := st.sock.SendBytes(f, flag); err != nil {
-			if i == 0 && isEAGAIN(err) {
-				if st.s.o.dropFull {
-					// ROUTER/STREAM with WithDropAtHWM: the peer's pipe is full.
-					n := st.s.stats.dropped.Add(1)
-					if !st.outDropping {
-						st.outDropping = true
-						st.s.log.Warn("zchan: peer at its HWM, dropping messages for it", zap.Uint64("dropped", n))
-					}
-					st.out, st.hasOut, st.stalled = nil, false, false
-					return true, nil
-				}
-				if !st.stalled {
-					st.stalled = true
-					st.s.stats.sendStalls.Add(1)
-				}
-				return false, nil
-			}
-			if i == 0 && errnoOf(err) == zmq.Errno(syscall.EHOSTUNREACH) {
-				n := st.s.stats.unroutable.Add(1)
-				if !st.unroutable {
-					st.unroutable = true
-					st.s.log.Warn("zchan: message for an unknown or departed peer discarded", zap.Uint64("unroutable", n))
+	if i, err := st.d.send(st.sock, frames); err != nil {
+		if i == 0 && isEAGAIN(err) {
+			if st.s.o.dropFull {
+				// ROUTER/STREAM with WithDropAtHWM: the peer's pipe is full.
+				n := st.s.stats.dropped.Add(1)
+				if !st.outDropping {
+					st.outDropping = true
+					st.s.log.Warn("zchan: peer at its HWM, dropping messages for it", zap.Uint64("dropped", n))
 				}
 				st.out, st.hasOut, st.stalled = nil, false, false
 				return true, nil
 			}
-			return false, st.fatal("send", err)
+			if !st.stalled {
+				st.stalled = true
+				st.s.stats.sendStalls.Add(1)
+			}
+			return false, nil
 		}
+		if i == 0 && errnoOf(err) == zmq.Errno(syscall.EHOSTUNREACH) {
+			n := st.s.stats.unroutable.Add(1)
+			if !st.unroutable {
+				st.unroutable = true
+				st.s.log.Warn("zchan: message for an unknown or departed peer discarded", zap.Uint64("unroutable", n))
+			}
+			st.out, st.hasOut, st.stalled = nil, false, false
+			return true, nil
+		}
+		return false, st.fatal("send", err)
 	}
 	if st.outDropping {
 		st.outDropping = false
@@ -652,23 +646,31 @@ func (st *ownerState[T]) discarded(why error) error {
 // the frames read so far.
 func (st *ownerState[T]) recvFrames() (frames [][]byte, over bool, err error) {
 	max := st.s.o.maxFrames
+	batch := 1 << 30 // as many frames per call as the direct path takes
+	hook := testHookBetweenFrames.Load()
+	if hook != nil {
+		batch = 1 // one frame per call, so that the hook runs between frames
+	}
 	for {
-		if len(frames) > 0 && testHookBetweenFrames != nil {
-			testHookBetweenFrames(st.sock)
+		if (len(frames) > 0 || over) && hook != nil {
+			(*hook)(st.sock)
 		}
-		f, more, err := st.d.recvFrame(st.sock)
+		read := len(frames) > 0 || over
+		var more bool
+		frames, more, err = st.d.recv(st.sock, frames, batch)
+		if max > 0 && len(frames) > max {
+			// Past the cap: the frames were read (libzmq must be rid of
+			// them) and are dropped.
+			clear(frames[max:])
+			frames, over = frames[:max], true
+		}
 		if err != nil {
-			if (len(frames) > 0 || over) && isEAGAIN(err) {
+			if (read || len(frames) > 0) && isEAGAIN(err) {
 				// The rest of a message is always there once its first
 				// frame is: EAGAIN here is a fault, not back pressure.
 				return frames, false, newErr(ErrFatal, err, "%s: partial message", st.s.name)
 			}
 			return frames, false, err
-		}
-		if max == 0 || len(frames) < max {
-			frames = append(frames, f)
-		} else {
-			over = true
 		}
 		if !more {
 			return frames, over, nil
@@ -677,8 +679,9 @@ func (st *ownerState[T]) recvFrames() (frames [][]byte, over bool, err error) {
 }
 
 // testHookBetweenFrames, set by tests only, runs between two frames of a
-// multipart receive.
-var testHookBetweenFrames func(sock *zmq.Socket)
+// multipart receive (which then reads one frame per call into libzmq).
+// It is atomic because the owner looks for it before every message.
+var testHookBetweenFrames atomic.Pointer[func(sock *zmq.Socket)]
 
 // fatal turns a libzmq error into the socket's end reason.
 func (st *ownerState[T]) fatal(op string, err error) error {

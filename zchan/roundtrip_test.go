@@ -95,9 +95,63 @@ func TestBurstRoundTrip(t *testing.T) {
 // handle where direct.go reads it, which an upgrade of pebbe must not do
 // unnoticed.
 func TestDirectPath(t *testing.T) {
+	if !zchan.DirectBuilt {
+		t.Skip("built with zchan_nodirect")
+	}
 	if !zchan.DirectOK {
 		t.Fatal("pebbe/zmq4's Socket layout changed: the owner's hot path has fallen back to pebbe (see direct.go)")
 	}
+}
+
+// TestFrameShapes sends messages of 1 to 9 frames (the owner sends and
+// receives up to four frames per call into libzmq) whose sizes lie on
+// either side of the size up to which a message's frames share one
+// allocation, on the direct path and on pebbe's, and checks that each
+// arrives exactly as sent and that an append to a received frame leaves
+// the frame after it alone.
+func TestFrameShapes(t *testing.T) {
+	var msgs []zchan.Msg
+	for n := 1; n <= 9; n++ {
+		m := make(zchan.Msg, n)
+		for j := range m {
+			m[j] = bytes.Repeat([]byte{byte('a' + j)}, j*3)
+		}
+		msgs = append(msgs, m)
+	}
+	msgs = append(msgs,
+		zchan.Msg{bytes.Repeat([]byte("x"), 4095), []byte("y")},
+		zchan.Msg{bytes.Repeat([]byte("x"), 4096), []byte("y")},
+		zchan.Msg{[]byte("id"), {}, bytes.Repeat([]byte("z"), 100<<10), []byte("t"), {}},
+	)
+	paths := []struct {
+		name string
+		opts []zchan.Option
+	}{{"direct", nil}, {"pebbe", []zchan.Option{zchan.WithPebbeOnly()}}}
+	eachTransport(t, func(t *testing.T, zc *zchan.Context, tr testutil.Transport) {
+		for _, p := range paths {
+			t.Run(p.name, func(t *testing.T) {
+				ctx := testContext(t, watchdog)
+				recv, send := pair(t, ctx, zc, tr, zchan.Pull, zchan.Push, zchan.Frames, p.opts, p.opts)
+				errc := sendAll(ctx, send, func(i int) zchan.Msg { return msgs[i] }, len(msgs))
+				for i, want := range msgs {
+					m := testutil.MustRecv(t, recv.In(), watchdog, fmt.Sprintf("message %d", i))
+					if !equalMsg(m, want) {
+						t.Fatalf("message %d: got %d frames, want %d, or other bytes", i, len(m), len(want))
+					}
+					for j := 0; j+1 < len(m); j++ {
+						next := bytes.Clone(m[j+1])
+						_ = append(m[j], '!')
+						if !bytes.Equal(m[j+1], next) {
+							t.Fatalf("message %d: an append to frame %d changed frame %d", i, j, j+1)
+						}
+					}
+				}
+				if err := testutil.MustRecv(t, errc, watchdog, "sender"); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+	})
 }
 
 // TestEmptyFrames checks that messages made only of empty frames, or with

@@ -71,9 +71,9 @@ type Stats struct {
 	// requests queued behind it are not counted (nor received): libzmq
 	// drops them at close, and their REQ peers wait for their own timeout.
 	Undelivered uint64
-	// DirectPath reports whether the owner receives through libzmq
-	// directly (the fast path, see the package doc) rather than through
-	// pebbe/zmq4.
+	// DirectPath reports whether the owner receives and sends through
+	// libzmq directly (the fast path, see the package doc) rather than
+	// through pebbe/zmq4.
 	DirectPath bool
 }
 
