@@ -434,19 +434,30 @@ func (st *ownerState[T]) turnWork(budget int) (n int, err error) {
 			}
 		}
 		if st.takeSends() {
+			// Single-case selects: the runtime does those without locking
+			// the channel; a two-case one with default locks both (4% of
+			// the CPU of throughput/ipc/64B in a pprof). Send's queue goes
+			// first here; the loop's select gives the SendFrom channel its
+			// even chance.
 			select {
 			case m := <-s.sendq:
 				st.out, st.hasOut = m, true
 				moved = true
-			case v, ok := <-st.from: // never ready while from is nil
-				if err := st.takeFrom(v, ok); err != nil {
-					return n, err
-				}
-				if ok { // a refused value counts too, so a flood of them keeps to the budget
-					moved = true
-					n++
-				}
 			default:
+				if st.from == nil {
+					break
+				}
+				select {
+				case v, ok := <-st.from:
+					if err := st.takeFrom(v, ok); err != nil {
+						return n, err
+					}
+					if ok { // a refused value counts too, so a flood of them keeps to the budget
+						moved = true
+						n++
+					}
+				default:
+				}
 			}
 		}
 		if !moved {

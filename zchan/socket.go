@@ -29,9 +29,11 @@ type Socket[T any] struct {
 	connects  []string        // written by the owner
 	log       *zap.Logger
 
-	in       chan T          // sent on and closed by the owner
-	sendq    chan [][]byte   // WithSendBuffer; the owner receives only when it can send
-	senders  atomic.Int64    // Send calls under way, for the owner's final drain
+	in       chan T        // sent on and closed by the owner
+	sendq    chan [][]byte // WithSendBuffer; the owner receives only when it can send
+	_        [128]byte     // senders apart from what the owner reads every turn (see counters)
+	senders  atomic.Int64  // Send calls under way, for the owner's final drain
+	_        [120]byte
 	cmds     chan command    // unbuffered; the owner runs each one it receives
 	fromReq  chan fromReq[T] // unbuffered: SendFrom's channel for the owner
 	closeReq chan struct{}   // closed by Close (and by Open when its ctx ends first)

@@ -78,7 +78,12 @@ type Stats struct {
 }
 
 type counters struct {
-	accepted, received, unroutable     atomic.Uint64
+	// accepted is written by the goroutines calling Send, the rest by
+	// the owner: a cache line apart, so that neither side's writes evict
+	// the other's (two lines: the adjacent-line prefetcher pairs them).
+	accepted                           atomic.Uint64
+	_                                  [120]byte
+	received, unroutable               atomic.Uint64
 	msgsIn, bytesIn, msgsOut, bytesOut atomic.Uint64
 	decodeErrors, tooManyFrames        atomic.Uint64
 	dropped, sendStalls, undelivered   atomic.Uint64
