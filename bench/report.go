@@ -51,9 +51,15 @@ type Record struct {
 	// RatioToOld is set on zmqchan's records while the temporary variant
 	// zmqchan-old runs (issue 10): the same paired ratio, with zmqchan-old
 	// (zchan before the owner rewrite) in the same run as the base.
-	RatioToOld float64            `json:"ratio_to_old,omitempty"`
-	Extra      map[string]float64 `json:"extra,omitempty"`
-	Errors     []string           `json:"errors,omitempty"`
+	RatioToOld float64 `json:"ratio_to_old,omitempty"`
+	// RatioToOldCI is the interval of RatioToOld that the noise between
+	// rounds allows (a 95% interval of the median, McGill's notch: the
+	// median ± 1.57 × the interquartile range of the per-round ratios /
+	// √rounds), with 5 rounds or more; a row is slower or faster than the
+	// old owner beyond the noise only when the interval excludes 1.
+	RatioToOldCI []float64          `json:"ratio_to_old_ci,omitempty"`
+	Extra        map[string]float64 `json:"extra,omitempty"`
+	Errors       []string           `json:"errors,omitempty"`
 	// Skipped says why the variant did not run the case.
 	Skipped string `json:"skipped,omitempty"`
 }
@@ -161,6 +167,9 @@ func (rep *report) build(order []*agg) {
 		}
 		if base := old[a.c.id()]; base != nil && a.v.Name == "zmqchan" && len(a.runs) > 0 {
 			rec.RatioToOld = round3(pairedRatio(a, base))
+			if lo, hi, ok := notch(pairedRatios(a, base)); ok {
+				rec.RatioToOldCI = []float64{round3(lo), round3(hi)}
+			}
 		}
 		rep.Records = append(rep.Records, rec)
 	}
@@ -172,6 +181,18 @@ func (rep *report) build(order []*agg) {
 // cancels most of the machine's drift. Without rounds in common it is the
 // ratio of the two records' headlines.
 func pairedRatio(a, raw *agg) float64 {
+	if ratios := pairedRatios(a, raw); len(ratios) > 0 && len(a.runs) > 1 {
+		return median(ratios)
+	}
+	ra, rb := a.record(), raw.record()
+	if b := rb.headline(); b > 0 {
+		return ra.headline() / b
+	}
+	return 0
+}
+
+// pairedRatios is a's headline over raw's, one per round both ran.
+func pairedRatios(a, raw *agg) []float64 {
 	byRound := make(map[int]float64)
 	for _, r := range raw.runs {
 		if h := r.headline(a.c.Scenario); h > 0 {
@@ -186,14 +207,28 @@ func pairedRatio(a, raw *agg) float64 {
 			}
 		}
 	}
-	if len(ratios) > 0 && len(a.runs) > 1 {
-		return median(ratios)
+	return ratios
+}
+
+// notch is the 95% interval of the median of xs by McGill's rule:
+// median ± 1.57 × IQR / √n. It needs 5 values or more.
+func notch(xs []float64) (lo, hi float64, ok bool) {
+	if len(xs) < 5 {
+		return 0, 0, false
 	}
-	ra, rb := a.record(), raw.record()
-	if b := rb.headline(); b > 0 {
-		return ra.headline() / b
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	q := func(p float64) float64 { // linear interpolation between ranks
+		r := p * float64(len(s)-1)
+		i := int(r)
+		if i+1 >= len(s) {
+			return s[i]
+		}
+		return s[i] + (r-float64(i))*(s[i+1]-s[i])
 	}
-	return 0
+	m, iqr := q(0.5), q(0.75)-q(0.25)
+	d := 1.57 * iqr / math.Sqrt(float64(len(s)))
+	return m - d, m + d, true
 }
 
 // headline is the number ratio_to_raw compares, for one run.

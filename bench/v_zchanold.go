@@ -96,8 +96,8 @@ func (rep *report) oldTable(b *strings.Builder) {
 		return
 	}
 	fmt.Fprintf(b, "### zmqchan against zmqchan-old (the owner rewrite, issue 10)\n\n")
-	fmt.Fprintf(b, "`zmqchan-old` is zchan as it was at 3cf7a39, before the rewrite, run in the same process and rounds. new / old is the median over rounds of the ratio within each round, as for the ratios to raw pebbe; whether above or below 1 is better is in the measure column. Temporary: goes with the variant.\n\n")
-	fmt.Fprintf(b, "| case | measure | zmqchan | zmqchan-old | new / old | allocs/msg new / old |\n|---|---|---:|---:|---:|---:|\n")
+	fmt.Fprintf(b, "`zmqchan-old` is zchan as it was at 3cf7a39, before the rewrite, run in the same process and rounds. new / old is the median over rounds of the ratio within each round, as for the ratios to raw pebbe; whether above or below 1 is better is in the measure column. The interval is the 95%% interval of that median that the spread between rounds allows (McGill's notch, 5 rounds or more): the new owner is slower or faster beyond the run-to-run noise only where it excludes 1. Temporary: goes with the variant.\n\n")
+	fmt.Fprintf(b, "| case | measure | zmqchan | zmqchan-old | new / old | interval | beyond the noise | allocs/msg new / old |\n|---|---|---:|---:|---:|---:|---|---:|\n")
 	for _, r := range rows {
 		c := (&Case{Scenario: r.z.Scenario, Transport: r.z.Transport, Size: r.z.Size}).id()
 		measure := "msgs/s (higher is better)"
@@ -109,14 +109,26 @@ func (rep *report) oldTable(b *strings.Builder) {
 		case r.z.Scenario == "open-close":
 			measure = "open+close µs/socket (lower is better)"
 		}
-		ratio, allocs := "", ""
+		lowerBetter := !strings.HasPrefix(measure, "msgs/s")
+		ratio, allocs, ci, verdict := "", "", "", ""
 		if r.z.RatioToOld > 0 {
 			ratio = fmt.Sprintf("%.2f", r.z.RatioToOld)
+		}
+		if iv := r.z.RatioToOldCI; len(iv) == 2 {
+			ci = fmt.Sprintf("%.2f–%.2f", iv[0], iv[1])
+			verdict = "no"
+			if iv[1] < 1 || iv[0] > 1 {
+				if (iv[1] < 1) != lowerBetter {
+					verdict = "**slower**"
+				} else {
+					verdict = "faster"
+				}
+			}
 		}
 		if r.z.Scenario != "idle" && r.z.Scenario != "open-close" {
 			allocs = si(r.z.AllocsPerMsg) + " / " + si(r.o.AllocsPerMsg)
 		}
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", c, measure, si(r.z.headline()), si(r.o.headline()), ratio, allocs)
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", c, measure, si(r.z.headline()), si(r.o.headline()), ratio, ci, verdict, allocs)
 	}
 	fmt.Fprintln(b)
 }
