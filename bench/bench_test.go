@@ -3,8 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"math"
-	"strings"
 	"testing"
 	"time"
 
@@ -118,7 +116,7 @@ func corrupt(n int) func(int, [][]byte) [][][]byte {
 }
 
 func testVariants() []*Variant {
-	return []*Variant{zchanVariant("zmqchan", false), zchanOldVariant(), rawVariant(rawName, false)}
+	return []*Variant{zchanVariant("zmqchan", false), rawVariant(rawName, false)}
 }
 
 // runCase runs case c with v, through fault if it is set, with a short
@@ -224,79 +222,6 @@ func TestRatioToRaw(t *testing.T) {
 	md := rep.markdown()
 	if len(md) == 0 {
 		t.Fatal("no markdown")
-	}
-}
-
-// TestRatioToOld: zmqchan's records carry their ratio to zmqchan-old's,
-// and the report shows them side by side (temporary, issue 10).
-func TestRatioToOld(t *testing.T) {
-	rep := &report{Variants: []variantInfo{{Name: "zmqchan"}, {Name: rawName}, {Name: oldName}}}
-	thr := &Case{Scenario: "throughput", Transport: "tcp", Size: 64, N: 1001}
-	rtt := &Case{Scenario: "rtt-req-rep", Transport: "tcp", Size: 64, N: 3}
-	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
-	aggs := []*agg{
-		{c: thr, v: &Variant{Name: "zmqchan"}, runs: []result{{msgs: 1000, w: window{wall: ms(200)}}}},
-		{c: thr, v: &Variant{Name: rawName}, runs: []result{{msgs: 1000, w: window{wall: ms(100)}}}},
-		{c: thr, v: &Variant{Name: oldName}, runs: []result{{msgs: 1000, w: window{wall: ms(250)}}}},
-		{c: rtt, v: &Variant{Name: "zmqchan"}, runs: []result{{msgs: 3, w: window{wall: ms(1)}, rtts: []time.Duration{30, 30, 90}}}},
-		{c: rtt, v: &Variant{Name: rawName}, runs: []result{{msgs: 3, w: window{wall: ms(1)}, rtts: []time.Duration{10, 20, 20}}}},
-		{c: rtt, v: &Variant{Name: oldName}, runs: []result{{msgs: 3, w: window{wall: ms(1)}, rtts: []time.Duration{10, 20, 20}}}},
-	}
-	rep.build(aggs)
-	want := map[string]float64{"throughput/zmqchan": 1.25, "rtt-req-rep/zmqchan": 1.5}
-	for _, r := range rep.Records {
-		k := fmt.Sprintf("%s/%s", r.Scenario, r.Variant)
-		if r.RatioToOld != want[k] {
-			t.Errorf("%s: ratio_to_old %v, want %v", k, r.RatioToOld, want[k])
-		}
-	}
-	md := rep.markdown()
-	for _, s := range []string{"zmqchan against zmqchan-old", "| throughput/tcp/64B | msgs/s (higher is better) | 5k | 4k | 1.25 |  |  |", "| rtt-req-rep/tcp/64B | median µs (lower is better) | 0.03 | 0.02 | 1.50 |  |  |"} {
-		if !strings.Contains(md, s) {
-			t.Errorf("markdown lacks %q:\n%s", s, md)
-		}
-	}
-}
-
-// TestRatioToOldNoise: with 5 rounds or more, the new / old ratio gets
-// the interval the spread between rounds allows, and a row is called
-// slower or faster only when the interval excludes 1 (temporary, issue 10).
-func TestRatioToOldNoise(t *testing.T) {
-	thr := &Case{Scenario: "throughput", Transport: "tcp", Size: 64, N: 1001}
-	rtt := &Case{Scenario: "rtt-req-rep", Transport: "tcp", Size: 64, N: 3}
-	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
-	runs := func(walls ...int) []result {
-		var rs []result
-		for i, w := range walls {
-			rs = append(rs, result{round: i, msgs: 1000, w: window{wall: ms(w)}, rtts: []time.Duration{time.Duration(w)}})
-		}
-		return rs
-	}
-	for _, tc := range []struct {
-		name     string
-		c        *Case
-		new, old []result
-		verdict  string
-	}{
-		// Throughput: wall 100 against 90 every round: 0.9, no spread.
-		{"slower", thr, runs(100, 100, 100, 100, 100), runs(90, 90, 90, 90, 90), "| **slower** |"},
-		{"faster", thr, runs(90, 90, 90, 90, 90), runs(100, 100, 100, 100, 100), "| faster |"},
-		// Ratios 0.5, 2, 0.5, 2, 1: a wide spread around 1.
-		{"noise", thr, runs(200, 50, 200, 50, 100), runs(100, 100, 100, 100, 100), "| no |"},
-		// Round trips: lower is better, so 100 µs against 90 is slower.
-		{"rtt slower", rtt, runs(100, 100, 100, 100, 100), runs(90, 90, 90, 90, 90), "| **slower** |"},
-	} {
-		rep := &report{Variants: []variantInfo{{Name: "zmqchan"}, {Name: oldName}}}
-		rep.build([]*agg{{c: tc.c, v: &Variant{Name: "zmqchan"}, runs: tc.new}, {c: tc.c, v: &Variant{Name: oldName}, runs: tc.old}})
-		if md := rep.markdown(); !strings.Contains(md, tc.verdict) {
-			t.Errorf("%s: markdown lacks %q:\n%s", tc.name, tc.verdict, md)
-		}
-	}
-	if lo, hi, ok := notch([]float64{1, 2, 3, 4, 5}); !ok || math.Abs(lo-(3-1.57*2/math.Sqrt(5))) > 1e-9 || math.Abs(hi-(3+1.57*2/math.Sqrt(5))) > 1e-9 {
-		t.Errorf("notch(1..5) = %v, %v, %v", lo, hi, ok)
-	}
-	if _, _, ok := notch([]float64{1, 2, 3, 4}); ok {
-		t.Error("notch of 4 values")
 	}
 }
 

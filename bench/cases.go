@@ -101,9 +101,6 @@ func variants() []*Variant {
 		rawVariant(rawName, false),
 		reqrepVariant(),
 		reqrepClientVariant(),
-		// Temporary (issue 10): zchan before the owner rewrite, next to
-		// raw pebbe as zmqchan is, so that the three run close together.
-		zchanOldVariant(),
 		zchanVariant("zmqchan-lock", true),
 		rawVariant("pebbe-lock", true),
 		reactorVariant(),

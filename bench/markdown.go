@@ -20,7 +20,6 @@ func (rep *report) markdown() string {
 	fmt.Fprintf(&b, "![throughput and round trip per variant](results.png)\n\n")
 	names := rep.variantNames()
 	rep.targetTable(&b)
-	rep.oldTable(&b) // temporary, with zmqchan-old (issue 10)
 
 	fmt.Fprintf(&b, "### Throughput, one PUSH to one PULL\n\n")
 	fmt.Fprintf(&b, "Messages per second (MB/s for 64 KiB); in parentheses, the ratio to raw pebbe/zmq4 in the same run (higher is better). Every message is numbered and checked on arrival.\n\n")

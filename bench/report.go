@@ -47,19 +47,9 @@ type Record struct {
 	// (above 1 is faster), rtt_p50_us over raw's for rtt-* (below 1 is
 	// faster), cpu over raw's for idle, time per socket over raw's for
 	// open-close.
-	RatioToRaw float64 `json:"ratio_to_raw"`
-	// RatioToOld is set on zmqchan's records while the temporary variant
-	// zmqchan-old runs (issue 10): the same paired ratio, with zmqchan-old
-	// (zchan before the owner rewrite) in the same run as the base.
-	RatioToOld float64 `json:"ratio_to_old,omitempty"`
-	// RatioToOldCI is the interval of RatioToOld that the noise between
-	// rounds allows (a 95% interval of the median, McGill's notch: the
-	// median ± 1.57 × the interquartile range of the per-round ratios /
-	// √rounds), with 5 rounds or more; a row is slower or faster than the
-	// old owner beyond the noise only when the interval excludes 1.
-	RatioToOldCI []float64          `json:"ratio_to_old_ci,omitempty"`
-	Extra        map[string]float64 `json:"extra,omitempty"`
-	Errors       []string           `json:"errors,omitempty"`
+	RatioToRaw float64            `json:"ratio_to_raw"`
+	Extra      map[string]float64 `json:"extra,omitempty"`
+	Errors     []string           `json:"errors,omitempty"`
 	// Skipped says why the variant did not run the case.
 	Skipped string `json:"skipped,omitempty"`
 }
@@ -146,13 +136,9 @@ func (r *Record) headline() float64 {
 
 func (rep *report) build(order []*agg) {
 	raw := make(map[string]*agg)
-	old := make(map[string]*agg)
 	for _, a := range order {
-		switch a.v.Name {
-		case rawName:
+		if a.v.Name == rawName {
 			raw[a.c.id()] = a
-		case oldName:
-			old[a.c.id()] = a
 		}
 	}
 	for _, a := range order {
@@ -164,12 +150,6 @@ func (rep *report) build(order []*agg) {
 		}
 		if base := raw[c.id()]; base != nil {
 			rec.RatioToRaw = round3(pairedRatio(a, base))
-		}
-		if base := old[a.c.id()]; base != nil && a.v.Name == "zmqchan" && len(a.runs) > 0 {
-			rec.RatioToOld = round3(pairedRatio(a, base))
-			if lo, hi, ok := notch(pairedRatios(a, base)); ok {
-				rec.RatioToOldCI = []float64{round3(lo), round3(hi)}
-			}
 		}
 		rep.Records = append(rep.Records, rec)
 	}
@@ -208,27 +188,6 @@ func pairedRatios(a, raw *agg) []float64 {
 		}
 	}
 	return ratios
-}
-
-// notch is the 95% interval of the median of xs by McGill's rule:
-// median ± 1.57 × IQR / √n. It needs 5 values or more.
-func notch(xs []float64) (lo, hi float64, ok bool) {
-	if len(xs) < 5 {
-		return 0, 0, false
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	q := func(p float64) float64 { // linear interpolation between ranks
-		r := p * float64(len(s)-1)
-		i := int(r)
-		if i+1 >= len(s) {
-			return s[i]
-		}
-		return s[i] + (r-float64(i))*(s[i+1]-s[i])
-	}
-	m, iqr := q(0.5), q(0.75)-q(0.25)
-	d := 1.57 * iqr / math.Sqrt(float64(len(s)))
-	return m - d, m + d, true
 }
 
 // headline is the number ratio_to_raw compares, for one run.
