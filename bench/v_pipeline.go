@@ -77,16 +77,16 @@ func runPipelineChain(c *Case, v *Variant, eps *endpoints) (res result, err erro
 		close(startSending)
 		return result{}, errors.Join(err, <-sent)
 	}
+	// A plain receive, as a user's range over Out would be; the run's
+	// timeout closes the chain, which ends Out.
+	stopAfter := context.AfterFunc(ctx, func() { ch.Close() })
+	defer stopAfter()
 	recv := func(i int) error {
-		select {
-		case b, ok := <-ch.Out():
-			if !ok {
-				return fmt.Errorf("chain ended: %w", ch.Err())
-			}
-			return check([][]byte{b}, c.Size, 0, uint64(i))
-		case <-ctx.Done():
-			return context.Cause(ctx)
+		b, ok := <-ch.Out()
+		if !ok {
+			return fmt.Errorf("chain ended: %w", errors.Join(ch.Err(), context.Cause(ctx)))
 		}
+		return check([][]byte{b}, c.Size, 0, uint64(i))
 	}
 	if err := recv(0); err != nil {
 		close(startSending)
@@ -153,24 +153,24 @@ func runPipelinePool(c *Case, v *Variant, eps *endpoints) (res result, err error
 		return result{}, errors.Join(err, <-sent)
 	}
 	seen := make([]bool, c.N)
+	// A plain receive, as a user's range over Results would be; the run's
+	// timeout closes the pool, which ends Results.
+	stopAfter := context.AfterFunc(ctx, func() { pool.Close() })
+	defer stopAfter()
 	recv := func(i int) error {
-		select {
-		case b, ok := <-pool.Results():
-			if !ok {
-				return fmt.Errorf("pool ended: %w", pool.Err())
-			}
-			_, seq, hok := header([][]byte{b})
-			if !hok || seq >= uint64(c.N) {
-				return mismatch("result %d: no valid header", i)
-			}
-			if seen[seq] {
-				return mismatch("task %d: two results", seq)
-			}
-			seen[seq] = true
-			return check([][]byte{b}, c.Size, 0, seq)
-		case <-ctx.Done():
-			return context.Cause(ctx)
+		b, ok := <-pool.Results()
+		if !ok {
+			return fmt.Errorf("pool ended: %w", errors.Join(pool.Err(), context.Cause(ctx)))
 		}
+		_, seq, hok := header([][]byte{b})
+		if !hok || seq >= uint64(c.N) {
+			return mismatch("result %d: no valid header", i)
+		}
+		if seen[seq] {
+			return mismatch("task %d: two results", seq)
+		}
+		seen[seq] = true
+		return check([][]byte{b}, c.Size, 0, seq)
 	}
 	if err := recv(0); err != nil {
 		close(startSending)
