@@ -91,9 +91,13 @@
 // what went into a link and never came out of it (queued in a socket or
 // in libzmq when it closed, on the wire, with a remote stage or worker
 // that dropped or lost it; for a pool, the tasks of dead workers without
-// WithAtLeastOnce). Out and Results are unbuffered, so a delivered value
-// has been received. After a Shutdown that drained, every value has been
-// delivered, skipped or reported lost.
+// WithAtLeastOnce). Out is unbuffered, so a delivered value has been
+// received. Results has a buffer (WithResultBuffer): a result in it
+// counts as delivered, and those still unread when the pool closes (Close,
+// a failure) are taken back and counted in Undelivered, so once the pool
+// is done Results is what the consumer received. After a Shutdown that
+// drained (the consumer has read the buffer to its end), every value has
+// been delivered, skipped or reported lost.
 //
 // # Relocation
 //

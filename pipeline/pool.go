@@ -120,10 +120,12 @@ type poolTask[Task, Result any] struct {
 //	Submitted == Results + Skipped + Failed + Undelivered
 type PoolStats struct {
 	// Submitted counts tasks Submit accepted (returned nil for); Results
-	// the results delivered on Results (which is unbuffered: a delivered
-	// result has been received; the count follows the hand-off, so a
-	// consumer may read a result a moment before Results counts it, and
-	// the figures are exact once the pool is done); Skipped the tasks whose function returned
+	// the results handed to the Results channel (its buffer included,
+	// WithResultBuffer: those the consumer never read are taken back at
+	// Close and moved to Undelivered, so once the pool is done Results is
+	// what the consumer received; the count follows the hand-off, so a
+	// consumer may read a result a moment before Results counts it);
+	// Skipped the tasks whose function returned
 	// ErrSkip; Failed the tasks whose function or codec failed, here or in
 	// a worker elsewhere (each failure ends the pool).
 	Submitted, Results, Skipped, Failed uint64
@@ -133,7 +135,8 @@ type PoolStats struct {
 	Lost uint64
 	// Undelivered is Lost while the pool runs; once it has ended, Lost
 	// plus the tasks it abandoned: in flight, queued, or answered and not
-	// delivered when it closed.
+	// delivered when it closed (results left unread in the Results
+	// channel by a Close included).
 	Undelivered uint64
 	// InFlight counts the tasks sent to a worker whose result has not
 	// been delivered yet; Queued the tasks waiting in the pool for a
@@ -209,8 +212,8 @@ var poolSeq atomic.Uint64
 //
 // Applies: WithContext, WithName, WithLogger, WithCodec, WithLinger,
 // WithLifetime, WithWorkers, WithEndpoint, WithAtLeastOnce,
-// WithWaitForWorkers, WithWorkerCredit, WithHeartbeat, WithKillTimeout,
-// WithEvents.
+// WithWaitForWorkers, WithWorkerCredit, WithQueueSize, WithResultBuffer,
+// WithHeartbeat, WithKillTimeout, WithEvents.
 func NewPool[Task, Result any](ctx context.Context, f Stage[Task, Result], opts ...Option) (*Pool[Task, Result], error) {
 	o, err := newOptions(forPool, opts)
 	if err != nil {
@@ -245,7 +248,7 @@ func NewPool[Task, Result any](ctx context.Context, f Stage[Task, Result], opts 
 		name: name, o: o, endpoint: router.Endpoints()[0], events: events,
 		taskCodec: codecFor[Task](&o), resCodec: codecFor[Result](&o),
 		ctx: pctx, cancel: cancel, router: router,
-		results:  make(chan Result),
+		results:  make(chan Result, o.resultBuf),
 		kick:     make(chan struct{}, 1),
 		drainReq: make(chan struct{}),
 		failed:   make(chan struct{}),
@@ -322,7 +325,27 @@ func (p *Pool[Task, Result]) loop() {
 	defer tick.Stop()
 	draining := false
 	drainReq := p.drainReq
+	// readPoll runs only at the end of a Shutdown, while every task has
+	// been handed over and the consumer has yet to read the last results
+	// out of the Results channel's buffer: a read from a channel wakes
+	// nobody, so the loop looks again every millisecond.
+	var readPoll *time.Timer
+	unread := -1 // len(p.results) at the last poll, for Progress
+	defer func() {
+		if readPoll != nil {
+			readPoll.Stop()
+		}
+	}()
 	for {
+		var polled <-chan time.Time
+		if draining && len(p.tasks) == 0 && len(p.results) > 0 {
+			if readPoll == nil {
+				readPoll = time.NewTimer(time.Millisecond)
+			} else {
+				readPoll.Reset(time.Millisecond)
+			}
+			polled = readPoll.C
+		}
 		var resC chan Result
 		var head Result
 		if len(p.pending) > 0 {
@@ -369,6 +392,11 @@ func (p *Pool[Task, Result]) loop() {
 			p.update(func(s *PoolStats) { s.Results += n })
 		case <-tick.C:
 			p.beat()
+		case <-polled:
+			if n := len(p.results); n != unread {
+				unread = n
+				p.progress.Add(1) // the consumer read some: not still
+			}
 		case <-drainReq:
 			draining, drainReq = true, nil
 		case <-p.ctx.Done():
@@ -380,7 +408,7 @@ func (p *Pool[Task, Result]) loop() {
 			p.takeSubmitted() // what Submit queued before Shutdown
 			p.dispatch()
 		}
-		if draining && len(p.tasks) == 0 {
+		if draining && len(p.tasks) == 0 && len(p.results) == 0 {
 			p.killRound()
 			p.fail(fmt.Errorf("pipeline: %s: %w", p.name, ErrClosed))
 			p.finish()
@@ -432,10 +460,11 @@ func (p *Pool[Task, Result]) send(w *poolWorker, ts []*poolTask[Task, Result]) {
 // at most its credit; it gets more only once half its window is free:
 // handing over each task as an answer frees room would make each message
 // one task. Nothing is sent while the results waiting for the consumer of
-// Results reach the workers' credit all together: so a consumer that
-// stops reading stops the workers once they have answered what they hold,
-// and the pool holds at most twice the credit of its workers in tasks
-// sent or answered and not delivered.
+// Results (beyond the channel's buffer) reach the workers' credit all
+// together: so a consumer that stops reading stops the workers once they
+// have answered what they hold, and the pool holds at most twice the
+// credit of its workers in tasks sent or answered and not handed over,
+// besides the results in the buffer (WithResultBuffer).
 func (p *Pool[Task, Result]) dispatch() {
 	if len(p.queue) == 0 || p.stopping {
 		return
@@ -804,6 +833,18 @@ func (p *Pool[Task, Result]) finish() {
 	p.cancel(fmt.Errorf("pipeline: %s: %w", p.name, ErrClosed))
 	p.local.Wait()
 	p.router.Close()
+	// Results the consumer has not read: taken back and counted, so that
+	// Results is what it received. (A Shutdown that drained left none.) A
+	// consumer reading meanwhile gets each one or leaves it to this loop,
+	// never both.
+	var unread uint64
+	for len(p.results) > 0 {
+		select {
+		case <-p.results:
+			unread++
+		default:
+		}
+	}
 	close(p.results)
 	p.fail(context.Cause(p.ctx)) // a no-op unless nothing recorded the end
 	p.mu.Lock()
@@ -815,10 +856,11 @@ func (p *Pool[Task, Result]) finish() {
 	p.queue, p.pending = nil, nil
 	var st PoolStats
 	p.update(func(s *PoolStats) {
-		s.Undelivered = s.Lost + abandoned
+		s.Results -= unread
+		s.Undelivered = s.Lost + abandoned + unread
 		st = *s
 	})
-	if abandoned > 0 || st.Lost > 0 {
+	if st.Undelivered > 0 {
 		p.o.logger.Warn("pipeline: pool ended with undelivered tasks", zap.String("pool", p.name),
 			zap.Uint64("undelivered", st.Undelivered), zap.Uint64("lost", st.Lost), zap.Error(p.err))
 	}
@@ -907,17 +949,21 @@ func (p *Pool[Task, Result]) endErr() error {
 }
 
 // Results returns the channel of results, one per task answered, in the
-// order workers finish. The pool closes it when it ends. A consumer that
-// stops reading stops the workers once the results waiting for it reach
-// the credit of all the workers together (and the workers have answered
-// what they hold), and from there Submit; the heartbeats go on.
+// order workers finish; it has room for WithResultBuffer results. The
+// pool closes it when it ends; results still in it then are the
+// consumer's to read after a Shutdown, and are taken back and counted in
+// Undelivered after Close or a failure. A consumer that stops reading
+// stops the workers once the buffer is full and the results waiting
+// beyond it reach the credit of all the workers together (and the workers
+// have answered what they hold), and from there Submit; the heartbeats go
+// on.
 func (p *Pool[Task, Result]) Results() <-chan Result { return p.results }
 
 // Shutdown drains and stops the pool, as net/http's Server.Shutdown does
 // a server: Submit fails with an error wrapping ErrClosed from then on;
 // Shutdown waits until every task taken has been answered (its result
-// delivered on Results, so Results must be read), failed or reported
-// lost, then sends KILL to every worker and waits up to the kill bound
+// received from Results, the channel's buffer read to the end, so Results
+// must be read), failed or reported lost, then sends KILL to every worker and waits up to the kill bound
 // (WithKillTimeout) for their goodbyes; then it closes the pool's socket
 // and Results. If ctx ends first, Shutdown closes the pool at once
 // (Close) and returns context.Cause(ctx); what it abandoned is counted in

@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -309,10 +310,19 @@ func TestPoolInvalid(t *testing.T) {
 
 // TestPoolShutdownDeliversLastResult: a Shutdown whose last task has been
 // answered, its result waiting for Results to be read, waits for that
-// read rather than closing and leaving the result undelivered.
+// read rather than closing and leaving the result undelivered: held by
+// the pool (Results unbuffered) or in the channel's buffer, which a read
+// empties without waking the pool.
 func TestPoolShutdownDeliversLastResult(t *testing.T) {
+	for _, buf := range []int{0, pipeline.DefaultResultBuffer} {
+		t.Run(fmt.Sprintf("buffer%d", buf), func(t *testing.T) { testShutdownDeliversLast(t, buf) })
+	}
+}
+
+func testShutdownDeliversLast(t *testing.T, buf int) {
 	ctx := testCtx(t, time.Minute)
-	p, err := pipeline.NewPool(ctx, squareAfter(0), pipeline.WithWorkers(1), pipeline.WithLinger(20*time.Millisecond))
+	p, err := pipeline.NewPool(ctx, squareAfter(0), pipeline.WithWorkers(1), pipeline.WithLinger(20*time.Millisecond),
+		pipeline.WithResultBuffer(buf))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,9 +330,12 @@ func TestPoolShutdownDeliversLastResult(t *testing.T) {
 	if err := p.Submit(ctx, 3); err != nil {
 		t.Fatal(err)
 	}
-	// Answered: taken, sent, answered (3 moves), and still in flight until
-	// delivered.
-	if !testutil.Eventually(30*time.Second, func() bool { return p.Progress() >= 3 && p.Stats().InFlight == 1 }) {
+	// Answered: taken, sent, answered (3 moves), and then in flight until
+	// handed over (unbuffered), or handed to the buffer.
+	if !testutil.Eventually(30*time.Second, func() bool {
+		st := p.Stats()
+		return p.Progress() >= 3 && (buf == 0 && st.InFlight == 1 || buf > 0 && st.Results == 1)
+	}) {
 		t.Fatalf("the result did not come back: %+v", p.Stats())
 	}
 	shut := make(chan error, 1)
@@ -338,6 +351,44 @@ func TestPoolShutdownDeliversLastResult(t *testing.T) {
 	}
 	if st := p.Stats(); st.Results != 1 || st.Undelivered != 0 || st.Left != 1 {
 		t.Fatalf("stats %+v: want the result delivered, nothing undelivered, the worker's goodbye", st)
+	}
+}
+
+// TestPoolShutdownReadsShowProgress: while a Shutdown waits for the
+// consumer to read the Results channel's buffer (a read wakes nobody, so
+// the pool looks every millisecond), Progress moves when the pool sees a
+// read, so that a shutdown.Group does not take the pool for still.
+func TestPoolShutdownReadsShowProgress(t *testing.T) {
+	ctx := testCtx(t, time.Minute)
+	p, err := pipeline.NewPool(ctx, squareAfter(0), pipeline.WithWorkers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for i := range 2 {
+		if err := p.Submit(ctx, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !testutil.Eventually(30*time.Second, func() bool { return p.Stats().Results == 2 }) {
+		t.Fatalf("results not handed over: %+v", p.Stats())
+	}
+	before := p.Progress() // everything has moved: nothing else moves it now
+	shut := make(chan error, 1)
+	go func() { shut <- p.Shutdown(ctx) }()
+	testutil.MustRecv(t, p.Results(), 30*time.Second, "first result")
+	if !testutil.Eventually(30*time.Second, func() bool { return p.Progress() > before }) {
+		t.Fatal("Progress stood still while Shutdown waited for the consumer's reads")
+	}
+	if testutil.Done(p.Done(), endUnderWay) {
+		t.Fatal("the pool was done before its last result was read")
+	}
+	testutil.MustRecv(t, p.Results(), 30*time.Second, "second result")
+	if err := testutil.MustRecv(t, shut, 30*time.Second, "Shutdown"); err != nil {
+		t.Fatal(err)
+	}
+	if st := p.Stats(); st.Results != 2 || st.Undelivered != 0 {
+		t.Fatalf("stats %+v", st)
 	}
 }
 
@@ -471,11 +522,18 @@ func TestPoolShutdownDeadline(t *testing.T) {
 }
 
 // TestPoolUnreadResultsStopWorkers: a consumer that does not read Results
-// stops the workers once the results waiting for it reach the workers'
-// credit all together: the function runs at most twice that (the
-// results waiting, and what the workers held when the bound was met),
-// the rest stays queued, and once read every task is accounted for.
+// stops the workers once the channel's buffer is full and the results
+// waiting beyond it reach the workers' credit all together: the function
+// runs at most the buffer plus twice that (the results waiting, and what
+// the workers held when the bound was met), the rest stays queued, and
+// once read every task is accounted for.
 func TestPoolUnreadResultsStopWorkers(t *testing.T) {
+	for _, buf := range []int{0, 3} {
+		t.Run(fmt.Sprintf("buffer%d", buf), func(t *testing.T) { testUnreadStops(t, buf) })
+	}
+}
+
+func testUnreadStops(t *testing.T, buf int) {
 	ctx := testCtx(t, time.Minute)
 	var calls atomic.Int64
 	f := func(_ context.Context, n int) (Square, error) {
@@ -484,7 +542,7 @@ func TestPoolUnreadResultsStopWorkers(t *testing.T) {
 	}
 	const workers, credit, tasks = 2, 2, 50
 	p, err := pipeline.NewPool(ctx, f, pipeline.WithWorkers(workers), pipeline.WithWorkerCredit(credit),
-		pipeline.WithWaitForWorkers(workers))
+		pipeline.WithWaitForWorkers(workers), pipeline.WithResultBuffer(buf))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -500,8 +558,8 @@ func TestPoolUnreadResultsStopWorkers(t *testing.T) {
 		t.Fatalf("pool ended: %v", p.Err())
 	}
 	st := p.Stats()
-	if n := calls.Load(); n > 2*workers*credit || st.InFlight > 2*workers*credit || st.Results != 0 {
-		t.Fatalf("calls %d, stats %+v: want at most %d run with Results unread", n, st, 2*workers*credit)
+	if n := calls.Load(); n > int64(2*workers*credit+buf) || st.InFlight > 2*workers*credit || st.Results > uint64(buf) {
+		t.Fatalf("calls %d, stats %+v: want at most %d run with Results unread (%d in its buffer)", n, st, 2*workers*credit+buf, buf)
 	}
 	checkIdentity(t, st, false)
 	for i := range tasks {
