@@ -24,3 +24,10 @@ func DecodeEntries(frame []byte) (ids []uint64, values [][][]byte, err error) {
 	}
 	return ids, values, err
 }
+
+// EncodeBytesEntry is Submit's entry for b under the default []byte codec
+// (the direct path), and EncodeCodecEntry the same through any codec's
+// Encode (the general one); both with id 0.
+func EncodeBytesEntry(b []byte) ([]byte, error) { return encodeEntry(zchan.Bytes, b) }
+
+func EncodeCodecEntry(c zchan.Codec[[]byte], b []byte) ([]byte, error) { return encodeEntry(c, b) }

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -890,7 +891,7 @@ func (p *Pool[Task, Result]) Submit(ctx context.Context, t Task) error {
 	if p.closing.Load() {
 		return p.endErr()
 	}
-	frames, err := encode(p.taskCodec, t)
+	entry, err := encodeEntry(p.taskCodec, t)
 	if err != nil {
 		err = fmt.Errorf("pipeline: %s: submit: %w", p.name, err)
 		if errors.Is(err, ErrPanic) {
@@ -908,7 +909,8 @@ func (p *Pool[Task, Result]) Submit(ctx context.Context, t Task) error {
 		if p.sready && p.st.Queued < p.qlimit {
 			p.nextID++
 			pt.id = p.nextID
-			pt.entry = appendEntry(make([]byte, 0, entryLen(frames)), pt.id, frames)
+			pt.entry = entry
+			binary.BigEndian.PutUint64(entry, pt.id) // see encodeEntry
 			p.subq = append(p.subq, pt)
 			p.st.Submitted++
 			p.st.Queued++

@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -148,4 +149,34 @@ func FuzzEntries(f *testing.F) {
 			t.Fatalf("re-encoded %q, want %q", again, frame)
 		}
 	})
+}
+
+// rawBytes is the []byte codec under another name: Submit takes its
+// general path for it.
+type rawBytes struct{}
+
+func (rawBytes) Encode(b []byte) ([][]byte, error) { return [][]byte{b}, nil }
+func (rawBytes) Decode(f [][]byte) ([]byte, error) { return zchan.Bytes.Decode(f) }
+
+// TestBytesEntry: Submit writes a []byte task under the default codec
+// straight into its entry, skipping Encode; the entry is the one Encode
+// and appendEntry make, for empty, short and long values.
+func TestBytesEntry(t *testing.T) {
+	for _, b := range [][]byte{nil, {}, []byte("a"), bytes.Repeat([]byte("xy"), 3000)} {
+		direct, err := pipeline.EncodeBytesEntry(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		general, err := pipeline.EncodeCodecEntry(rawBytes{}, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(direct, general) {
+			t.Fatalf("%d bytes: direct entry %x, general %x", len(b), direct, general)
+		}
+		_, values, err := pipeline.DecodeEntries(append([]byte{'t'}, direct...))
+		if err != nil || len(values) != 1 || len(values[0]) != 1 || !bytes.Equal(values[0][0], b) {
+			t.Fatalf("%d bytes: decoded %q, %v", len(b), values, err)
+		}
+	}
 }
