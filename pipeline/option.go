@@ -251,16 +251,17 @@ const (
 	// more, one message each, so for short tasks the credit sets how far a
 	// message's cost is shared. Measured with bench's pool row (4 workers,
 	// 64 B tasks, 2 shared cores), tasks per second over raw pebbe's in the
-	// same runs, inproc/ipc/tcp, medians (bench/README.md has the table):
-	// 32: 0.88/0.61/0.68; 64: 0.96/0.85/0.84 (CPU per task that of raw
-	// pebbe within 7%); 128: 1.05/0.87/0.84; 256: 0.97/0.89/0.88; the fixed
-	// credit 16 of before the window: 0.69/0.55/0.49. 64 is the smallest
-	// credit as fast as the larger ones, and the smaller cost of a death.
-	// TestPoolSlowWorker (a worker 10 times slower beside two fast ones):
-	// its last 10 results took 16 to 33 ms against 7 to 9 on the fast
-	// ones alone (the slow one's window of 2 or 3 is the tail); 73 to 92
-	// at the credit 16 without the window.
-	DefaultCredit = 64
+	// same runs, inproc/ipc/tcp (bench/README.md has the tables): with the
+	// Results buffer (WithResultBuffer), three runs of 9 to 15 rounds each,
+	// 64: 0.87-0.97/0.81-0.87/0.80-0.88; 128: 1.07-1.17/1.00-1.05/
+	// 0.92-1.01; 256: 1.00-1.23/0.97-1.08/0.91-1.12. At 64 the CPU per
+	// task was raw pebbe's (1.84/2.9/2.69 µs against 1.84/2.82/2.92): what
+	// held the pool back there was the refill round trip, not work. 128 is the smallest credit as fast as the larger
+	// ones, and the smaller cost of a death. TestPoolSlowWorker (a worker
+	// 10 times slower beside two fast ones): the batch in 0.93 to 0.98 of
+	// the fast ones' time alone, its last 10 results in 21 to 32 ms against
+	// 6 to 8 (the slow one's window of 2 or 3 is the tail).
+	DefaultCredit = 128
 	// DefaultHeartbeat is how often each side of a worker link sends a
 	// heartbeat: four small messages a second per worker.
 	DefaultHeartbeat = 250 * time.Millisecond

@@ -18,7 +18,7 @@
 // second otherwise); at -kill of the batch, the SIGKILL of the first Go
 // worker process; the pool declaring it dead once it has been silent for
 // the liveness bound (4 heartbeats of 250ms), and the tasks it held (at most
-// its credit, 64 by default) re-dispatched to the others; at the end, the batch time,
+// its credit, 128 by default) re-dispatched to the others; at the end, the batch time,
 // each worker's share and how it ended, the pool's accounting, and the
 // shutdown Report as a table: each step with its duration and each
 // component's undelivered count. With the defaults, on the 2-core machine
