@@ -254,7 +254,9 @@ const (
 	// same runs, inproc/ipc/tcp (bench/README.md has the tables): with the
 	// Results buffer (WithResultBuffer), three runs of 9 to 15 rounds each,
 	// 64: 0.87-0.97/0.81-0.87/0.80-0.88; 128: 1.07-1.17/1.00-1.05/
-	// 0.92-1.01; 256: 1.00-1.23/0.97-1.08/0.91-1.12. At 64 the CPU per
+	// 0.92-1.01 (10 runs over the day: medians 1.10/0.98/0.87, tcp
+	// 0.67-1.01, and 128 ahead of 64 in both pairs run side by side);
+	// 256: 1.00-1.23/0.97-1.08/0.91-1.12. At 64 the CPU per
 	// task was raw pebbe's (1.84/2.9/2.69 µs against 1.84/2.82/2.92): what
 	// held the pool back there was the refill round trip, not work. 128 is the smallest credit as fast as the larger
 	// ones, and the smaller cost of a death. TestPoolSlowWorker (a worker
