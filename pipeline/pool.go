@@ -965,7 +965,8 @@ func (p *Pool[Task, Result]) Results() <-chan Result { return p.results }
 // a server: Submit fails with an error wrapping ErrClosed from then on;
 // Shutdown waits until every task taken has been answered (its result
 // received from Results, the channel's buffer read to the end, so Results
-// must be read), failed or reported lost, then sends KILL to every worker and waits up to the kill bound
+// must be read: a read wakes nobody, so the pool looks at the buffer
+// every millisecond until then), failed or reported lost, then sends KILL to every worker and waits up to the kill bound
 // (WithKillTimeout) for their goodbyes; then it closes the pool's socket
 // and Results. If ctx ends first, Shutdown closes the pool at once
 // (Close) and returns context.Cause(ctx); what it abandoned is counted in
