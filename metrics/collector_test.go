@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/goleak"
 
+	ztest "github.com/zmqchan/zmqchan/internal/testutil"
 	"github.com/zmqchan/zmqchan/metrics"
 	"github.com/zmqchan/zmqchan/zchan"
 )
@@ -78,6 +79,12 @@ func TestCollector(t *testing.T) {
 	// after the receiver has it: close the sender so its counts are final.
 	if err := push.Close(); err != nil {
 		t.Fatal(err)
+	}
+	// The receiver's owner counts a message just after the hand-off to
+	// In, so the consumer can hold the last one a moment before it is
+	// counted (seen once in a stress run): wait for the count, bounded.
+	if !ztest.Eventually(10*time.Second, func() bool { return pull.Stats().MsgsIn == 3 }) {
+		t.Fatalf("pull stats %+v: want 3 handed on", pull.Stats())
 	}
 	want := `
 # HELP zmqchan_messages_received_total Messages received from the socket and handed to the consumer.
