@@ -20,15 +20,26 @@ func TestOutputWaitFor(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		fmt.Fprint(&o, "first line\nsecond ")
-		fmt.Fprint(&o, "line\n")
+		// Each line in one call, as WaitFor's doc asks (a line written in
+		// two calls can be seen half-written: a stress run saw "second ").
+		fmt.Fprint(&o, "first line\n")
+		fmt.Fprint(&o, "second line\n")
+		fmt.Fprint(&o, "Press Enter: ")
 	}()
 	if got := o.WaitFor(t, "second", 10*time.Second); got != "second line" {
 		t.Errorf("WaitFor = %q, want %q", got, "second line")
 	}
+	// A last line without its newline (a prompt) counts for WaitFor, not
+	// for Count.
+	if got := o.WaitFor(t, "Enter", 10*time.Second); got != "Press Enter: " {
+		t.Errorf("WaitFor = %q, want the prompt", got)
+	}
 	<-done
 	if n := o.Count("line"); n != 2 {
 		t.Errorf("Count = %d, want 2", n)
+	}
+	if n := o.Count("Enter"); n != 0 {
+		t.Errorf("Count of the prompt = %d, want 0", n)
 	}
 	if _, err := o.Wait("absent", 10*time.Millisecond); !errors.Is(err, exampletest.ErrWaitTimeout) {
 		t.Errorf("Wait for an absent line: %v, want ErrWaitTimeout", err)
