@@ -111,9 +111,13 @@ func TestPoolInproc(t *testing.T) {
 }
 
 // TestPoolCredit: a worker holds at most its credit: with one worker of
-// credit 3 whose function blocks, 3 tasks are in flight and the rest wait
-// in the pool's queue; with a queue of 0, Submit blocks once the credit is
-// used. Close abandons them all, counted in Undelivered.
+// credit 2 whose function blocks, 2 tasks are in flight and the rest wait
+// in the pool's queue; once the queue is full too, Submit blocks. Close
+// abandons them all, counted in Undelivered. The credit is 2, the least
+// window, because the pool refills a window only once half of it is free
+// (see dispatch): at credit 3, tasks submitted one by one as the pool
+// takes them leave the never-answering worker with 2 (seen under load as
+// a Submit that blocked for good, the queue full and the worker at 2).
 func TestPoolCredit(t *testing.T) {
 	ctx := testCtx(t, time.Minute)
 	started := make(chan int, 10)
@@ -122,20 +126,21 @@ func TestPoolCredit(t *testing.T) {
 		<-ctx.Done()
 		return Square{}, context.Cause(ctx)
 	}
-	p, err := pipeline.NewPool(ctx, block, pipeline.WithWorkers(1), pipeline.WithWorkerCredit(3),
+	p, err := pipeline.NewPool(ctx, block, pipeline.WithWorkers(1), pipeline.WithWorkerCredit(2),
 		pipeline.WithQueueSize(4), pipeline.WithWaitForWorkers(1))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	for i := range 8 { // 3 with the worker, 1 + 4 queued (the queue allows one per worker beyond its size)
+	const tasks = 7 // 2 with the worker, 1 + 4 queued (the queue allows one per worker beyond its size)
+	for i := range tasks {
 		if err := p.Submit(ctx, i); err != nil {
-			t.Fatal(err)
+			t.Fatalf("submit %d: %v; stats %+v", i, err, p.Stats())
 		}
 	}
 	testutil.MustRecv(t, started, 30*time.Second, "first task started")
-	if !testutil.Eventually(30*time.Second, func() bool { st := p.Stats(); return st.InFlight == 3 && st.Queued == 5 }) {
-		t.Fatalf("stats %+v: want 3 in flight (the credit), 5 queued", p.Stats())
+	if !testutil.Eventually(30*time.Second, func() bool { st := p.Stats(); return st.InFlight == 2 && st.Queued == 5 }) {
+		t.Fatalf("stats %+v: want 2 in flight (the credit), 5 queued", p.Stats())
 	}
 	checkIdentity(t, p.Stats(), false)
 	sctx, cancel := context.WithTimeout(ctx, endUnderWay)
@@ -147,8 +152,8 @@ func TestPoolCredit(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := p.Stats()
-	if st.Undelivered != 8 || st.Submitted != 8 {
-		t.Fatalf("stats %+v: want the 8 tasks undelivered", st)
+	if st.Undelivered != tasks || st.Submitted != tasks {
+		t.Fatalf("stats %+v: want the %d tasks undelivered", st, tasks)
 	}
 	checkIdentity(t, st, true)
 }
