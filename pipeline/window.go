@@ -14,7 +14,9 @@ const (
 	minWindow = 2
 	// startWindow is a new worker's window (or its credit, if smaller):
 	// small, so that a slow worker never holds many tasks before it has
-	// been measured, and large enough to batch from the first send.
+	// been measured (at most this plus the one or two answers of its
+	// first period, see slow start), and large enough to batch from the
+	// first send.
 	startWindow = 8
 	// minCover is the least time a window covers (Q): a worker's answers
 	// take a round trip to come back and its next tasks another, and on a
@@ -43,6 +45,11 @@ const (
 // to its credit, where the batches are large; a slow one's stays small, so
 // it holds back little at a batch's end and takes little with it if it
 // dies: what a worker holds is about Q's worth of its work.
+//
+// A new worker starts at startWindow and, until its first period has been
+// measured, grows its window by each answer (slow start): a fast worker's
+// reaches its credit in a few round trips, a slow one's grows by the one
+// or two answers of its first period.
 //
 // The rate is measured over periods of Q of busy time each, ended by an
 // answer, so a stall of any length (a GC, a descheduled process) is one
@@ -103,6 +110,15 @@ func (w *window) answered(now time.Time, n, held int) {
 	}
 	w.count += n
 	if w.busy < w.cover() {
+		if w.rate == 0 {
+			// Slow start, as TCP's: until its first period is measured, a
+			// worker's window grows by what it answers, so a fast worker's
+			// doubles every round trip and a burst does not run at
+			// startWindow for a whole period; a slow worker's grows by the
+			// one or two answers of its first period (Q is at least twice
+			// a probe's round trip, which holds one task).
+			w.size = min(w.credit, w.size+n)
+		}
 		return
 	}
 	r := float64(w.count) / w.busy.Seconds()

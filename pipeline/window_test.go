@@ -106,8 +106,9 @@ func TestWindowAdapts(t *testing.T) {
 		// 10,000 tasks/s, round trip 200 µs: Q is minCover, 2 ms: 20 tasks.
 		{"medium", 100 * time.Microsecond, 50 * time.Microsecond, 18, 22, credit},
 		// 100 tasks/s, a probe's round trip 10.1 ms: Q 20.2 ms, 3 tasks;
-		// never more than the start.
-		{"slow", 10 * time.Millisecond, 50 * time.Microsecond, minWindow, 3, startWindow},
+		// never more than the start and the two answers of its first
+		// period (slow start).
+		{"slow", 10 * time.Millisecond, 50 * time.Microsecond, minWindow, 3, startWindow + 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sw := newSim(credit, tc.s, tc.d)
@@ -126,6 +127,46 @@ func TestWindowAdapts(t *testing.T) {
 				t.Fatalf("%d answered in %v, the worker could do %d: the window starves it (size %d)", sw.answered, el, could, sw.w.size)
 			}
 			t.Logf("window %d (largest %d), rate %.0f/s, Q %v, %d answered in %v", sw.w.size, sw.maxSize, sw.w.rate, sw.w.cover(), sw.answered, el)
+		})
+	}
+}
+
+// TestWindowSlowStart: before its first period is measured, a fast
+// worker's window grows with its answers and reaches its credit within a
+// few round trips, well inside its first period of Q (so a burst does not
+// run at startWindow for a period), while a slow worker grows by no more
+// than the answers of its first period: two, since Q is at least twice a
+// probe's round trip, which holds one task.
+func TestWindowSlowStart(t *testing.T) {
+	const credit = 128
+	for _, tc := range []struct {
+		name    string
+		s, d    time.Duration
+		by      time.Duration // reaches the credit by then (0: need not)
+		maxSize int
+	}{
+		// Round trip about 100 µs: 8, 16, 32, 64, 128 in five of them.
+		{"fast", 5 * time.Microsecond, 50 * time.Microsecond, time.Millisecond, credit},
+		{"half Q", time.Millisecond, 50 * time.Microsecond, 0, startWindow + 2},
+		{"slow", 10 * time.Millisecond, 50 * time.Microsecond, 0, startWindow + 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sw := newSim(credit, tc.s, tc.d)
+			start := sw.now
+			var reached time.Duration
+			for step := 0; step < 20_000 && sw.now.Sub(start) < time.Second; step++ {
+				sw.run(t, tc.s)
+				if reached == 0 && sw.w.size == credit {
+					reached = sw.now.Sub(start)
+				}
+			}
+			if tc.by > 0 && (reached == 0 || reached > tc.by) {
+				t.Fatalf("window reached its credit %d after %v, want by %v (largest %d)", credit, reached, tc.by, sw.maxSize)
+			}
+			if sw.maxSize > tc.maxSize {
+				t.Fatalf("window reached %d, want at most %d", sw.maxSize, tc.maxSize)
+			}
+			t.Logf("credit reached after %v (0: never); largest %d, window %d at the end", reached, sw.maxSize, sw.w.size)
 		})
 	}
 }
