@@ -305,3 +305,26 @@ func testReqrepVariant(t *testing.T, v *Variant) {
 		}
 	}
 }
+
+// TestPoolFloorTargets: the pipeline pool's row is checked against issue
+// 12's floor for its transport, met at or above it and not below.
+func TestPoolFloorTargets(t *testing.T) {
+	rec := func(tr string, ratio float64) Record {
+		return Record{Scenario: "pool", Transport: tr, Size: 64, Variant: "pipeline", Runs: 15, RatioToRaw: ratio}
+	}
+	rep := &report{Records: []Record{rec("inproc", 0.57), rec("ipc", 0.66), rec("tcp", 0.97),
+		{Scenario: "pool", Transport: "tcp", Size: 64, Variant: "bridge", Runs: 15, RatioToRaw: 2}}}
+	got := map[string]bool{}
+	for _, tg := range rep.targets() {
+		got[tg.Case] = tg.Met
+	}
+	want := map[string]bool{"pool/inproc/64B (pipeline)": true, "pool/ipc/64B (pipeline)": false, "pool/tcp/64B (pipeline)": true}
+	if len(got) != len(want) {
+		t.Fatalf("targets %v, want %v", got, want)
+	}
+	for k, met := range want {
+		if m, ok := got[k]; !ok || m != met {
+			t.Errorf("%s: met %v (present %v), want %v", k, m, ok, met)
+		}
+	}
+}

@@ -67,9 +67,13 @@ func cases(quick bool) []*Case {
 			cs = append(cs, &Case{Scenario: requestsScenario(n), Transport: t, Size: 64, N: reqN, run: runRequests(n), only: requestVariants})
 		}
 	}
-	fanN, chainN, idle, openN := 40_000, 20_000, 10*time.Second, 1000
+	// A chain or pool run of 20,000 messages lasts 15 to 50 ms for the
+	// fast variants, and the ratio of two such runs side by side spreads
+	// by ±15% on a shared 2-core machine: each round runs them shortRepeat
+	// times, so a 3-round run takes its medians over 15.
+	fanN, chainN, idle, openN, shortRepeat := 40_000, 20_000, 10*time.Second, 1000, 5
 	if quick {
-		fanN, chainN, idle, openN = 1000, 1000, 200*time.Millisecond, 100
+		fanN, chainN, idle, openN, shortRepeat = 1000, 1000, 200*time.Millisecond, 100, 1
 	}
 	for _, t := range append(transports, "chan") {
 		cs = append(cs, &Case{Scenario: "fan-in", Transport: t, Size: 64, N: fanN, run: runFanIn})
@@ -78,10 +82,10 @@ func cases(quick bool) []*Case {
 		cs = append(cs, &Case{Scenario: "fan-in-sockets", Transport: t, Size: 64, N: fanN}) // Run-only: zmqchan-merge, zmqchan-select
 	}
 	for _, t := range append(transports, "chan") {
-		cs = append(cs, &Case{Scenario: "chain", Transport: t, Size: 64, N: chainN, run: runChain})
+		cs = append(cs, &Case{Scenario: "chain", Transport: t, Size: 64, N: chainN, run: runChain, repeat: shortRepeat})
 	}
 	for _, t := range append(transports, "chan") {
-		cs = append(cs, &Case{Scenario: "pool", Transport: t, Size: 64, N: chainN, run: runPool})
+		cs = append(cs, &Case{Scenario: "pool", Transport: t, Size: 64, N: chainN, run: runPool, repeat: shortRepeat})
 	}
 	for _, t := range []string{"tcp", "chan"} {
 		cs = append(cs, &Case{Scenario: "idle", Transport: t, Size: 64, N: 2 * idlePairs, run: runIdle, child: true, once: true, idle: idle})

@@ -118,46 +118,50 @@ func run() error {
 				continue
 			}
 			// Interleave the variants (A B C A B C ...), starting each round
-			// one further along, so that drift of the machine hits all alike.
-			for k := range vs {
-				v := vs[(k+round)%len(vs)]
-				if !v.runs(c) {
-					continue
-				}
-				key := c.id() + "/" + v.Name
-				a, ok := aggs[key]
-				if !ok {
-					a = &agg{c: c, v: v}
-					aggs[key] = a
-					order = append(order, a)
-				}
-				if why := v.skip(c); why != "" {
-					a.skipped = why
-					continue
-				}
-				t0 := time.Now()
-				res, err := runOne(c, v, eps, cfg.quick)
-				if err != nil && strings.Contains(err.Error(), "address already in use") {
-					// A free port picked for tcp was taken by another
-					// process before the variant bound it: run again.
-					res, err = runOne(c, v, eps, cfg.quick)
-				}
-				took := time.Since(t0)
-				if err != nil {
-					if v.ThirdParty {
-						thirdParty++
-					} else {
-						failed++
+			// (and each repeat within it) one further along, so that drift
+			// of the machine hits all alike. A repeat counts as a round of
+			// its own for the paired ratios.
+			for j := range max(1, c.repeat) {
+				for k := range vs {
+					v := vs[(k+round+j)%len(vs)]
+					if !v.runs(c) {
+						continue
 					}
-					a.errs = append(a.errs, err.Error())
-					fmt.Fprintf(os.Stderr, "FAIL %s %s: %v\n", c.id(), v.Name, err)
-					continue
-				}
-				res.round = round
-				a.runs = append(a.runs, res)
-				runs++
-				if cfg.verbose {
-					fmt.Fprintf(os.Stderr, "%-28s %-13s %6.2fs %s\n", c.id(), v.Name, took.Seconds(), res.short(c))
+					key := c.id() + "/" + v.Name
+					a, ok := aggs[key]
+					if !ok {
+						a = &agg{c: c, v: v}
+						aggs[key] = a
+						order = append(order, a)
+					}
+					if why := v.skip(c); why != "" {
+						a.skipped = why
+						continue
+					}
+					t0 := time.Now()
+					res, err := runOne(c, v, eps, cfg.quick)
+					if err != nil && strings.Contains(err.Error(), "address already in use") {
+						// A free port picked for tcp was taken by another
+						// process before the variant bound it: run again.
+						res, err = runOne(c, v, eps, cfg.quick)
+					}
+					took := time.Since(t0)
+					if err != nil {
+						if v.ThirdParty {
+							thirdParty++
+						} else {
+							failed++
+						}
+						a.errs = append(a.errs, err.Error())
+						fmt.Fprintf(os.Stderr, "FAIL %s %s: %v\n", c.id(), v.Name, err)
+						continue
+					}
+					res.round = round*max(1, c.repeat) + j
+					a.runs = append(a.runs, res)
+					runs++
+					if cfg.verbose {
+						fmt.Fprintf(os.Stderr, "%-28s %-13s %6.2fs %s\n", c.id(), v.Name, took.Seconds(), res.short(c))
+					}
 				}
 			}
 		}

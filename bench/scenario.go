@@ -34,6 +34,11 @@ type Case struct {
 	idle time.Duration
 	// only, if set, names the variants that run the case.
 	only map[string]bool
+	// repeat is how many times the case runs in each round (at least
+	// once), every variant in turn each time: a case whose runs are short
+	// (tens of ms, where one scheduler hiccup on a shared machine moves a
+	// run by 15%) gets more runs to take its median over.
+	repeat int
 }
 
 // throughput: one PUSH (connected) to one PULL (bound). Message 0 warms the
