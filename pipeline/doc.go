@@ -134,13 +134,15 @@
 // Results. WithWorkers starts workers in this process (over the pool's
 // endpoint, inproc by default); Work runs them in another process.
 //
-// A worker holds at most its credit (WithWorkerCredit, default 64): the
-// pool charges a task to its worker from the moment it sends it until the
-// worker has answered it. Within the credit the pool keeps out to each
-// worker only a window that follows the worker's measured answer rate,
-// enough to keep it busy while answers and tasks cross the link (about
+// A worker holds at most its credit (WithWorkerCredit, DefaultCredit
+// 128): the pool charges a task to its worker from the moment it sends it
+// until the worker has answered it. Within the credit the pool keeps out
+// to each worker only a window that follows the worker's measured answer
+// rate, enough to keep it busy while answers and tasks cross the link (about
 // 2 ms of its work, or twice its round trip if longer; at least 2 tasks):
-// a fast worker's window opens to its credit, so that its tasks travel in
+// a new worker's window starts at 8 tasks and grows with its answers
+// until its rate is measured (slow start, as TCP's), so a fast worker's
+// opens to its credit within a few round trips, and its tasks travel in
 // large batches; a slow one's stays at a few tasks, so that it holds back
 // little when the others are done. So a dead worker takes with it what it
 // held, at most its window at the time and its credit, each task known by
