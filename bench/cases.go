@@ -35,6 +35,13 @@ var runTimeoutFlag = 2 * time.Minute
 // hanging the suite.
 func runTimeout(c *Case) time.Duration { return runTimeoutFlag }
 
+// shortRepeat is how many times a chain or pool case runs in each round
+// (not in quick mode): a run of 20,000 messages lasts 15 to 50 ms for the
+// fast variants, and the ratio of two such runs side by side spreads by
+// ±15% on a shared 2-core machine, so a 3-round run takes its medians
+// over 15.
+const shortRepeat = 5
+
 // cases lists every case in the order they run.
 func cases(quick bool) []*Case {
 	// Counts: enough for a run of the fast variants to last a tenth of a
@@ -67,13 +74,9 @@ func cases(quick bool) []*Case {
 			cs = append(cs, &Case{Scenario: requestsScenario(n), Transport: t, Size: 64, N: reqN, run: runRequests(n), only: requestVariants})
 		}
 	}
-	// A chain or pool run of 20,000 messages lasts 15 to 50 ms for the
-	// fast variants, and the ratio of two such runs side by side spreads
-	// by ±15% on a shared 2-core machine: each round runs them shortRepeat
-	// times, so a 3-round run takes its medians over 15.
-	fanN, chainN, idle, openN, shortRepeat := 40_000, 20_000, 10*time.Second, 1000, 5
+	fanN, chainN, idle, openN, repeat := 40_000, 20_000, 10*time.Second, 1000, shortRepeat
 	if quick {
-		fanN, chainN, idle, openN, shortRepeat = 1000, 1000, 200*time.Millisecond, 100, 1
+		fanN, chainN, idle, openN, repeat = 1000, 1000, 200*time.Millisecond, 100, 1
 	}
 	for _, t := range append(transports, "chan") {
 		cs = append(cs, &Case{Scenario: "fan-in", Transport: t, Size: 64, N: fanN, run: runFanIn})
@@ -82,10 +85,10 @@ func cases(quick bool) []*Case {
 		cs = append(cs, &Case{Scenario: "fan-in-sockets", Transport: t, Size: 64, N: fanN}) // Run-only: zmqchan-merge, zmqchan-select
 	}
 	for _, t := range append(transports, "chan") {
-		cs = append(cs, &Case{Scenario: "chain", Transport: t, Size: 64, N: chainN, run: runChain, repeat: shortRepeat})
+		cs = append(cs, &Case{Scenario: "chain", Transport: t, Size: 64, N: chainN, run: runChain, repeat: repeat})
 	}
 	for _, t := range append(transports, "chan") {
-		cs = append(cs, &Case{Scenario: "pool", Transport: t, Size: 64, N: chainN, run: runPool, repeat: shortRepeat})
+		cs = append(cs, &Case{Scenario: "pool", Transport: t, Size: 64, N: chainN, run: runPool, repeat: repeat})
 	}
 	for _, t := range []string{"tcp", "chan"} {
 		cs = append(cs, &Case{Scenario: "idle", Transport: t, Size: 64, N: 2 * idlePairs, run: runIdle, child: true, once: true, idle: idle})

@@ -121,7 +121,7 @@ func run() error {
 			// (and each repeat within it) one further along, so that drift
 			// of the machine hits all alike. A repeat counts as a round of
 			// its own for the paired ratios.
-			for j := range max(1, c.repeat) {
+			for j := range c.repeats() {
 				for k := range vs {
 					v := vs[(k+round+j)%len(vs)]
 					if !v.runs(c) {
@@ -156,7 +156,7 @@ func run() error {
 						fmt.Fprintf(os.Stderr, "FAIL %s %s: %v\n", c.id(), v.Name, err)
 						continue
 					}
-					res.round = round*max(1, c.repeat) + j
+					res.round = round*c.repeats() + j
 					a.runs = append(a.runs, res)
 					runs++
 					if cfg.verbose {

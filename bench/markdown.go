@@ -15,8 +15,8 @@ func (rep *report) markdown() string {
 		mode = " **Quick mode: too few messages for the numbers to mean anything.**"
 	}
 	fmt.Fprintf(&b, "Measured by `make bench` on %s: %s, %d cores (GOMAXPROCS %d), %s, %s, %s, libzmq %s. "+
-		"%d round(s) of every case (the short chain and pool cases run 5 times a round when not quick), the variants interleaved within each round; %.0f s in all.%s\n\n",
-		rep.Started, m.CPU, m.Cores, m.GOMAXPROCS, m.OS, m.Kernel, m.Go, m.Libzmq, rep.Rounds, rep.Seconds, mode)
+		"%d round(s) of every case (the short chain and pool cases run %d times a round when not quick), the variants interleaved within each round; %.0f s in all.%s\n\n",
+		rep.Started, m.CPU, m.Cores, m.GOMAXPROCS, m.OS, m.Kernel, m.Go, m.Libzmq, rep.Rounds, shortRepeat, rep.Seconds, mode)
 	fmt.Fprintf(&b, "![throughput and round trip per variant](results.png)\n\n")
 	names := rep.variantNames()
 	rep.targetTable(&b)

@@ -41,6 +41,9 @@ type Case struct {
 	repeat int
 }
 
+// repeats is how many times c runs in each round.
+func (c *Case) repeats() int { return max(1, c.repeat) }
+
 // throughput: one PUSH (connected) to one PULL (bound). Message 0 warms the
 // connection up; the window covers messages 1..N-1. The receiver checks
 // every message's number, so a lost, duplicated or reordered message fails
