@@ -48,7 +48,9 @@
 // sender. Send (or a value put on the caller's channel given to SendFrom,
 // the form a select can use) hands a message to the owner only when the
 // owner can send it: when the send HWM is reached or no peer is there, the owner keeps
-// the one message it holds, takes no more, and waits for POLLOUT. Nothing
+// the one message it holds, takes no more, and waits for POLLOUT (the
+// frames of a message are the owner's until libzmq has copied them;
+// WithSent tells the sender when, so that it can reuse them). Nothing
 // is buffered without bound and nothing is dropped unless WithDropWhenSlow
 // (inbound) or WithDropAtHWM (ROUTER and STREAM, outbound) asks for it;
 // drops are then counted (Stats.Dropped) and logged once per episode.

@@ -60,6 +60,7 @@ type options struct {
 	emptyReply bool
 	lifetime   context.Context
 	pebbeOnly  bool // tests: the owner's hot path through pebbe too (see direct.go)
+	sent       func([][]byte)
 }
 
 func defaultOptions() options {
@@ -382,6 +383,27 @@ func WithSetup(f func(*zmq.Socket) error) Option {
 			o.fail("nil setup function")
 		}
 		o.set("setup", f)
+	})
+}
+
+// WithSent has the owner call f with the frames of each message libzmq
+// has taken, once it has: libzmq copies a message into buffers of its own
+// when it takes it, so f may reuse the frames' memory (put them back in a
+// free list of the caller's, say), which the frames of a message passed to
+// Send must otherwise never be. f is not called for a message that was not
+// taken (dropped, unroutable, undelivered: see Stats), whose frames are
+// left to the garbage collector. It is called for the owner's own
+// messages too (the empty reply of WithEmptyReplyOnCodecError), so it
+// should only take back frames it recognises. f runs on the owner
+// goroutine: it must be quick and must not call the socket's methods. A
+// panic in f is logged and ends the socket with an error wrapping
+// ErrPanic; the message has been sent (Stats.MsgsOut). Default: none.
+func WithSent(f func(frames [][]byte)) Option {
+	return optionFunc(func(o *options) {
+		if f == nil {
+			o.fail("nil WithSent function")
+		}
+		o.sent = f
 	})
 }
 

@@ -548,7 +548,24 @@ func (st *ownerState[T]) trySend() (bool, error) {
 	case Rep:
 		st.turn = false
 	}
+	if st.s.o.sent != nil {
+		return true, st.callSent(frames)
+	}
 	return true, nil
+}
+
+// callSent hands the frames of a message libzmq has taken to the WithSent
+// function. A panic in it is logged here (flush, at the end, has no one
+// to return it to) and returned: it ends the socket.
+func (st *ownerState[T]) callSent(frames [][]byte) (err error) {
+	defer func() {
+		if err != nil {
+			st.s.log.Error("zchan: WithSent function panicked", zap.Error(err))
+		}
+	}()
+	defer recoverInto(&err, "WithSent")
+	st.s.o.sent(frames)
+	return nil
 }
 
 // tryRecv takes one message off the socket without blocking, decodes it
@@ -778,11 +795,8 @@ func (st *ownerState[T]) finish(reason error) {
 func (st *ownerState[T]) flush(deadline <-chan time.Time) bool {
 	for spins := 0; ; {
 		ok, err := st.trySend()
-		if ok {
-			return true
-		}
-		if err != nil {
-			return false
+		if ok || err != nil {
+			return ok // a panic in the WithSent function was logged
 		}
 		ev, err := st.d.events(st.sock)
 		if err != nil {
