@@ -49,6 +49,7 @@ type Pool[Task, Result any] struct {
 	cancel context.CancelCauseFunc
 
 	router  *zchan.Socket[zchan.Msg]
+	free    *freeList // the buffers of the TASKS messages the router has sent
 	results chan Result
 	// kick wakes the loop when Submit has queued a task in subq (one
 	// pending wake-up is enough: the loop takes all of subq at once).
@@ -240,7 +241,9 @@ func NewPool[Task, Result any](ctx context.Context, f Stage[Task, Result], opts 
 	if ep == "" {
 		ep = fmt.Sprintf("inproc://zmqchan-pool-%d", seq)
 	}
-	router, err := zchan.Open(ctx, zchan.Router, o.sockOpts(name+".router", zchan.WithBind(ep))...)
+	free := new(freeList)
+	router, err := zchan.Open(ctx, zchan.Router, o.sockOpts(name+".router", zchan.WithBind(ep),
+		zchan.WithSent(free.sentBatch(kTask, 1)))...)
 	if err != nil {
 		return nil, err
 	}
@@ -248,7 +251,7 @@ func NewPool[Task, Result any](ctx context.Context, f Stage[Task, Result], opts 
 	p := &Pool[Task, Result]{
 		name: name, o: o, endpoint: router.Endpoints()[0], events: events,
 		taskCodec: codecFor[Task](&o), resCodec: codecFor[Result](&o),
-		ctx: pctx, cancel: cancel, router: router,
+		ctx: pctx, cancel: cancel, router: router, free: free,
 		results:  make(chan Result, o.resultBuf),
 		kick:     make(chan struct{}, 1),
 		drainReq: make(chan struct{}),
@@ -442,8 +445,7 @@ func (p *Pool[Task, Result]) send(w *poolWorker, ts []*poolTask[Task, Result]) {
 	for _, t := range ts {
 		size += len(t.entry)
 	}
-	b := make([]byte, 1, size)
-	b[0] = kTask
+	b := append(p.free.get(size), kTask)
 	for _, t := range ts {
 		t.w = w
 		w.held++
@@ -622,7 +624,8 @@ func (p *Pool[Task, Result]) answers(body zchan.Msg) error {
 		return err
 	}
 	var dups, skipped uint64
-	var slab [][]byte
+	_, nframes := countEntries(b, true)
+	slab := make([][]byte, 0, nframes)
 	for len(b) > 0 {
 		status := b[0]
 		var id uint64

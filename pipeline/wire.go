@@ -222,6 +222,41 @@ func nextEntry(b []byte, slab [][]byte) (id uint64, frames [][]byte, rest []byte
 	return id, slab[start:len(slab):len(slab)], b, slab, nil
 }
 
+// countEntries counts the entries in b, the body of a TASKS message (or,
+// with status set, of a RESULTS message, whose entries each follow a
+// status byte), and their frames, so that the reader allocates its slices
+// once at their size: grown by append, they cost twice the bytes, and the
+// bytes a pool allocates per task are what its garbage collection costs.
+// It stops at the first malformed entry, which nextEntry then reports.
+func countEntries(b []byte, status bool) (entries, frames int) {
+	for len(b) > 0 {
+		if status {
+			b = b[1:]
+		}
+		if len(b) < 12 {
+			return entries, frames
+		}
+		n := binary.BigEndian.Uint32(b[8:])
+		b = b[12:]
+		if uint64(n) > uint64(len(b))/4 {
+			return entries, frames
+		}
+		for range n {
+			if len(b) < 4 {
+				return entries, frames
+			}
+			l := binary.BigEndian.Uint32(b)
+			if uint64(l) > uint64(len(b)-4) {
+				return entries, frames
+			}
+			b = b[4+l:]
+		}
+		entries++
+		frames += int(n)
+	}
+	return entries, frames
+}
+
 // batchBody returns the entries of a TASKS or RESULTS message, which is
 // one frame.
 func batchBody(m zchan.Msg) ([]byte, error) {

@@ -86,11 +86,12 @@ func runWorker(ctx context.Context, c *workerConf, pr proc, st *workCounters) (k
 	tasks := make(chan []workerTask, o.credit)
 	replies := make(chan workerReply, 1)
 	var ws workerSession
+	free := new(freeList) // the buffers of the RESULTS messages sent
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		runTasks(fctx, pr, tasks, replies, &ws, st)
+		runTasks(fctx, pr, tasks, replies, &ws, st, free)
 	}()
 	var sock *zchan.Socket[zchan.Msg]
 	defer func() {
@@ -130,7 +131,8 @@ func runWorker(ctx context.Context, c *workerConf, pr proc, st *workCounters) (k
 		}
 		session++
 		var err error
-		sock, err = zchan.Open(ctx, zchan.Dealer, o.sockOpts(c.name, zchan.WithConnect(c.endpoint))...)
+		sock, err = zchan.Open(ctx, zchan.Dealer, o.sockOpts(c.name, zchan.WithConnect(c.endpoint),
+			zchan.WithSent(free.sentBatch(kResult, 0)))...)
 		if err != nil {
 			return false, err
 		}
@@ -269,9 +271,10 @@ func readTasks(m zchan.Msg, session uint64) ([]workerTask, error) {
 	if err != nil {
 		return nil, err
 	}
+	entries, nframes := countEntries(body, false)
 	var (
-		b    = make([]workerTask, 0, 8)
-		slab = make([][]byte, 0, 8)
+		b    = make([]workerTask, 0, entries)
+		slab = make([][]byte, 0, nframes)
 	)
 	for len(body) > 0 {
 		var id uint64
@@ -312,13 +315,15 @@ const flushAfter = 100 * time.Microsecond
 // goroutine hand-off per message), several in one RESULTS message when it
 // has them (see flushAfter), until fctx ends or the function fails, whose
 // failure it hands to the link goroutine after sending the answers before
-// it. Answers whose socket has closed meanwhile (the session ended), and
+// it. The RESULTS buffers come from free, where the socket puts them back
+// once sent (see freeList). Answers whose socket has closed meanwhile (the session ended), and
 // tasks of a session that has ended, are discarded: the pool has given
 // them up.
 func runTasks(fctx context.Context, pr proc, tasks <-chan []workerTask, replies chan<- workerReply,
-	ws *workerSession, st *workCounters) {
+	ws *workerSession, st *workCounters, free *freeList) {
 	var (
 		buf           []byte // kResult and the answers not yet sent
+		scratch       [1][]byte
 		done, skipped uint64 // the answers in buf
 		since         time.Time
 	)
@@ -354,11 +359,11 @@ func runTasks(fctx context.Context, pr proc, tasks <-chan []workerTask, replies 
 			if done+skipped == 0 {
 				since = time.Now()
 			}
-			res, err := pr(fctx, t.frames)
+			res, err := pr(fctx, t.frames, &scratch)
 			if done+skipped == 0 {
 				// Room for as many answers of this size as there are
 				// tasks left in the batch: one allocation per RESULTS.
-				buf = append(make([]byte, 0, 1+(len(b)-i)*(1+entryLen(res))), kResult)
+				buf = append(free.get(1+(len(b)-i)*(1+entryLen(res))), kResult)
 			}
 			switch {
 			case errors.Is(err, ErrSkip):
