@@ -84,8 +84,8 @@ type Pool[Task, Result any] struct {
 	order    []*poolWorker // registration order, for round robin
 	rr       int
 	tasks    map[uint64]*poolTask[Task, Result] // taken and not yet answered and delivered
-	queue    []*poolTask[Task, Result]          // waiting for a worker with credit: re-dispatched first, then submitted
-	pending  []*poolTask[Task, Result]          // answered, waiting to be delivered on Results
+	queue    deque[*poolTask[Task, Result]]     // waiting for a worker with credit: re-dispatched first, then submitted
+	pending  deque[*poolTask[Task, Result]]     // answered, waiting to be delivered on Results
 	spare    []*poolTask[Task, Result]          // the subq before last, for reuse
 	ready    bool                               // WithWaitForWorkers met
 	stopping bool                               // the pool is ending: answers are not delivered
@@ -290,8 +290,8 @@ func (p *Pool[Task, Result]) fail(err error) {
 func (p *Pool[Task, Result]) update(f func(s *PoolStats)) {
 	p.mu.Lock()
 	f(&p.st)
-	p.st.InFlight = len(p.tasks) - len(p.queue)
-	p.st.Queued = len(p.queue) + len(p.subq)
+	p.st.InFlight = len(p.tasks) - p.queue.len()
+	p.st.Queued = p.queue.len() + len(p.subq)
 	p.st.Workers = len(p.workers)
 	p.qlimit = p.o.queue + len(p.order)
 	p.sready = p.ready
@@ -312,7 +312,9 @@ func (p *Pool[Task, Result]) takeSubmitted() {
 	for _, t := range sub {
 		p.tasks[t.id] = t
 	}
-	p.queue = append(p.queue, sub...)
+	for _, t := range sub {
+		p.queue.pushBack(t)
+	}
 	clear(sub)
 	p.spare = sub
 }
@@ -352,8 +354,8 @@ func (p *Pool[Task, Result]) loop() {
 		}
 		var resC chan Result
 		var head Result
-		if len(p.pending) > 0 {
-			resC, head = p.results, p.pending[0].res
+		if p.pending.len() > 0 {
+			resC, head = p.results, p.pending.front().res
 		}
 		select {
 		case m, ok := <-p.router.In():
@@ -384,9 +386,9 @@ func (p *Pool[Task, Result]) loop() {
 			p.delivered()
 			n := uint64(1)
 			// Deliver on while the consumer is there to take them.
-			for ; n < batch && len(p.pending) > 0; n++ {
+			for ; n < batch && p.pending.len() > 0; n++ {
 				select {
-				case p.results <- p.pending[0].res:
+				case p.results <- p.pending.front().res:
 					p.delivered()
 					continue
 				default:
@@ -433,10 +435,7 @@ const batch = 64
 // delivered settles the head of pending, just received from Results;
 // the caller counts it.
 func (p *Pool[Task, Result]) delivered() {
-	t := p.pending[0]
-	p.pending[0] = nil
-	p.pending = p.pending[1:]
-	p.settle(t)
+	p.settle(p.pending.popFront())
 }
 
 // send charges ts to w and sends them in one TASKS message.
@@ -469,7 +468,7 @@ func (p *Pool[Task, Result]) send(w *poolWorker, ts []*poolTask[Task, Result]) {
 // credit of its workers in tasks sent or answered and not handed over,
 // besides the results in the buffer (WithResultBuffer).
 func (p *Pool[Task, Result]) dispatch() {
-	if len(p.queue) == 0 || p.stopping {
+	if p.queue.len() == 0 || p.stopping {
 		return
 	}
 	n := len(p.order)
@@ -477,10 +476,10 @@ func (p *Pool[Task, Result]) dispatch() {
 	for _, w := range p.order {
 		total += w.credit
 	}
-	if len(p.pending) >= total {
+	if p.pending.len() >= total {
 		return
 	}
-	for i := 0; i < n && len(p.queue) > 0; i++ {
+	for i := 0; i < n && p.queue.len() > 0; i++ {
 		w := p.order[(p.rr+i)%n]
 		free := w.win.free(w.held)
 		if free == 0 {
@@ -500,11 +499,9 @@ func (p *Pool[Task, Result]) dispatch() {
 // batchFor takes up to n tasks off the queue, skipping those answered
 // meanwhile (a late answer to a re-dispatched task).
 func (p *Pool[Task, Result]) batchFor(n int) []*poolTask[Task, Result] {
-	ts := make([]*poolTask[Task, Result], 0, min(n, len(p.queue)))
-	for len(ts) < n && len(p.queue) > 0 {
-		t := p.queue[0]
-		p.queue[0] = nil
-		p.queue = p.queue[1:]
+	ts := make([]*poolTask[Task, Result], 0, min(n, p.queue.len()))
+	for len(ts) < n && p.queue.len() > 0 {
+		t := p.queue.popFront()
 		if !t.answered {
 			ts = append(ts, t)
 		}
@@ -675,7 +672,7 @@ func (p *Pool[Task, Result]) answer(t *poolTask[Task, Result], frames [][]byte) 
 		p.fail(fmt.Errorf("pipeline: %s: result: %w", p.name, err))
 		return false
 	}
-	p.pending = append(p.pending, t)
+	p.pending.pushBack(t)
 	p.progress.Add(1)
 	return true
 }
@@ -733,7 +730,9 @@ func (p *Pool[Task, Result]) drop(w *poolWorker, kind EventKind, why string) {
 			delete(p.tasks, id)
 		}
 	}
-	p.queue = append(again, p.queue...)
+	for _, t := range slices.Backward(again) {
+		p.queue.pushFront(t)
+	}
 	n := uint64(len(ev.IDs))
 	p.update(func(s *PoolStats) {
 		switch kind {
@@ -857,7 +856,8 @@ func (p *Pool[Task, Result]) finish() {
 	p.takeSubmitted()
 	abandoned := uint64(len(p.tasks))
 	clear(p.tasks)
-	p.queue, p.pending = nil, nil
+	p.queue.clear()
+	p.pending.clear()
 	var st PoolStats
 	p.update(func(s *PoolStats) {
 		s.Results -= unread
