@@ -258,8 +258,12 @@ const (
 	// 0.67-1.01, and 128 ahead of 64 in both pairs run side by side);
 	// 256: 1.00-1.23/0.97-1.08/0.91-1.12. At 64 the CPU per
 	// task was raw pebbe's (1.84/2.9/2.69 µs against 1.84/2.82/2.92): what
-	// held the pool back there was the refill round trip, not work. 128 is the smallest credit as fast as the larger
-	// ones, and the smaller cost of a death. TestPoolSlowWorker (a worker
+	// held the pool back there was the refill round trip, not work. 128
+	// was the smallest credit as fast as the larger ones. Since the pool's
+	// batch buffers are reused (a third less garbage), 256 is faster again
+	// (tcp, 3 × 30 runs alternating: 64 0.84-0.96, 128 1.07-1.23, 256
+	// 1.30-1.47); 128 stays, for the smaller cost of a death, as it meets
+	// every floor of the row. TestPoolSlowWorker (a worker
 	// 10 times slower beside two fast ones): the batch in 0.93 to 0.98 of
 	// the fast ones' time alone, its last 10 results in 21 to 32 ms against
 	// 6 to 8 (the slow one's window of 2 or 3 is the tail).
