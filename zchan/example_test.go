@@ -262,3 +262,50 @@ func ExampleSocket_Bind() {
 	// true true
 	// zchan: bind "localhost:5555": bad endpoint (endpoint needs a transport, e.g. tcp://localhost:5555)
 }
+
+// A sender that reuses its buffers: WithSent hands each message's frames
+// back once libzmq has copied them, here into a free list the sender
+// takes its next buffer from, so a steady stream makes no garbage.
+func ExampleWithSent() {
+	ctx := context.Background()
+	free := make(chan []byte, 4)
+	giveBack := func(frames [][]byte) {
+		for _, f := range frames {
+			select {
+			case free <- f[:0]:
+			default: // the list is full: the collector has it
+			}
+		}
+	}
+	pull, err := zchan.Open(ctx, zchan.Pull, zchan.WithBind("inproc://example-sent"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer pull.Close()
+	push, err := zchan.Open(ctx, zchan.Push, zchan.WithConnect("inproc://example-sent"), zchan.WithSent(giveBack))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer push.Close()
+
+	for i := range 3 {
+		var b []byte
+		select {
+		case b = <-free:
+		default:
+			b = make([]byte, 0, 64)
+		}
+		b = fmt.Appendf(b, "message %d", i)
+		if err := push.Send(ctx, zchan.Msg{b}); err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(string((<-pull.In())[0]))
+	}
+	// Output:
+	// message 0
+	// message 1
+	// message 2
+}
