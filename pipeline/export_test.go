@@ -31,3 +31,7 @@ func DecodeEntries(frame []byte) (ids []uint64, values [][][]byte, err error) {
 func EncodeBytesEntry(b []byte) ([]byte, error) { return encodeEntry(zchan.Bytes, b) }
 
 func EncodeCodecEntry(c zchan.Codec[[]byte], b []byte) ([]byte, error) { return encodeEntry(c, b) }
+
+// CountEntries counts a TASKS frame's entries and frames, as readTasks
+// does before it allocates.
+func CountEntries(frame []byte) (entries, frames int) { return countEntries(frame[1:], false) }

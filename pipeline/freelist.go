@@ -10,7 +10,8 @@ import (
 // message's frames back once libzmq has copied them. Without it every
 // batch's buffer is garbage, and what a pool's garbage collection costs
 // grows with the bytes it allocates (measured: about a third of a pool's
-// CPU over tcp went to it). One goroutine gets, the socket's owner puts.
+// CPU over tcp went to it). One goroutine gets; the owners of the sockets
+// that send the batches put (a worker's, one per session, may overlap).
 type freeList struct {
 	mu   sync.Mutex
 	bufs [][]byte

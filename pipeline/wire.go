@@ -246,10 +246,11 @@ func countEntries(b []byte, status bool) (entries, frames int) {
 				return entries, frames
 			}
 			l := binary.BigEndian.Uint32(b)
-			if uint64(l) > uint64(len(b)-4) {
+			b = b[4:]
+			if uint64(l) > uint64(len(b)) {
 				return entries, frames
 			}
-			b = b[4+l:]
+			b = b[l:]
 		}
 		entries++
 		frames += int(n)

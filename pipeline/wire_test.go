@@ -123,8 +123,9 @@ func TestEntriesRoundTrip(t *testing.T) {
 	}
 }
 
-// FuzzEntries: arbitrary bytes as a TASKS frame never panic, and a frame
-// that reads back re-encodes to the same bytes.
+// FuzzEntries: arbitrary bytes as a TASKS frame never panic, a frame
+// that reads back re-encodes to the same bytes, and its entries and
+// frames are those the reader counted before allocating.
 func FuzzEntries(f *testing.F) {
 	f.Add(pipeline.EncodeEntries([][][]byte{{[]byte("a")}, {}, {{}, []byte("bc")}}))
 	f.Add([]byte("t"))
@@ -136,6 +137,13 @@ func FuzzEntries(f *testing.F) {
 				t.Fatalf("error %v not ErrProtocol", err)
 			}
 			return
+		}
+		nframes := 0
+		for _, v := range values {
+			nframes += len(v)
+		}
+		if e, n := pipeline.CountEntries(frame); e != len(values) || n != nframes {
+			t.Fatalf("counted %d entries and %d frames, read %d and %d", e, n, len(values), nframes)
 		}
 		if frame[0] != 't' {
 			return // the kind is the caller's to check (kindOf)

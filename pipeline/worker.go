@@ -362,7 +362,8 @@ func runTasks(fctx context.Context, pr proc, tasks <-chan []workerTask, replies 
 			res, err := pr(fctx, t.frames, &scratch)
 			if done+skipped == 0 {
 				// Room for as many answers of this size as there are
-				// tasks left in the batch: one allocation per RESULTS.
+				// tasks left in the batch: a buffer from the free list,
+				// or one allocation per RESULTS.
 				buf = append(free.get(1+(len(b)-i)*(1+entryLen(res))), kResult)
 			}
 			switch {

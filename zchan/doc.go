@@ -80,8 +80,8 @@
 // libzmq reported, if any (errors.Is(err, syscall.EADDRINUSE) works). A
 // message that fails to decode is counted (Stats.DecodeErrors) and logged
 // once per episode, never delivered half-decoded. A panic in a user
-// function that runs on the owner (Codec.Decode, a Do or WithSetup
-// function) is recovered into an error wrapping ErrPanic, with the value
+// function that runs on the owner (Codec.Decode, a Do, WithSetup or
+// WithSent function) is recovered into an error wrapping ErrPanic, with the value
 // and the stack, and ends the socket in order; a panic in Codec.Encode
 // becomes Send's error. This package does not panic.
 //

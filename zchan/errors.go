@@ -64,7 +64,7 @@ var (
 	// sockets were still open; the error text names them.
 	ErrTermTimeout = errors.New("zchan: context termination timed out")
 	// ErrPanic reports a panic in a user function that ran on a goroutine
-	// of this package (a Codec, a Do or WithSetup function); the error
+	// of this package (a Codec, a Do, WithSetup or WithSent function); the error
 	// carries the panic value and the stack. The socket it ran on ends.
 	ErrPanic = errors.New("zchan: panic")
 	// ErrFatal reports a failure of libzmq or of the system that ends the

@@ -392,12 +392,13 @@ func WithSetup(f func(*zmq.Socket) error) Option {
 // free list of the caller's, say), which the frames of a message passed to
 // Send must otherwise never be. f is not called for a message that was not
 // taken (dropped, unroutable, undelivered: see Stats), whose frames are
-// left to the garbage collector. It is called for the owner's own
-// messages too (the empty reply of WithEmptyReplyOnCodecError), so it
-// should only take back frames it recognises. f runs on the owner
+// left to the garbage collector. f sees every message the socket sends,
+// so it should only take back frames it recognises. f runs on the owner
 // goroutine: it must be quick and must not call the socket's methods. A
-// panic in f is logged and ends the socket with an error wrapping
-// ErrPanic; the message has been sent (Stats.MsgsOut). Default: none.
+// panic in f is logged, f is not called again, and the socket ends with
+// an error wrapping ErrPanic (if the socket was already closing, with
+// the reason it was closing for); the message has been sent
+// (Stats.MsgsOut). Default: none.
 func WithSent(f func(frames [][]byte)) Option {
 	return optionFunc(func(o *options) {
 		if f == nil {

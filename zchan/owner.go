@@ -171,6 +171,7 @@ type ownerState[T any] struct {
 	draining    bool // Shutdown was called: end once nothing is in hand
 	inReady     bool // input may be waiting: false after a receive found none, until ZMQ_EVENTS says otherwise or the waiter wakes
 	stalled     bool // the held outbound message hit EAGAIN
+	sentPanic   bool // the WithSent function panicked: it is not called again
 	dropping    bool // an inbound drop episode is under way (WithDropWhenSlow)
 	outDropping bool // an outbound drop episode is under way (WithDropAtHWM)
 	decoding    bool // a decode-error episode is under way
@@ -556,10 +557,15 @@ func (st *ownerState[T]) trySend() (bool, error) {
 
 // callSent hands the frames of a message libzmq has taken to the WithSent
 // function. A panic in it is logged here (flush, at the end, has no one
-// to return it to) and returned: it ends the socket.
+// to return it to) and returned: it ends the socket, and the function is
+// not called again (the close's flush sends the rest without it).
 func (st *ownerState[T]) callSent(frames [][]byte) (err error) {
+	if st.sentPanic {
+		return nil
+	}
 	defer func() {
 		if err != nil {
+			st.sentPanic = true
 			st.s.log.Error("zchan: WithSent function panicked", zap.Error(err))
 		}
 	}()
