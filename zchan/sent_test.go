@@ -2,10 +2,12 @@ package zchan_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/zmqchan/zmqchan/internal/testutil"
 	"github.com/zmqchan/zmqchan/zchan"
@@ -147,4 +149,82 @@ func sentOpts(pebbeOnly bool, opts ...zchan.Option) []zchan.Option {
 		return append(opts, zchan.WithPebbeOnly())
 	}
 	return opts
+}
+
+// TestWithSentPanicWhileClosing checks that a WithSent function that
+// panics during a Close's flush is not called again for the messages
+// flushed after it: they are sent without it, the socket keeps the reason
+// it was closing for, and the accounting adds up.
+func TestWithSentPanicWhileClosing(t *testing.T) {
+	ctx := testContext(t, watchdog)
+	zc := newContext(t)
+	var closing atomic.Bool
+	var late atomic.Int64 // calls once closing
+	sent := func([][]byte) {
+		if closing.Load() {
+			late.Add(1)
+			panic("sent boom while closing")
+		}
+	}
+	ep := testutil.Inproc(t)
+	pull := open(t, ctx, zchan.Pull, zchan.Frames, zchan.WithContext(zc), zchan.WithBind(ep),
+		zchan.WithRecvHWM(1), zchan.WithRecvBuffer(0))
+	push, err := zchan.Open(ctx, zchan.Push, zchan.WithContext(zc), zchan.WithConnect(ep),
+		zchan.WithSendHWM(1), zchan.WithLinger(watchdog), zchan.WithSent(sent))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fill the pipe and the send queue: the consumer of pull reads nothing
+	// yet.
+	accepted := 0
+	for full := false; !full; {
+		sctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		err := push.Send(sctx, zchan.NewMsg("m"))
+		cancel()
+		switch {
+		case err == nil:
+			accepted++
+		case errors.Is(err, context.DeadlineExceeded):
+			full = true
+		default:
+			t.Fatal(err)
+		}
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- push.Close() }()
+	// Close has begun once Send refuses at once (the owner closes stopping
+	// just before its flush).
+	if !testutil.Eventually(watchdog, func() bool {
+		sctx, cancel := context.WithTimeout(ctx, time.Millisecond)
+		defer cancel()
+		err := push.Send(sctx, zchan.NewMsg("late"))
+		if err == nil {
+			accepted++
+		}
+		return err != nil && !errors.Is(err, context.DeadlineExceeded)
+	}) {
+		t.Fatal("Close did not begin")
+	}
+	closing.Store(true)
+	received := 0
+	for range pull.In() { // until Close has flushed everything
+		received++
+		if received == accepted {
+			break
+		}
+	}
+	if err := <-closed; err != nil && !errors.Is(err, zchan.ErrClosed) {
+		t.Fatalf("Close = %v", err)
+	}
+	if n := late.Load(); n != 1 {
+		t.Errorf("the function was called %d times once closing, want 1 (not again after its panic)", n)
+	}
+	if err := push.Err(); errors.Is(err, zchan.ErrPanic) || !errors.Is(err, zchan.ErrClosed) {
+		t.Errorf("Err() = %v, want the close's reason", err)
+	}
+	st := push.Stats()
+	if st.MsgsOut != uint64(accepted) || st.Undelivered != 0 {
+		t.Errorf("sent %d, undelivered %d, want %d and 0", st.MsgsOut, st.Undelivered, accepted)
+	}
+	checkAccounting(t, push.Name(), st)
 }
