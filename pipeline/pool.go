@@ -311,8 +311,6 @@ func (p *Pool[Task, Result]) takeSubmitted() {
 	p.mu.Unlock()
 	for _, t := range sub {
 		p.tasks[t.id] = t
-	}
-	for _, t := range sub {
 		p.queue.pushBack(t)
 	}
 	clear(sub)
